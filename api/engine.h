@@ -1,0 +1,86 @@
+// The abstract Engine: everything a database can do, whatever stores it.
+// Backends (engine/sqlite, engine/postgres) and the HTTP client implement it;
+// the reconciler, the server and the CLI use only this interface.
+//
+// Errors: every method throws outpost::Error. Batch writes report per-document
+// errors in their results instead, and commit the valid documents together.
+// Thread-safety: an Engine may be used from several threads at once.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "api/record.h"
+#include "api/table.h"
+
+namespace outpost {
+
+struct GetOptions {
+  Revision revision;       // empty: the winner
+  bool conflicts = false;  // fill Record::conflicts
+  bool ancestry = false;   // fill Record::ancestry
+};
+
+class Engine {
+ public:
+  virtual ~Engine() = default;
+
+  // Identity
+  virtual std::string db_id() = 0;
+  virtual std::string backend() = 0;     // "sqlite", "postgres", "http"
+  virtual std::string update_seq() = 0;  // cursor of the newest change
+
+  // Tables
+  virtual std::vector<Table> list_tables() = 0;
+  // nullopt when the table does not exist.
+  virtual std::optional<Table> get_table(const std::string& name) = 0;
+  // Creates `table` or extends the existing definition (merge_tables rules).
+  // Returns the definition now stored.
+  virtual Table put_table(const Table& table) = 0;
+
+  // Local edits (new_edits = true), committed in one transaction. Each edit
+  // yields a result in order; invalid edits are reported and skipped.
+  virtual std::vector<WriteResult> write(const std::vector<Edit>& edits) = 0;
+  // Replicated revisions (new_edits = false), committed in one transaction.
+  virtual std::vector<WriteResult> write_replicated(const std::vector<RemoteRevision>& revisions) = 0;
+
+  // Reads. get() returns nullopt when the record (or the asked revision's
+  // body) does not exist; a deleted winner is returned with deleted = true.
+  virtual std::optional<Record> get(const std::string& table, const std::string& id,
+                                    const GetOptions& options = {}) = 0;
+  // Live records (winners not deleted) in id order, after `after`.
+  virtual RecordPage list_records(const std::string& table, const std::string& after,
+                                  size_t limit) = 0;
+  // Records with conflicts; `table` empty means every table.
+  virtual ConflictPage list_conflicts(const std::string& table, const std::string& after,
+                                      size_t limit) = 0;
+
+  // Change feed (DESIGN.md section 6).
+  virtual ChangesPage changes(const ChangesRequest& request) = 0;
+
+  // Replication support (DESIGN.md section 7).
+  virtual std::vector<RevsDiffResult> revs_diff(const std::vector<RevsDiffQuery>& queries) = 0;
+  virtual std::vector<BulkGetResult> bulk_get(const std::vector<BulkGetQuery>& queries) = 0;
+
+  // Local (non-replicated) documents: JSON texts stored by id.
+  virtual std::optional<std::string> get_local(const std::string& id) = 0;
+  virtual void put_local(const std::string& id, const std::string& json) = 0;
+
+  // Verifies the stored invariants: every table's current rows are exactly
+  // the winners of its revision tree. Returns one line per problem found
+  // (empty when the database is sound).
+  virtual std::vector<std::string> check() = 0;
+};
+
+// Convenience wrappers around write() for a single edit; they throw the
+// document's error instead of returning it.
+WriteResult put_record(Engine& engine, const std::string& table, const std::string& id,
+                       const Revision& parent, const Attributes& attributes);
+WriteResult delete_record(Engine& engine, const std::string& table, const std::string& id,
+                          const Revision& parent);
+WriteResult resolve_record(Engine& engine, const std::string& table, const std::string& id,
+                           const Revision& leaf, const Attributes& attributes);
+
+}  // namespace outpost

@@ -1,0 +1,26 @@
+#include "bench/bench.h"
+
+#include <algorithm>
+
+#include "bench/bench_put.h"
+
+namespace outpost {
+
+namespace {
+
+constexpr BenchScenario kScenarios[] = {
+    {"put", "local writes through Engine::write vs raw SQLite inserts (batched, then single)",
+     run_put_bench},
+};
+
+}  // namespace
+
+std::span<const BenchScenario> bench_scenarios() { return kScenarios; }
+
+const BenchScenario* find_bench_scenario(std::string_view name) {
+  auto it = std::find_if(std::begin(kScenarios), std::end(kScenarios),
+                         [&](const BenchScenario& s) { return s.name == name; });
+  return it == std::end(kScenarios) ? nullptr : &*it;
+}
+
+}  // namespace outpost

@@ -1,0 +1,78 @@
+// The shape of an `outpost` command: groups of subcommands (`tables`,
+// `records`) or single commands (`changes`, `bench`), each with its options
+// and --help text, and the Context they run in (the global options).
+// main.cpp holds the table of groups; run_command() does the parsing, the
+// help and the argument-count checks for all of them, so each command's
+// run function sees well-formed arguments only.
+// Thread-safety: used from main's thread only.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "api/engine.h"
+#include "cli/args.h"
+#include "engine/open.h"
+
+namespace outpost::cli {
+
+inline constexpr std::string_view kVersion = "0.1.0";
+
+// The global options, as they apply to the command being run.
+struct Context {
+  std::string db_url;  // as given with --db; empty: $OUTPOST_DB, then sqlite:outpost.db
+  bool json = false;
+  Durability durability = Durability::full;
+
+  // Opens the database named by db_url (throws outpost::Error).
+  std::unique_ptr<Engine> open() const;
+  // db_url, or the default open_engine() would use.
+  std::string effective_db_url() const;
+};
+
+struct Command {
+  std::string_view name;   // "create"; empty for a single command (`changes`)
+  std::string_view usage;  // the arguments after the name: "T col:type[!] ..."
+  std::string_view summary;
+  std::string_view details;  // further paragraphs for --help; may be empty
+  std::span<const OptionSpec> options;
+  size_t min_args = 0;  // positional arguments
+  size_t max_args = SIZE_MAX;
+  int (*run)(Context& context, const ParsedArgs& args) = nullptr;
+};
+
+struct CommandGroup {
+  std::string_view name;
+  std::string_view summary;
+  std::span<const Command> commands;  // a single command with an empty name: no subcommands
+
+  bool single() const { return commands.size() == 1 && commands[0].name.empty(); }
+};
+
+// The global options (--db, --json, --durability, --log-level, --help, --version).
+std::span<const OptionSpec> global_options();
+
+// Runs `group` with the words after its name. `leading` are global options
+// that came before the group's name. `path` is updated to the command being
+// run ("outpost tables create") for the usage hint on errors.
+int run_group(const CommandGroup& group, std::span<const std::string> leading,
+              std::span<const std::string> args, std::string& path);
+
+// The definition of `table`, or Error(unknown_table) naming it.
+Table require_table(Engine& engine, const std::string& table);
+
+// The top-level help listing `groups`.
+std::string top_level_help(std::span<const CommandGroup> groups);
+
+// The command groups, defined in cli_<group>.cpp.
+const CommandGroup& tables_commands();
+const CommandGroup& records_commands();
+const CommandGroup& changes_commands();
+const CommandGroup& bench_commands();
+
+}  // namespace outpost::cli

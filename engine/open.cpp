@@ -1,0 +1,34 @@
+#include "engine/open.h"
+
+#include <cstdlib>
+
+#include "engine/record_engine.h"
+#include "engine/sqlite/sqlite_storage.h"
+
+namespace outpost {
+
+std::string default_database_url() {
+  const char* env = std::getenv("OUTPOST_DB");
+  if (env != nullptr && *env != '\0') return env;
+  return "sqlite:outpost.db";
+}
+
+std::unique_ptr<Engine> open_engine(const std::string& given, const OpenOptions& options) {
+  std::string url = given.empty() ? default_database_url() : given;
+  if (url.starts_with("postgres:") || url.starts_with("postgresql:")) {
+    throw Error(ErrorCode::unavailable,
+                "the PostgreSQL backend is not available in this build yet (" + url + ")");
+  }
+  std::string path = url;
+  if (url.starts_with("sqlite:")) {
+    path = url.substr(7);
+  } else if (auto colon = url.find("://"); colon != std::string::npos) {
+    throw Error(ErrorCode::unavailable,
+                "unsupported database URL \"" + url +
+                    "\"; use sqlite:PATH, a plain path, postgres://... or postgres:");
+  }
+  if (path.empty()) throw Error(ErrorCode::unavailable, "database URL \"" + url + "\" has no path");
+  return std::make_unique<RecordEngine>(std::make_unique<SqliteStorage>(path, options), options);
+}
+
+}  // namespace outpost

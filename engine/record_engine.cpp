@@ -1,0 +1,625 @@
+#include "engine/record_engine.h"
+
+#include <algorithm>
+#include <chrono>
+#include <unordered_map>
+
+#include "engine/rev_tree.h"
+#include "utils/uuid.h"
+
+namespace outpost {
+
+namespace {
+
+constexpr auto kExternalPollInterval = std::chrono::milliseconds(250);
+
+// Errors that belong to one document of a batch; anything else (storage
+// failures) aborts the whole transaction.
+bool is_document_error(ErrorCode code) {
+  switch (code) {
+    case ErrorCode::invalid_value:
+    case ErrorCode::invalid_name:
+    case ErrorCode::unknown_column:
+    case ErrorCode::missing_required:
+    case ErrorCode::invalid_revision:
+    case ErrorCode::forbidden:
+    case ErrorCode::not_found:
+    case ErrorCode::unknown_table:
+    case ErrorCode::conflict:
+    case ErrorCode::schema_conflict:
+      return true;
+    default:
+      return false;
+  }
+}
+
+std::string column_list(const Table& table) {
+  if (table.columns.empty()) return "(none)";
+  std::string out;
+  for (const Column& c : table.columns) {
+    if (!out.empty()) out += ", ";
+    out += c.name;
+  }
+  return out;
+}
+
+// Checks attributes against the table's columns; `require` also checks that
+// every required column is present.
+void check_attributes(const Table& table, const Attributes& attributes, bool require) {
+  for (const auto& [name, value] : attributes) {
+    const Column* column = table.find_column(name);
+    if (column == nullptr) {
+      throw Error(ErrorCode::unknown_column, "table " + table.name + " has no column \"" + name +
+                                                 "\"; its columns are " + column_list(table));
+    }
+    if (column->type != value.type()) {
+      throw Error(ErrorCode::invalid_value,
+                  "attribute \"" + name + "\" of table " + table.name + " is of type " +
+                      std::string(value_type_name(column->type)) + ", got a " +
+                      std::string(value_type_name(value.type())) + " value");
+    }
+  }
+  if (!require) return;
+  for (const Column& column : table.columns) {
+    if (column.required && !attributes.contains(column.name)) {
+      throw Error(ErrorCode::missing_required,
+                  "table " + table.name + " requires attribute \"" + column.name + "\"");
+    }
+  }
+}
+
+std::optional<Node> find_in(const std::vector<Node>& nodes, const Revision& revision) {
+  for (const Node& n : nodes) {
+    if (n.revision == revision) return n;
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+// What one document of a batch will change: nodes to insert (parents first),
+// nodes that stop being leaves, and the leaves afterwards.
+struct RecordEngine::Plan {
+  const Table* table = nullptr;
+  std::string id;
+  Revision result;
+  bool noop = false;  // already present: nothing to write
+  std::vector<std::pair<Node, Attributes>> inserts;
+  std::vector<Revision> unleaf;
+  std::vector<Node> leaves;
+};
+
+RecordEngine::RecordEngine(std::unique_ptr<Storage> storage, const OpenOptions& options)
+    : storage_(std::move(storage)), options_(options) {
+  storage_->set_external_change_listener([this] { notify_commit(); });
+}
+
+RecordEngine::~RecordEngine() { storage_->set_external_change_listener(nullptr); }
+
+std::string RecordEngine::db_id() { return storage_->db_id(); }
+
+std::string RecordEngine::backend() { return storage_->backend(); }
+
+std::string RecordEngine::update_seq() {
+  auto txn = storage_->begin(TransactionKind::read);
+  return storage_->last_cursor(*txn);
+}
+
+// ---------------------------------------------------------------- tables
+
+std::shared_ptr<const RecordEngine::Catalog> RecordEngine::catalog(Transaction& txn) {
+  int64_t version = storage_->catalog_version(txn);
+  {
+    std::lock_guard lock(catalog_mu_);
+    if (catalog_ && version == catalog_version_) return catalog_;
+  }
+  auto fresh = std::make_shared<Catalog>();
+  for (Table& t : storage_->load_tables(txn)) {
+    std::string name = t.name;
+    fresh->emplace(std::move(name), std::move(t));
+  }
+  std::lock_guard lock(catalog_mu_);
+  catalog_ = fresh;
+  catalog_version_ = version;
+  return catalog_;
+}
+
+const Table& RecordEngine::table_in(const Catalog& catalog, std::string_view name) const {
+  auto it = catalog.find(name);
+  if (it == catalog.end()) {
+    validate_table_name(name);  // a hostile name is invalid_name, not unknown_table
+    throw Error(ErrorCode::unknown_table, "no table named \"" + std::string(name) + "\"");
+  }
+  return it->second;
+}
+
+std::vector<Table> RecordEngine::list_tables() {
+  auto txn = storage_->begin(TransactionKind::read);
+  auto cat = catalog(*txn);
+  std::vector<Table> out;
+  for (const auto& [name, table] : *cat) out.push_back(table);
+  return out;
+}
+
+std::optional<Table> RecordEngine::get_table(const std::string& name) {
+  auto txn = storage_->begin(TransactionKind::read);
+  auto cat = catalog(*txn);
+  auto it = cat->find(name);
+  if (it == cat->end()) return std::nullopt;
+  return it->second;
+}
+
+Table RecordEngine::put_table(const Table& table) {
+  validate_table(table);
+  auto txn = storage_->begin(TransactionKind::write);
+  auto cat = catalog(*txn);
+  auto it = cat->find(table.name);
+  Table result;
+  if (it == cat->end()) {
+    storage_->create_table(*txn, table);
+    result = table;
+  } else {
+    result = merge_tables(it->second, table);
+    std::vector<Column> added;
+    for (const Column& c : result.columns) {
+      if (it->second.find_column(c.name) == nullptr) added.push_back(c);
+    }
+    if (added.empty()) return it->second;
+    storage_->add_columns(*txn, result, added);
+  }
+  txn->commit();
+  return result;
+}
+
+// ---------------------------------------------------------------- writes
+
+RecordEngine::Plan RecordEngine::plan_edit(Transaction& txn, const Catalog& cat, const Edit& edit) {
+  Plan plan;
+  plan.table = &table_in(cat, edit.table);
+  const Table& table = *plan.table;
+  plan.id = edit.id;
+  if (plan.id.empty()) {
+    if (edit.kind != Edit::Kind::put || !edit.parent.empty()) {
+      throw Error(ErrorCode::invalid_name, "an update, delete or resolve needs a record id");
+    }
+    plan.id = uuid_v4();
+  }
+  validate_record_id(plan.id);
+  bool deleted = edit.kind == Edit::Kind::remove;
+  if (deleted && !edit.attributes.empty()) {
+    throw Error(ErrorCode::invalid_value, "a delete carries no attributes");
+  }
+  check_attributes(table, edit.attributes, !deleted);
+
+  std::vector<Node> leaves = storage_->leaves(txn, table, plan.id);
+  Revision parent;
+  try {
+    parent = attach_point(leaves, edit.parent, edit.kind, table.name, plan.id);
+  } catch (const Error&) {
+    // Idempotent replay: the same edit from the same parent already exists.
+    Revision again = compute_revision(table.name, plan.id, edit.parent, deleted, edit.attributes);
+    if (!leaves.empty() && storage_->find_node(txn, table, plan.id, again)) {
+      plan.result = again;
+      plan.noop = true;
+      return plan;
+    }
+    throw;
+  }
+
+  Node node;
+  node.revision = compute_revision(table.name, plan.id, parent, deleted, edit.attributes);
+  node.parent = parent;
+  node.deleted = deleted;
+  node.leaf = true;
+  plan.result = node.revision;
+  plan.leaves = with_new_leaf(leaves, node);
+  if (!parent.empty()) plan.unleaf.push_back(parent);
+  plan.inserts.emplace_back(node, edit.attributes);
+
+  if (edit.kind == Edit::Kind::resolve) {
+    for (const Node& other : leaves) {
+      if (other.deleted || other.revision == parent) continue;
+      Node tomb;
+      tomb.revision = compute_revision(table.name, plan.id, other.revision, true, {});
+      tomb.parent = other.revision;
+      tomb.deleted = true;
+      tomb.leaf = true;
+      plan.leaves = with_new_leaf(std::move(plan.leaves), tomb);
+      plan.unleaf.push_back(other.revision);
+      plan.inserts.emplace_back(tomb, Attributes{});
+    }
+  }
+  return plan;
+}
+
+RecordEngine::Plan RecordEngine::plan_remote(Transaction& txn, const Catalog& cat,
+                                             const RemoteRevision& remote) {
+  Plan plan;
+  plan.table = &table_in(cat, remote.table);
+  const Table& table = *plan.table;
+  plan.id = remote.id;
+  plan.result = remote.revision;
+  validate_record_id(remote.id);
+  check_remote_shape(remote);
+  check_attributes(table, remote.attributes, false);
+
+  Revision parent = remote.ancestry.empty() ? Revision() : remote.ancestry.front();
+  Revision expected =
+      compute_revision(table.name, remote.id, parent, remote.deleted, remote.attributes);
+  if (expected != remote.revision) {
+    throw Error(ErrorCode::invalid_revision,
+                "record " + table.name + "/" + remote.id + ": revision " + remote.revision.str() +
+                    " does not match its content and parent (expected " + expected.str() + ")");
+  }
+  if (storage_->find_node(txn, table, remote.id, remote.revision)) {
+    plan.noop = true;  // existing nodes are never overwritten
+    return plan;
+  }
+
+  std::vector<Node> leaves = storage_->leaves(txn, table, remote.id);
+  // Graft: walk the ancestry until a node this database knows.
+  std::vector<Node> stubs;
+  for (size_t i = 0; i < remote.ancestry.size(); ++i) {
+    const Revision& ancestor = remote.ancestry[i];
+    std::optional<Node> known = find_in(leaves, ancestor);
+    if (!known) known = storage_->find_node(txn, table, remote.id, ancestor);
+    if (known) {
+      if (known->leaf) {
+        plan.unleaf.push_back(ancestor);
+        std::erase_if(leaves, [&](const Node& n) { return n.revision == ancestor; });
+      }
+      break;
+    }
+    Node stub;
+    stub.revision = ancestor;
+    stub.parent = i + 1 < remote.ancestry.size() ? remote.ancestry[i + 1] : Revision();
+    stub.stub = true;
+    stubs.push_back(std::move(stub));
+  }
+  for (auto it = stubs.rbegin(); it != stubs.rend(); ++it) {
+    plan.inserts.emplace_back(*it, Attributes{});
+  }
+  Node node;
+  node.revision = remote.revision;
+  node.parent = parent;
+  node.deleted = remote.deleted;
+  node.leaf = true;
+  plan.leaves = with_new_leaf(std::move(leaves), node);
+  plan.inserts.emplace_back(node, remote.attributes);
+  return plan;
+}
+
+void RecordEngine::apply(Transaction& txn, const Plan& plan) {
+  if (plan.noop) return;
+  const Table& table = *plan.table;
+  const Node& winner = pick_winner(plan.leaves);
+  ChangeRow change{table.name, plan.id, winner.revision, winner.deleted,
+                   leaf_revisions(plan.leaves)};
+  int64_t seq = storage_->append_change(txn, change);
+  for (const auto& [node, body] : plan.inserts) {
+    storage_->insert_node(txn, table, plan.id, node, body, seq);
+  }
+  for (const Revision& r : plan.unleaf) storage_->set_leaf(txn, table, plan.id, r, false);
+  if (winner.deleted) {
+    storage_->remove_winner(txn, table, plan.id);
+    return;
+  }
+  bool conflicted = !conflicts_of(plan.leaves).empty();
+  for (const auto& [node, body] : plan.inserts) {
+    if (node.revision == winner.revision) {
+      storage_->put_winner(txn, table, plan.id, winner, body, conflicted, seq);
+      return;
+    }
+  }
+  std::optional<Attributes> body = storage_->body(txn, table, plan.id, winner.revision);
+  if (!body) {
+    throw Error(ErrorCode::internal, "record " + table.name + "/" + plan.id +
+                                         ": the winning revision " + winner.revision.str() +
+                                         " has no body");
+  }
+  storage_->put_winner(txn, table, plan.id, winner, *body, conflicted, seq);
+}
+
+namespace {
+
+// Runs `plan_one` for each document inside one write transaction; document
+// errors are reported per document, the rest commit together.
+template <typename Doc, typename PlanFn, typename ApplyFn>
+std::vector<WriteResult> write_batch(Storage& storage, const std::vector<Doc>& docs,
+                                     PlanFn plan_one, ApplyFn apply_one) {
+  std::vector<WriteResult> results;
+  results.reserve(docs.size());
+  auto txn = storage.begin(TransactionKind::write);
+  bool wrote = false;
+  for (const Doc& doc : docs) {
+    WriteResult result;
+    result.table = doc.table;
+    result.id = doc.id;
+    try {
+      auto plan = plan_one(*txn, doc);
+      result.id = plan.id;
+      result.revision = plan.result;
+      apply_one(*txn, plan);
+      wrote = wrote || !plan.noop;
+    } catch (const Error& e) {
+      if (!is_document_error(e.code())) throw;
+      result.error = e;
+    }
+    results.push_back(std::move(result));
+  }
+  if (wrote) txn->commit();
+  return results;
+}
+
+}  // namespace
+
+std::vector<WriteResult> RecordEngine::write(const std::vector<Edit>& edits) {
+  std::shared_ptr<const Catalog> cat;
+  auto results = write_batch(
+      *storage_, edits,
+      [&](Transaction& txn, const Edit& e) {
+        if (!cat) cat = catalog(txn);
+        return plan_edit(txn, *cat, e);
+      },
+      [&](Transaction& txn, const Plan& p) { apply(txn, p); });
+  notify_commit();
+  return results;
+}
+
+std::vector<WriteResult> RecordEngine::write_replicated(const std::vector<RemoteRevision>& revs) {
+  std::shared_ptr<const Catalog> cat;
+  auto results = write_batch(
+      *storage_, revs,
+      [&](Transaction& txn, const RemoteRevision& r) {
+        if (!cat) cat = catalog(txn);
+        return plan_remote(txn, *cat, r);
+      },
+      [&](Transaction& txn, const Plan& p) { apply(txn, p); });
+  notify_commit();
+  return results;
+}
+
+// ---------------------------------------------------------------- reads
+
+std::vector<Revision> RecordEngine::ancestry_of(Transaction& txn, const Table& table,
+                                                const std::string& id, const Node& node,
+                                                const std::vector<Revision>& known) {
+  std::vector<Revision> out;
+  if (node.parent.empty()) return out;
+  std::unordered_map<std::string, Revision> parent_of;
+  for (const Node& n : storage_->all_nodes(txn, table, id)) {
+    parent_of.emplace(n.revision.str(), n.parent);
+  }
+  Revision at = node.parent;
+  while (!at.empty() && out.size() < options_.revs_limit) {
+    out.push_back(at);
+    if (std::find(known.begin(), known.end(), at) != known.end()) break;
+    auto it = parent_of.find(at.str());
+    if (it == parent_of.end()) break;
+    at = it->second;
+  }
+  return out;
+}
+
+std::optional<Record> RecordEngine::get(const std::string& table_name, const std::string& id,
+                                        const GetOptions& options) {
+  auto txn = storage_->begin(TransactionKind::read);
+  auto cat = catalog(*txn);
+  const Table& table = table_in(*cat, table_name);
+  validate_record_id(id);
+  std::vector<Node> leaves = storage_->leaves(*txn, table, id);
+  if (leaves.empty()) return std::nullopt;
+  std::optional<Node> node;
+  if (options.revision.empty()) {
+    node = pick_winner(leaves);
+  } else {
+    node = find_in(leaves, options.revision);
+    if (!node) node = storage_->find_node(*txn, table, id, options.revision);
+  }
+  if (!node) return std::nullopt;
+  std::optional<Attributes> body = storage_->body(*txn, table, id, node->revision);
+  if (!body) return std::nullopt;
+  Record record{table.name, id, node->revision, node->deleted, std::move(*body), {}, {}};
+  if (options.conflicts) record.conflicts = conflicts_of(leaves);
+  if (options.ancestry) record.ancestry = ancestry_of(*txn, table, id, *node, {});
+  return record;
+}
+
+RecordPage RecordEngine::list_records(const std::string& table_name, const std::string& after,
+                                      size_t limit) {
+  auto txn = storage_->begin(TransactionKind::read);
+  auto cat = catalog(*txn);
+  const Table& table = table_in(*cat, table_name);
+  RecordPage page;
+  for (auto& [id, row] : storage_->list_winners(*txn, table, after, limit)) {
+    page.records.push_back(
+        Record{table.name, id, row.revision, false, std::move(row.attributes), {}, {}});
+  }
+  if (limit > 0 && page.records.size() == limit) page.next = page.records.back().id;
+  return page;
+}
+
+ConflictPage RecordEngine::list_conflicts(const std::string& table_name, const std::string& after,
+                                          size_t limit) {
+  auto txn = storage_->begin(TransactionKind::read);
+  auto cat = catalog(*txn);
+  // The cursor is "table/id"; table names never contain '/'.
+  std::string after_table, after_id;
+  if (auto slash = after.find('/'); slash != std::string::npos) {
+    after_table = after.substr(0, slash);
+    after_id = after.substr(slash + 1);
+  }
+  std::vector<const Table*> tables;
+  if (!table_name.empty()) {
+    tables.push_back(&table_in(*cat, table_name));
+  } else {
+    for (const auto& [name, t] : *cat) tables.push_back(&t);
+  }
+  ConflictPage page;
+  for (const Table* t : tables) {
+    if (page.entries.size() >= limit) break;
+    if (t->name < after_table) continue;
+    std::string from = t->name == after_table ? after_id : std::string();
+    for (const std::string& id :
+         storage_->list_conflicted(*txn, *t, from, limit - page.entries.size())) {
+      std::vector<Node> leaves = storage_->leaves(*txn, *t, id);
+      page.entries.push_back(ConflictEntry{t->name, id, pick_winner(leaves).revision,
+                                           conflicts_of(leaves)});
+    }
+  }
+  if (limit > 0 && page.entries.size() == limit) {
+    page.next = page.entries.back().table + "/" + page.entries.back().id;
+  }
+  return page;
+}
+
+ChangesPage RecordEngine::changes(const ChangesRequest& request) {
+  storage_->check_cursor(request.since);
+  for (const std::string& t : request.tables) validate_table_name(t);
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(request.timeout_ms);
+  for (;;) {
+    uint64_t seen;
+    {
+      std::lock_guard lock(feed_mu_);
+      seen = commits_;
+    }
+    Storage::FeedPage feed;
+    {
+      auto txn = storage_->begin(TransactionKind::read);
+      feed = storage_->read_changes(*txn, request.since, request.tables, request.limit);
+    }
+    auto now = std::chrono::steady_clock::now();
+    if (!feed.entries.empty() || request.timeout_ms <= 0 || now >= deadline) {
+      ChangesPage page;
+      page.last_seq = feed.last_cursor;
+      for (auto& e : feed.entries) {
+        page.results.push_back(Change{std::move(e.cursor), std::move(e.change.table),
+                                      std::move(e.change.id), std::move(e.change.winner),
+                                      e.change.deleted, std::move(e.change.leaves)});
+      }
+      return page;
+    }
+    std::unique_lock lock(feed_mu_);
+    feed_cv_.wait_until(lock, std::min(deadline, now + kExternalPollInterval),
+                        [&] { return commits_ != seen; });
+  }
+}
+
+void RecordEngine::notify_commit() {
+  {
+    std::lock_guard lock(feed_mu_);
+    ++commits_;
+  }
+  feed_cv_.notify_all();
+}
+
+std::vector<RevsDiffResult> RecordEngine::revs_diff(const std::vector<RevsDiffQuery>& queries) {
+  auto txn = storage_->begin(TransactionKind::read);
+  auto cat = catalog(*txn);
+  std::vector<RevsDiffResult> out;
+  out.reserve(queries.size());
+  for (const RevsDiffQuery& q : queries) {
+    RevsDiffResult r{q.table, q.id, {}, {}};
+    auto it = cat->find(q.table);
+    std::vector<Node> leaves;
+    if (it != cat->end()) leaves = storage_->leaves(*txn, it->second, q.id);
+    for (const Revision& rev : q.revisions) {
+      bool have = find_in(leaves, rev).has_value() ||
+                  (!leaves.empty() && storage_->find_node(*txn, it->second, q.id, rev));
+      if (!have) r.missing.push_back(rev);
+    }
+    r.leaves = leaf_revisions(leaves);
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
+std::vector<BulkGetResult> RecordEngine::bulk_get(const std::vector<BulkGetQuery>& queries) {
+  auto txn = storage_->begin(TransactionKind::read);
+  auto cat = catalog(*txn);
+  std::vector<BulkGetResult> out;
+  out.reserve(queries.size());
+  for (const BulkGetQuery& q : queries) {
+    BulkGetResult r;
+    try {
+      const Table& table = table_in(*cat, q.table);
+      std::optional<Node> node = storage_->find_node(*txn, table, q.id, q.revision);
+      std::optional<Attributes> body;
+      if (node) body = storage_->body(*txn, table, q.id, q.revision);
+      if (!body) {
+        throw Error(ErrorCode::not_found, "record " + q.table + "/" + q.id + " has no revision " +
+                                              q.revision.str());
+      }
+      r.revision = RemoteRevision{table.name, q.id, node->revision, node->deleted,
+                                  std::move(*body), ancestry_of(*txn, table, q.id, *node, q.known)};
+    } catch (const Error& e) {
+      if (!is_document_error(e.code())) throw;
+      r.error = e;
+    }
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------- local documents
+
+static void check_local_id(const std::string& id) {
+  if (id.empty() || id.size() > 255) {
+    throw Error(ErrorCode::invalid_name, "a local document id is 1 to 255 bytes");
+  }
+}
+
+std::optional<std::string> RecordEngine::get_local(const std::string& id) {
+  check_local_id(id);
+  auto txn = storage_->begin(TransactionKind::read);
+  return storage_->get_local(*txn, id);
+}
+
+void RecordEngine::put_local(const std::string& id, const std::string& json) {
+  check_local_id(id);
+  auto txn = storage_->begin(TransactionKind::write);
+  storage_->put_local(*txn, id, json);
+  txn->commit();
+}
+
+// ---------------------------------------------------------------- check
+
+std::vector<std::string> RecordEngine::check() {
+  auto txn = storage_->begin(TransactionKind::read);
+  auto cat = catalog(*txn);
+  std::vector<std::string> problems;
+  for (const auto& [name, table] : *cat) {
+    storage_->for_each_record(*txn, table, [&](const std::string& id) {
+      std::string where = name + "/" + id + ": ";
+      std::vector<Node> leaves = storage_->leaves(*txn, table, id);
+      if (leaves.empty()) {
+        problems.push_back(where + "history has no leaf");
+        return;
+      }
+      const Node& winner = pick_winner(leaves);
+      std::optional<WinnerRow> row = storage_->winner_row(*txn, table, id);
+      if (winner.deleted) {
+        if (row) problems.push_back(where + "deleted record still has a current row");
+        return;
+      }
+      if (!row) {
+        problems.push_back(where + "live winner " + winner.revision.str() + " has no current row");
+        return;
+      }
+      if (row->revision != winner.revision) {
+        problems.push_back(where + "current row holds " + row->revision.str() +
+                           " but the winner is " + winner.revision.str());
+      }
+      if (row->conflicted != !conflicts_of(leaves).empty()) {
+        problems.push_back(where + "_conflicted disagrees with the leaves");
+      }
+      std::optional<Attributes> body = storage_->body(*txn, table, id, winner.revision);
+      if (!body || *body != row->attributes) {
+        problems.push_back(where + "current row's attributes differ from the winner's body");
+      }
+    });
+  }
+  return problems;
+}
+
+}  // namespace outpost

@@ -1,0 +1,77 @@
+// RecordEngine: the one implementation of the Engine rules (validation, the
+// revision tree, winners, the change feed and its long-poll) over any Storage
+// backend. Backends differ only in their Storage.
+// Thread-safety: all methods may be called from several threads at once.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+
+#include "api/engine.h"
+#include "engine/open.h"
+#include "engine/storage.h"
+
+namespace outpost {
+
+class RecordEngine final : public Engine {
+ public:
+  RecordEngine(std::unique_ptr<Storage> storage, const OpenOptions& options);
+  ~RecordEngine() override;
+
+  std::string db_id() override;
+  std::string backend() override;
+  std::string update_seq() override;
+
+  std::vector<Table> list_tables() override;
+  std::optional<Table> get_table(const std::string& name) override;
+  Table put_table(const Table& table) override;
+
+  std::vector<WriteResult> write(const std::vector<Edit>& edits) override;
+  std::vector<WriteResult> write_replicated(const std::vector<RemoteRevision>& revisions) override;
+
+  std::optional<Record> get(const std::string& table, const std::string& id,
+                            const GetOptions& options) override;
+  RecordPage list_records(const std::string& table, const std::string& after,
+                          size_t limit) override;
+  ConflictPage list_conflicts(const std::string& table, const std::string& after,
+                              size_t limit) override;
+
+  ChangesPage changes(const ChangesRequest& request) override;
+
+  std::vector<RevsDiffResult> revs_diff(const std::vector<RevsDiffQuery>& queries) override;
+  std::vector<BulkGetResult> bulk_get(const std::vector<BulkGetQuery>& queries) override;
+
+  std::optional<std::string> get_local(const std::string& id) override;
+  void put_local(const std::string& id, const std::string& json) override;
+
+  std::vector<std::string> check() override;
+
+ private:
+  using Catalog = std::map<std::string, Table, std::less<>>;
+  struct Plan;
+
+  std::shared_ptr<const Catalog> catalog(Transaction& txn);
+  const Table& table_in(const Catalog& catalog, std::string_view name) const;
+  Plan plan_edit(Transaction& txn, const Catalog& catalog, const Edit& edit);
+  Plan plan_remote(Transaction& txn, const Catalog& catalog, const RemoteRevision& remote);
+  void apply(Transaction& txn, const Plan& plan);
+  std::vector<Revision> ancestry_of(Transaction& txn, const Table& table, const std::string& id,
+                                    const Node& node, const std::vector<Revision>& known);
+  void notify_commit();
+
+  std::unique_ptr<Storage> storage_;
+  OpenOptions options_;
+
+  std::mutex catalog_mu_;
+  int64_t catalog_version_ = -1;
+  std::shared_ptr<const Catalog> catalog_;
+
+  std::mutex feed_mu_;
+  std::condition_variable feed_cv_;
+  uint64_t commits_ = 0;
+};
+
+}  // namespace outpost

@@ -1,0 +1,653 @@
+#include "engine/sqlite/sqlite_storage.h"
+
+#include <sqlite3.h>
+
+#include <charconv>
+
+#include "engine/sqlite/sqlite_db.h"
+#include "utils/uuid.h"
+
+namespace outpost {
+
+namespace {
+
+constexpr size_t kMaxReaders = 8;
+
+std::string_view sql_type(ValueType type) {
+  switch (type) {
+    case ValueType::string:
+      return "TEXT";
+    case ValueType::int_:
+    case ValueType::bool_:
+    case ValueType::timestamp:
+      return "INTEGER";
+    case ValueType::float_:
+      return "REAL";
+    case ValueType::bytes:
+      return "BLOB";
+  }
+  return "TEXT";
+}
+
+void bind_value(SqliteStatement& stmt, int index, const Value* value) {
+  if (value == nullptr) {
+    stmt.bind_null(index);
+    return;
+  }
+  switch (value->type()) {
+    case ValueType::string:
+      stmt.bind_text(index, value->text());
+      return;
+    case ValueType::int_:
+      stmt.bind_int(index, value->as_int());
+      return;
+    case ValueType::float_:
+      stmt.bind_double(index, value->as_float());
+      return;
+    case ValueType::bool_:
+      stmt.bind_int(index, value->as_bool() ? 1 : 0);
+      return;
+    case ValueType::bytes:
+      stmt.bind_blob(index, value->as_bytes());
+      return;
+    case ValueType::timestamp:
+      stmt.bind_int(index, value->as_timestamp_micros());
+      return;
+  }
+}
+
+std::optional<Value> read_value(const SqliteStatement& stmt, int col, ValueType type) {
+  if (stmt.is_null(col)) return std::nullopt;
+  switch (type) {
+    case ValueType::string:
+      return Value::from_string(std::string(stmt.column_text(col)));
+    case ValueType::int_:
+      return Value::from_int(stmt.column_int(col));
+    case ValueType::float_:
+      return Value::from_float(stmt.column_double(col));
+    case ValueType::bool_:
+      return Value::from_bool(stmt.column_int(col) != 0);
+    case ValueType::bytes:
+      return Value::from_bytes(stmt.column_blob(col));
+    case ValueType::timestamp:
+      return Value::from_timestamp_micros(stmt.column_int(col));
+  }
+  return std::nullopt;
+}
+
+// Binds the table's columns from `body` starting at parameter `first`.
+void bind_columns(SqliteStatement& stmt, int first, const Table& table, const Attributes& body) {
+  for (size_t i = 0; i < table.columns.size(); ++i) {
+    auto it = body.find(table.columns[i].name);
+    bind_value(stmt, first + static_cast<int>(i), it == body.end() ? nullptr : &it->second);
+  }
+}
+
+Attributes read_columns(const SqliteStatement& stmt, int first, const Table& table) {
+  Attributes out;
+  for (size_t i = 0; i < table.columns.size(); ++i) {
+    const Column& c = table.columns[i];
+    if (auto v = read_value(stmt, first + static_cast<int>(i), c.type)) out.emplace(c.name, *v);
+  }
+  return out;
+}
+
+Revision read_revision(const SqliteStatement& stmt, int col) {
+  if (stmt.is_null(col)) return {};
+  return Revision::parse(stmt.column_text(col));
+}
+
+// Columns read for a Node: _rev, _parent, _deleted, _leaf, _stub.
+constexpr std::string_view kNodeColumns = R"("_rev","_parent","_deleted","_leaf","_stub")";
+
+Node read_node(const SqliteStatement& stmt) {
+  Node n;
+  n.revision = read_revision(stmt, 0);
+  n.parent = read_revision(stmt, 1);
+  n.deleted = stmt.column_int(2) != 0;
+  n.leaf = stmt.column_int(3) != 0;
+  n.stub = stmt.column_int(4) != 0;
+  return n;
+}
+
+std::string join_revisions(const std::vector<Revision>& revs) {
+  std::string out;
+  for (const Revision& r : revs) {
+    if (!out.empty()) out += ' ';
+    out += r.str();
+  }
+  return out;
+}
+
+std::vector<Revision> split_revisions(std::string_view text) {
+  std::vector<Revision> out;
+  while (!text.empty()) {
+    size_t space = text.find(' ');
+    out.push_back(Revision::parse(text.substr(0, space)));
+    if (space == std::string_view::npos) break;
+    text.remove_prefix(space + 1);
+  }
+  return out;
+}
+
+int64_t parse_cursor(std::string_view cursor) {
+  if (cursor.empty()) return 0;
+  int64_t v = 0;
+  auto [p, ec] = std::from_chars(cursor.data(), cursor.data() + cursor.size(), v);
+  if (ec != std::errc() || p != cursor.data() + cursor.size() || v < 0) {
+    throw Error(ErrorCode::invalid_value, "since: \"" + std::string(cursor) +
+                                              "\" is not a cursor of this database (a "
+                                              "non-negative decimal sequence number)");
+  }
+  return v;
+}
+
+// The schema migrations, in order; migration i brings the schema to version i+1.
+const char* const kMigrations[] = {
+    R"sql(
+CREATE TABLE "_meta"("key" TEXT PRIMARY KEY NOT NULL, "value" TEXT NOT NULL) STRICT;
+CREATE TABLE "_tables"("name" TEXT PRIMARY KEY NOT NULL) STRICT;
+CREATE TABLE "_columns"("table" TEXT NOT NULL, "position" INTEGER NOT NULL,
+  "name" TEXT NOT NULL, "type" TEXT NOT NULL, "required" INTEGER NOT NULL,
+  PRIMARY KEY("table", "position")) STRICT;
+CREATE TABLE "_changes"("seq" INTEGER PRIMARY KEY AUTOINCREMENT, "table" TEXT NOT NULL,
+  "id" TEXT NOT NULL, "rev" TEXT NOT NULL, "deleted" INTEGER NOT NULL,
+  "leaves" TEXT NOT NULL) STRICT;
+CREATE UNIQUE INDEX "_changes_record" ON "_changes"("table", "id");
+CREATE TABLE "_local"("id" TEXT PRIMARY KEY NOT NULL, "body" TEXT NOT NULL) STRICT;
+CREATE TABLE "_tokens"("name" TEXT PRIMARY KEY NOT NULL, "hash" TEXT NOT NULL UNIQUE,
+  "admin" INTEGER NOT NULL, "read" TEXT NOT NULL, "write" TEXT NOT NULL,
+  "created_at" TEXT NOT NULL, "expires_at" TEXT, "revoked" INTEGER NOT NULL DEFAULT 0) STRICT;
+)sql",
+};
+constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
+
+}  // namespace
+
+// ---------------------------------------------------------------- transactions
+
+class SqliteStorage::Txn final : public Transaction {
+ public:
+  // Writer: holds the writer lock for its whole life.
+  Txn(SqliteStorage& owner, std::unique_lock<std::mutex> lock, SqliteConnection& conn)
+      : owner_(owner), lock_(std::move(lock)), conn_(conn) {
+    conn_.exec("BEGIN IMMEDIATE");
+  }
+  // Reader: owns a pooled connection and returns it at the end.
+  Txn(SqliteStorage& owner, std::unique_ptr<SqliteConnection> reader)
+      : owner_(owner), reader_(std::move(reader)), conn_(*reader_) {
+    conn_.exec("BEGIN");
+  }
+  ~Txn() override {
+    if (!done_) {
+      try {
+        conn_.exec("ROLLBACK");
+      } catch (const Error&) {
+        // Nothing to do: the connection rolls back on its own if this failed.
+      }
+    }
+    if (reader_) owner_.release_reader(std::move(reader_));
+  }
+  void commit() override {
+    conn_.exec("COMMIT");
+    done_ = true;
+  }
+  SqliteConnection& conn() { return conn_; }
+
+ private:
+  SqliteStorage& owner_;
+  std::unique_lock<std::mutex> lock_;
+  std::unique_ptr<SqliteConnection> reader_;
+  SqliteConnection& conn_;
+  bool done_ = false;
+};
+
+SqliteConnection& SqliteStorage::conn_of(Transaction& txn) {
+  return static_cast<SqliteStorage::Txn&>(txn).conn();  // only our own transactions reach us
+}
+
+// ---------------------------------------------------------------- per-table SQL
+
+struct SqliteStorage::TableSql {
+  std::string name;
+  size_t columns = 0;
+  std::string leaves, all_nodes, find_node, body, insert_node, set_leaf;
+  std::string put_winner, remove_winner, winner_row, list_winners, list_conflicted, record_ids;
+};
+
+const SqliteStorage::TableSql& SqliteStorage::sql_for(const Table& table) {
+  std::lock_guard lock(sql_mu_);
+  for (const auto& s : table_sql_) {
+    // Schemas only grow, so the column count identifies the definition.
+    if (s->name == table.name && s->columns == table.columns.size()) return *s;
+  }
+  auto s = std::make_unique<TableSql>();
+  s->name = table.name;
+  s->columns = table.columns.size();
+  std::string t = quote_identifier(table.name);
+  std::string h = quote_identifier(history_table_name(table.name));
+  std::string cols, params, updates;
+  for (const Column& c : table.columns) {
+    std::string q = quote_identifier(c.name);
+    cols += "," + q;
+    params += ",?";
+    updates += "," + q + "=excluded." + q;
+  }
+  s->leaves = "SELECT " + std::string(kNodeColumns) + " FROM " + h + " WHERE \"_id\"=? AND \"_leaf\"=1";
+  s->all_nodes = "SELECT " + std::string(kNodeColumns) + " FROM " + h + " WHERE \"_id\"=?";
+  s->find_node = s->all_nodes + " AND \"_rev\"=?";
+  s->body = "SELECT \"_stub\"" + cols + " FROM " + h + " WHERE \"_id\"=? AND \"_rev\"=?";
+  s->insert_node = "INSERT INTO " + h +
+                   "(\"_id\",\"_rev\",\"_parent\",\"_gen\",\"_deleted\",\"_leaf\",\"_stub\",\"_seq\"" +
+                   cols + ") VALUES(?,?,?,?,?,?,?,?" + params + ")";
+  s->set_leaf = "UPDATE " + h + " SET \"_leaf\"=? WHERE \"_id\"=? AND \"_rev\"=?";
+  s->put_winner = "INSERT INTO " + t + "(\"_id\",\"_rev\",\"_seq\",\"_conflicted\"" + cols +
+                  ") VALUES(?,?,?,?" + params +
+                  ") ON CONFLICT(\"_id\") DO UPDATE SET \"_rev\"=excluded.\"_rev\","
+                  "\"_seq\"=excluded.\"_seq\",\"_conflicted\"=excluded.\"_conflicted\"" +
+                  updates;
+  s->remove_winner = "DELETE FROM " + t + " WHERE \"_id\"=?";
+  s->winner_row = "SELECT \"_rev\",\"_conflicted\"" + cols + " FROM " + t + " WHERE \"_id\"=?";
+  s->list_winners = "SELECT \"_rev\",\"_conflicted\"" + cols + ",\"_id\" FROM " + t +
+                    " WHERE \"_id\">? ORDER BY \"_id\" LIMIT ?";
+  s->list_conflicted = "SELECT \"_id\" FROM " + t +
+                       " WHERE \"_conflicted\"=1 AND \"_id\">? ORDER BY \"_id\" LIMIT ?";
+  s->record_ids = "SELECT DISTINCT \"_id\" FROM " + h + " ORDER BY \"_id\"";
+  table_sql_.push_back(std::move(s));
+  return *table_sql_.back();
+}
+
+// ---------------------------------------------------------------- open
+
+SqliteStorage::SqliteStorage(const std::string& path, const OpenOptions& options)
+    : path_(path), options_(options) {
+  writer_ = connect();
+  writer_->exec("PRAGMA journal_mode=WAL");
+  migrate(*writer_);
+  auto stmt = writer_->prepare("SELECT \"value\" FROM \"_meta\" WHERE \"key\"='db_id'");
+  if (!stmt->step()) throw Error(ErrorCode::unavailable, path + ": the database has no db_id");
+  db_id_ = std::string(stmt->column_text(0));
+}
+
+SqliteStorage::~SqliteStorage() = default;
+
+std::unique_ptr<SqliteConnection> SqliteStorage::connect() {
+  auto conn = std::make_unique<SqliteConnection>(path_);
+  sqlite3_busy_timeout(conn->handle(), options_.busy_timeout_ms);
+  conn->exec(options_.durability == Durability::full ? "PRAGMA synchronous=FULL"
+                                                     : "PRAGMA synchronous=NORMAL");
+  return conn;
+}
+
+void SqliteStorage::migrate(SqliteConnection& conn) {
+  conn.exec("BEGIN IMMEDIATE");
+  try {
+    int version = 0;
+    {
+      auto has_meta = conn.prepare(
+          "SELECT 1 FROM \"sqlite_master\" WHERE \"type\"='table' AND \"name\"='_meta'");
+      if (has_meta->step()) {
+        auto v = conn.prepare("SELECT \"value\" FROM \"_meta\" WHERE \"key\"='schema_version'");
+        if (v->step()) version = std::stoi(std::string(v->column_text(0)));
+      } else {
+        auto any = conn.prepare("SELECT 1 FROM \"sqlite_master\" LIMIT 1");
+        if (any->step()) {
+          throw Error(ErrorCode::unavailable,
+                      path_ + " is an SQLite database that outpost did not create; refusing to "
+                              "change it");
+        }
+      }
+    }
+    if (version > kSchemaVersion) {
+      throw Error(ErrorCode::unavailable,
+                  path_ + " was written by a newer outpost (schema version " +
+                      std::to_string(version) + "; this build knows up to " +
+                      std::to_string(kSchemaVersion) + "). Upgrade outpost to open it.");
+    }
+    for (int v = version; v < kSchemaVersion; ++v) conn.exec(kMigrations[v]);
+    if (version == 0) {
+      auto ins = conn.prepare("INSERT INTO \"_meta\"(\"key\",\"value\") VALUES('db_id',?)");
+      ins->bind_text(1, uuid_v4());
+      ins->run();
+    }
+    if (version != kSchemaVersion) {
+      auto up = conn.prepare(
+          "INSERT INTO \"_meta\"(\"key\",\"value\") VALUES('schema_version',?) "
+          "ON CONFLICT(\"key\") DO UPDATE SET \"value\"=excluded.\"value\"");
+      up->bind_text(1, std::to_string(kSchemaVersion));
+      up->run();
+    }
+    conn.exec("COMMIT");
+  } catch (...) {
+    conn.exec("ROLLBACK");
+    throw;
+  }
+  conn.clear_cache();
+}
+
+std::unique_ptr<Transaction> SqliteStorage::begin(TransactionKind kind) {
+  if (kind == TransactionKind::write) {
+    std::unique_lock lock(writer_mu_);
+    return std::make_unique<Txn>(*this, std::move(lock), *writer_);
+  }
+  std::unique_ptr<SqliteConnection> reader;
+  {
+    std::unique_lock lock(readers_mu_);
+    readers_cv_.wait(lock, [&] { return !idle_readers_.empty() || open_readers_ < kMaxReaders; });
+    if (!idle_readers_.empty()) {
+      reader = std::move(idle_readers_.back());
+      idle_readers_.pop_back();
+    } else {
+      ++open_readers_;
+    }
+  }
+  if (!reader) {
+    try {
+      reader = connect();
+    } catch (...) {
+      std::lock_guard lock(readers_mu_);
+      --open_readers_;
+      readers_cv_.notify_one();
+      throw;
+    }
+  }
+  return std::make_unique<Txn>(*this, std::move(reader));
+}
+
+void SqliteStorage::release_reader(std::unique_ptr<SqliteConnection> conn) {
+  std::lock_guard lock(readers_mu_);
+  idle_readers_.push_back(std::move(conn));
+  readers_cv_.notify_one();
+}
+
+// ---------------------------------------------------------------- catalog
+
+int64_t SqliteStorage::catalog_version(Transaction& txn) {
+  // SQLite bumps schema_version on every DDL statement, in any process.
+  auto stmt = conn_of(txn).prepare("PRAGMA schema_version");
+  stmt->step();
+  return stmt->column_int(0);
+}
+
+std::vector<Table> SqliteStorage::load_tables(Transaction& txn) {
+  std::vector<Table> tables;
+  auto stmt = conn_of(txn).prepare(
+      "SELECT t.\"name\", c.\"name\", c.\"type\", c.\"required\" FROM \"_tables\" t "
+      "LEFT JOIN \"_columns\" c ON c.\"table\"=t.\"name\" ORDER BY t.\"name\", c.\"position\"");
+  while (stmt->step()) {
+    std::string_view name = stmt->column_text(0);
+    if (tables.empty() || tables.back().name != name) tables.push_back(Table{std::string(name), {}});
+    if (stmt->is_null(1)) continue;
+    auto type = value_type_from_name(stmt->column_text(2));
+    if (!type) {
+      throw Error(ErrorCode::internal, "table " + std::string(name) + " has a column of unknown type " +
+                                           std::string(stmt->column_text(2)));
+    }
+    tables.back().columns.push_back(
+        Column{std::string(stmt->column_text(1)), *type, stmt->column_int(3) != 0});
+  }
+  return tables;
+}
+
+static void insert_columns(SqliteConnection& conn, const std::string& table,
+                           const std::vector<Column>& columns, size_t first_position) {
+  for (size_t i = 0; i < columns.size(); ++i) {
+    auto stmt = conn.prepare(
+        "INSERT INTO \"_columns\"(\"table\",\"position\",\"name\",\"type\",\"required\") "
+        "VALUES(?,?,?,?,?)");
+    stmt->bind_text(1, table);
+    stmt->bind_int(2, static_cast<int64_t>(first_position + i));
+    stmt->bind_text(3, columns[i].name);
+    stmt->bind_text(4, value_type_name(columns[i].type));
+    stmt->bind_int(5, columns[i].required ? 1 : 0);
+    stmt->run();
+  }
+}
+
+void SqliteStorage::create_table(Transaction& txn, const Table& table) {
+  SqliteConnection& conn = conn_of(txn);
+  std::string t = quote_identifier(table.name);
+  std::string h = quote_identifier(history_table_name(table.name));
+  std::string cols;
+  for (const Column& c : table.columns) {
+    cols += ", " + quote_identifier(c.name) + " " + std::string(sql_type(c.type));
+  }
+  conn.exec("CREATE TABLE " + t +
+            "(\"_id\" TEXT PRIMARY KEY NOT NULL, \"_rev\" TEXT NOT NULL, \"_seq\" INTEGER NOT NULL, "
+            "\"_conflicted\" INTEGER NOT NULL DEFAULT 0" +
+            cols + ") STRICT");
+  conn.exec("CREATE INDEX " + quote_identifier(table.name + "_conflicted") + " ON " + t +
+            "(\"_id\") WHERE \"_conflicted\"=1");
+  conn.exec("CREATE TABLE " + h +
+            "(\"_id\" TEXT NOT NULL, \"_rev\" TEXT NOT NULL, \"_parent\" TEXT, "
+            "\"_gen\" INTEGER NOT NULL, \"_deleted\" INTEGER NOT NULL, \"_leaf\" INTEGER NOT NULL, "
+            "\"_stub\" INTEGER NOT NULL, \"_seq\" INTEGER NOT NULL" +
+            cols + ", PRIMARY KEY(\"_id\", \"_rev\")) WITHOUT ROWID, STRICT");
+  auto stmt = conn.prepare("INSERT INTO \"_tables\"(\"name\") VALUES(?)");
+  stmt->bind_text(1, table.name);
+  stmt->run();
+  insert_columns(conn, table.name, table.columns, 0);
+}
+
+void SqliteStorage::add_columns(Transaction& txn, const Table& merged,
+                                const std::vector<Column>& added) {
+  SqliteConnection& conn = conn_of(txn);
+  for (const Column& c : added) {
+    std::string def = quote_identifier(c.name) + " " + std::string(sql_type(c.type));
+    conn.exec("ALTER TABLE " + quote_identifier(merged.name) + " ADD COLUMN " + def);
+    conn.exec("ALTER TABLE " + quote_identifier(history_table_name(merged.name)) +
+              " ADD COLUMN " + def);
+  }
+  insert_columns(conn, merged.name, added, merged.columns.size() - added.size());
+}
+
+// ---------------------------------------------------------------- revision tree
+
+std::vector<Node> SqliteStorage::leaves(Transaction& txn, const Table& table,
+                                        std::string_view id) {
+  auto stmt = conn_of(txn).prepare(sql_for(table).leaves);
+  stmt->bind_text(1, id);
+  std::vector<Node> out;
+  while (stmt->step()) out.push_back(read_node(*stmt));
+  return out;
+}
+
+std::vector<Node> SqliteStorage::all_nodes(Transaction& txn, const Table& table,
+                                           std::string_view id) {
+  auto stmt = conn_of(txn).prepare(sql_for(table).all_nodes);
+  stmt->bind_text(1, id);
+  std::vector<Node> out;
+  while (stmt->step()) out.push_back(read_node(*stmt));
+  return out;
+}
+
+std::optional<Node> SqliteStorage::find_node(Transaction& txn, const Table& table,
+                                             std::string_view id, const Revision& revision) {
+  auto stmt = conn_of(txn).prepare(sql_for(table).find_node);
+  stmt->bind_text(1, id);
+  stmt->bind_text(2, revision.str());
+  if (!stmt->step()) return std::nullopt;
+  return read_node(*stmt);
+}
+
+std::optional<Attributes> SqliteStorage::body(Transaction& txn, const Table& table,
+                                              std::string_view id, const Revision& revision) {
+  auto stmt = conn_of(txn).prepare(sql_for(table).body);
+  stmt->bind_text(1, id);
+  stmt->bind_text(2, revision.str());
+  if (!stmt->step() || stmt->column_int(0) != 0) return std::nullopt;
+  return read_columns(*stmt, 1, table);
+}
+
+int64_t SqliteStorage::append_change(Transaction& txn, const ChangeRow& change) {
+  SqliteConnection& conn = conn_of(txn);
+  auto stmt = conn.prepare(
+      "INSERT OR REPLACE INTO \"_changes\"(\"table\",\"id\",\"rev\",\"deleted\",\"leaves\") "
+      "VALUES(?,?,?,?,?)");
+  stmt->bind_text(1, change.table);
+  stmt->bind_text(2, change.id);
+  stmt->bind_text(3, change.winner.str());
+  stmt->bind_int(4, change.deleted ? 1 : 0);
+  stmt->bind_text(5, join_revisions(change.leaves));
+  stmt->run();
+  return conn.last_insert_rowid();
+}
+
+void SqliteStorage::insert_node(Transaction& txn, const Table& table, std::string_view id,
+                                const Node& node, const Attributes& body, int64_t seq) {
+  auto stmt = conn_of(txn).prepare(sql_for(table).insert_node);
+  stmt->bind_text(1, id);
+  stmt->bind_text(2, node.revision.str());
+  if (node.parent.empty()) {
+    stmt->bind_null(3);
+  } else {
+    stmt->bind_text(3, node.parent.str());
+  }
+  stmt->bind_int(4, static_cast<int64_t>(node.revision.generation()));
+  stmt->bind_int(5, node.deleted ? 1 : 0);
+  stmt->bind_int(6, node.leaf ? 1 : 0);
+  stmt->bind_int(7, node.stub ? 1 : 0);
+  stmt->bind_int(8, seq);
+  bind_columns(*stmt, 9, table, body);
+  stmt->run();
+}
+
+void SqliteStorage::set_leaf(Transaction& txn, const Table& table, std::string_view id,
+                             const Revision& revision, bool leaf) {
+  auto stmt = conn_of(txn).prepare(sql_for(table).set_leaf);
+  stmt->bind_int(1, leaf ? 1 : 0);
+  stmt->bind_text(2, id);
+  stmt->bind_text(3, revision.str());
+  stmt->run();
+}
+
+void SqliteStorage::put_winner(Transaction& txn, const Table& table, std::string_view id,
+                               const Node& winner, const Attributes& body, bool conflicted,
+                               int64_t seq) {
+  auto stmt = conn_of(txn).prepare(sql_for(table).put_winner);
+  stmt->bind_text(1, id);
+  stmt->bind_text(2, winner.revision.str());
+  stmt->bind_int(3, seq);
+  stmt->bind_int(4, conflicted ? 1 : 0);
+  bind_columns(*stmt, 5, table, body);
+  stmt->run();
+}
+
+void SqliteStorage::remove_winner(Transaction& txn, const Table& table, std::string_view id) {
+  auto stmt = conn_of(txn).prepare(sql_for(table).remove_winner);
+  stmt->bind_text(1, id);
+  stmt->run();
+}
+
+// ---------------------------------------------------------------- reads
+
+std::optional<WinnerRow> SqliteStorage::winner_row(Transaction& txn, const Table& table,
+                                                   std::string_view id) {
+  auto stmt = conn_of(txn).prepare(sql_for(table).winner_row);
+  stmt->bind_text(1, id);
+  if (!stmt->step()) return std::nullopt;
+  return WinnerRow{read_revision(*stmt, 0), stmt->column_int(1) != 0, read_columns(*stmt, 2, table)};
+}
+
+std::vector<std::pair<std::string, WinnerRow>> SqliteStorage::list_winners(
+    Transaction& txn, const Table& table, std::string_view after, size_t limit) {
+  auto stmt = conn_of(txn).prepare(sql_for(table).list_winners);
+  stmt->bind_text(1, after);
+  stmt->bind_int(2, static_cast<int64_t>(limit));
+  std::vector<std::pair<std::string, WinnerRow>> out;
+  int id_col = 2 + static_cast<int>(table.columns.size());
+  while (stmt->step()) {
+    out.emplace_back(std::string(stmt->column_text(id_col)),
+                     WinnerRow{read_revision(*stmt, 0), stmt->column_int(1) != 0,
+                               read_columns(*stmt, 2, table)});
+  }
+  return out;
+}
+
+std::vector<std::string> SqliteStorage::list_conflicted(Transaction& txn, const Table& table,
+                                                        std::string_view after, size_t limit) {
+  auto stmt = conn_of(txn).prepare(sql_for(table).list_conflicted);
+  stmt->bind_text(1, after);
+  stmt->bind_int(2, static_cast<int64_t>(limit));
+  std::vector<std::string> out;
+  while (stmt->step()) out.emplace_back(stmt->column_text(0));
+  return out;
+}
+
+void SqliteStorage::for_each_record(Transaction& txn, const Table& table,
+                                    const std::function<void(const std::string& id)>& visit) {
+  std::vector<std::string> ids;
+  {
+    auto stmt = conn_of(txn).prepare(sql_for(table).record_ids);
+    while (stmt->step()) ids.emplace_back(stmt->column_text(0));
+  }
+  for (const std::string& id : ids) visit(id);
+}
+
+// ---------------------------------------------------------------- change feed
+
+void SqliteStorage::check_cursor(std::string_view cursor) const { parse_cursor(cursor); }
+
+Storage::FeedPage SqliteStorage::read_changes(Transaction& txn, std::string_view since,
+                                              const std::vector<std::string>& tables,
+                                              size_t limit) {
+  int64_t after = parse_cursor(since);
+  std::string sql =
+      "SELECT \"seq\",\"table\",\"id\",\"rev\",\"deleted\",\"leaves\" FROM \"_changes\" "
+      "WHERE \"seq\">?";
+  if (!tables.empty()) {
+    sql += " AND \"table\" IN (";
+    for (size_t i = 0; i < tables.size(); ++i) sql += i == 0 ? "?" : ",?";
+    sql += ")";
+  }
+  sql += " ORDER BY \"seq\" LIMIT ?";
+  SqliteConnection& conn = conn_of(txn);
+  FeedPage page;
+  {
+    auto stmt = conn.prepare(sql);
+    int i = 1;
+    stmt->bind_int(i++, after);
+    for (const std::string& t : tables) stmt->bind_text(i++, t);
+    stmt->bind_int(i, static_cast<int64_t>(limit));
+    while (stmt->step()) {
+      ChangeRow row{std::string(stmt->column_text(1)), std::string(stmt->column_text(2)),
+                    Revision::parse(stmt->column_text(3)), stmt->column_int(4) != 0,
+                    split_revisions(stmt->column_text(5))};
+      page.entries.push_back(FeedEntry{std::to_string(stmt->column_int(0)), std::move(row)});
+    }
+  }
+  if (limit > 0 && page.entries.size() == limit) {
+    page.last_cursor = page.entries.back().cursor;
+  } else {
+    // The scan reached the end of this snapshot: continue after its newest seq.
+    int64_t newest = std::stoll(last_cursor(txn));
+    page.last_cursor = std::to_string(std::max(after, newest));
+  }
+  return page;
+}
+
+std::string SqliteStorage::last_cursor(Transaction& txn) {
+  auto stmt = conn_of(txn).prepare("SELECT coalesce(max(\"seq\"),0) FROM \"_changes\"");
+  stmt->step();
+  return std::to_string(stmt->column_int(0));
+}
+
+// ---------------------------------------------------------------- local documents
+
+std::optional<std::string> SqliteStorage::get_local(Transaction& txn, std::string_view id) {
+  auto stmt = conn_of(txn).prepare("SELECT \"body\" FROM \"_local\" WHERE \"id\"=?");
+  stmt->bind_text(1, id);
+  if (!stmt->step()) return std::nullopt;
+  return std::string(stmt->column_text(0));
+}
+
+void SqliteStorage::put_local(Transaction& txn, std::string_view id, std::string_view json) {
+  auto stmt = conn_of(txn).prepare(
+      "INSERT INTO \"_local\"(\"id\",\"body\") VALUES(?,?) "
+      "ON CONFLICT(\"id\") DO UPDATE SET \"body\"=excluded.\"body\"");
+  stmt->bind_text(1, id);
+  stmt->bind_text(2, json);
+  stmt->run();
+}
+
+}  // namespace outpost

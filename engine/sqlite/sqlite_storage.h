@@ -1,0 +1,99 @@
+// SqliteStorage: the Storage of an embedded database file (DESIGN.md section
+// 5 and 10). WAL mode, a busy timeout, durable commits by default. Writes go
+// through one connection with BEGIN IMMEDIATE, so feed order is commit order;
+// reads use a small pool of further connections and see committed snapshots.
+// Thread-safety: safe from several threads; a transaction holds its
+// connection exclusively until it ends.
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <condition_variable>
+#include <string>
+#include <vector>
+
+#include "engine/open.h"
+#include "engine/storage.h"
+
+namespace outpost {
+
+class SqliteConnection;
+
+class SqliteStorage final : public Storage {
+ public:
+  // Opens or creates the file at `path` and applies pending migrations.
+  SqliteStorage(const std::string& path, const OpenOptions& options);
+  ~SqliteStorage() override;
+
+  std::string backend() const override { return "sqlite"; }
+  std::string db_id() const override { return db_id_; }
+  std::unique_ptr<Transaction> begin(TransactionKind kind) override;
+
+  int64_t catalog_version(Transaction& txn) override;
+  std::vector<Table> load_tables(Transaction& txn) override;
+  void create_table(Transaction& txn, const Table& table) override;
+  void add_columns(Transaction& txn, const Table& merged,
+                   const std::vector<Column>& added) override;
+
+  std::vector<Node> leaves(Transaction& txn, const Table& table, std::string_view id) override;
+  std::vector<Node> all_nodes(Transaction& txn, const Table& table, std::string_view id) override;
+  std::optional<Node> find_node(Transaction& txn, const Table& table, std::string_view id,
+                                const Revision& revision) override;
+  std::optional<Attributes> body(Transaction& txn, const Table& table, std::string_view id,
+                                 const Revision& revision) override;
+
+  int64_t append_change(Transaction& txn, const ChangeRow& change) override;
+  void insert_node(Transaction& txn, const Table& table, std::string_view id, const Node& node,
+                   const Attributes& body, int64_t seq) override;
+  void set_leaf(Transaction& txn, const Table& table, std::string_view id,
+                const Revision& revision, bool leaf) override;
+  void put_winner(Transaction& txn, const Table& table, std::string_view id, const Node& winner,
+                  const Attributes& body, bool conflicted, int64_t seq) override;
+  void remove_winner(Transaction& txn, const Table& table, std::string_view id) override;
+
+  std::optional<WinnerRow> winner_row(Transaction& txn, const Table& table,
+                                      std::string_view id) override;
+  std::vector<std::pair<std::string, WinnerRow>> list_winners(Transaction& txn,
+                                                              const Table& table,
+                                                              std::string_view after,
+                                                              size_t limit) override;
+  std::vector<std::string> list_conflicted(Transaction& txn, const Table& table,
+                                           std::string_view after, size_t limit) override;
+  void for_each_record(Transaction& txn, const Table& table,
+                       const std::function<void(const std::string& id)>& visit) override;
+
+  FeedPage read_changes(Transaction& txn, std::string_view since,
+                        const std::vector<std::string>& tables, size_t limit) override;
+  std::string last_cursor(Transaction& txn) override;
+  void check_cursor(std::string_view cursor) const override;
+
+  std::optional<std::string> get_local(Transaction& txn, std::string_view id) override;
+  void put_local(Transaction& txn, std::string_view id, std::string_view json) override;
+
+ private:
+  class Txn;
+  struct TableSql;
+
+  static SqliteConnection& conn_of(Transaction& txn);
+  std::unique_ptr<SqliteConnection> connect();
+  void migrate(SqliteConnection& conn);
+  const TableSql& sql_for(const Table& table);
+  void release_reader(std::unique_ptr<SqliteConnection> conn);
+
+  std::string path_;
+  OpenOptions options_;
+  std::string db_id_;
+
+  std::mutex writer_mu_;
+  std::unique_ptr<SqliteConnection> writer_;
+
+  std::mutex readers_mu_;
+  std::condition_variable readers_cv_;
+  std::vector<std::unique_ptr<SqliteConnection>> idle_readers_;
+  size_t open_readers_ = 0;
+
+  std::mutex sql_mu_;
+  std::vector<std::unique_ptr<TableSql>> table_sql_;
+};
+
+}  // namespace outpost

@@ -1,0 +1,144 @@
+// The storage seam: what a backend (SQLite, PostgreSQL) must provide so that
+// RecordEngine can implement the rules of DESIGN.md sections 2-6 once.
+// A Storage knows tables, rows and transactions; it knows nothing of winners,
+// conflicts or edit rules. All SQL lives behind this seam, in engine/<backend>/.
+//
+// Thread-safety: a Storage may be used from several threads; each Transaction
+// belongs to the thread that began it. Backends decide how transactions are
+// isolated (SQLite: one writer at a time; PostgreSQL: a connection pool).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "api/record.h"
+#include "api/table.h"
+
+namespace outpost {
+
+// One node of a record's revision tree, without its body.
+struct Node {
+  Revision revision;
+  Revision parent;  // empty for a root
+  bool deleted = false;
+  bool leaf = false;
+  bool stub = false;  // no body held
+};
+
+// A change row as stored: the record's winner and leaves after a write.
+struct ChangeRow {
+  std::string table;
+  std::string id;
+  Revision winner;
+  bool deleted = false;
+  std::vector<Revision> leaves;
+};
+
+// The current row of a live record, as stored in table T.
+struct WinnerRow {
+  Revision revision;
+  bool conflicted = false;
+  Attributes attributes;
+};
+
+// An open transaction. The destructor rolls back unless commit() ran
+// (STYLE.md 5). Backends subclass it to carry their connection.
+class Transaction {
+ public:
+  virtual ~Transaction() = default;
+  virtual void commit() = 0;
+};
+
+enum class TransactionKind { read, write };
+
+class Storage {
+ public:
+  virtual ~Storage() = default;
+
+  virtual std::string backend() const = 0;
+  virtual std::string db_id() const = 0;
+
+  // Begins a transaction. A write transaction excludes other writers for its
+  // whole life, so feed order is commit order (SQLite BEGIN IMMEDIATE).
+  virtual std::unique_ptr<Transaction> begin(TransactionKind kind) = 0;
+
+  // A counter that changes whenever any process changes the table catalog.
+  virtual int64_t catalog_version(Transaction& txn) = 0;
+  virtual std::vector<Table> load_tables(Transaction& txn) = 0;
+  // Creates T and T_history with native columns and records the definition.
+  virtual void create_table(Transaction& txn, const Table& table) = 0;
+  // Adds `added` (already merged into `merged`) to an existing table.
+  virtual void add_columns(Transaction& txn, const Table& merged,
+                           const std::vector<Column>& added) = 0;
+
+  // Revision tree of one record. `table` exists.
+  virtual std::vector<Node> leaves(Transaction& txn, const Table& table, std::string_view id) = 0;
+  virtual std::vector<Node> all_nodes(Transaction& txn, const Table& table,
+                                      std::string_view id) = 0;
+  virtual std::optional<Node> find_node(Transaction& txn, const Table& table,
+                                        std::string_view id, const Revision& revision) = 0;
+  // The body of a revision; nullopt when the node is unknown or a stub.
+  virtual std::optional<Attributes> body(Transaction& txn, const Table& table,
+                                         std::string_view id, const Revision& revision) = 0;
+
+  // Writes. The engine calls them in this order for each record it changes:
+  // append_change (which allocates the seq), insert_node / set_leaf, then
+  // put_winner or remove_winner.
+  virtual int64_t append_change(Transaction& txn, const ChangeRow& change) = 0;
+  virtual void insert_node(Transaction& txn, const Table& table, std::string_view id,
+                           const Node& node, const Attributes& body, int64_t seq) = 0;
+  virtual void set_leaf(Transaction& txn, const Table& table, std::string_view id,
+                        const Revision& revision, bool leaf) = 0;
+  virtual void put_winner(Transaction& txn, const Table& table, std::string_view id,
+                          const Node& winner, const Attributes& body, bool conflicted,
+                          int64_t seq) = 0;
+  virtual void remove_winner(Transaction& txn, const Table& table, std::string_view id) = 0;
+
+  // Reads for the public API.
+  virtual std::optional<WinnerRow> winner_row(Transaction& txn, const Table& table,
+                                              std::string_view id) = 0;
+  // Live records with id > after, in id order.
+  virtual std::vector<std::pair<std::string, WinnerRow>> list_winners(
+      Transaction& txn, const Table& table, std::string_view after, size_t limit) = 0;
+  // Ids of records whose current row is marked conflicted, id > after, in order.
+  virtual std::vector<std::string> list_conflicted(Transaction& txn, const Table& table,
+                                                   std::string_view after, size_t limit) = 0;
+  // Every record id that has history, in order (for check()).
+  virtual void for_each_record(Transaction& txn, const Table& table,
+                               const std::function<void(const std::string& id)>& visit) = 0;
+
+  // Change feed: entries after `since` (a cursor this storage issued, "" for
+  // the beginning), optionally filtered by table names, at most `limit`.
+  struct FeedEntry {
+    std::string cursor;
+    ChangeRow change;
+  };
+  struct FeedPage {
+    std::vector<FeedEntry> entries;
+    std::string last_cursor;  // where the next read continues (never empty)
+  };
+  virtual FeedPage read_changes(Transaction& txn, std::string_view since,
+                                const std::vector<std::string>& tables, size_t limit) = 0;
+  // The cursor of the newest change ("0" when there is none).
+  virtual std::string last_cursor(Transaction& txn) = 0;
+  // Validates a cursor given by a client; throws Error(invalid_value).
+  virtual void check_cursor(std::string_view cursor) const = 0;
+
+  // Registers a callback the storage calls when it learns that another
+  // process committed a change (PostgreSQL LISTEN/NOTIFY). Backends that
+  // cannot observe other processes ignore it; the engine then re-reads the
+  // feed periodically while a long-poll waits.
+  virtual void set_external_change_listener(std::function<void()> listener) { (void)listener; }
+
+  // Local documents.
+  virtual std::optional<std::string> get_local(Transaction& txn, std::string_view id) = 0;
+  virtual void put_local(Transaction& txn, std::string_view id, std::string_view json) = 0;
+};
+
+}  // namespace outpost

@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Run the whole test binary against a throwaway PostgreSQL cluster.
+#
+#   scripts/test.sh [DOCTEST ARGS...]     (extra args also from $TEST_ARGS)
+#
+# Starts a cluster (scripts/pg-cluster.sh), exports OUTPOST_TEST_PG and the PG*
+# variables so the SQLite and PostgreSQL suites both run, runs
+# $BUILD_DIR/outpost_tests, and always stops and removes the cluster, also
+# when the tests fail or the run is interrupted. Exits with the tests' status.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+BUILD_DIR=${BUILD_DIR:-build}
+tests=$BUILD_DIR/outpost_tests
+if [[ ! -x $tests ]]; then
+  echo "test: $tests is not built (run: make build)" >&2
+  exit 1
+fi
+
+unset OUTPOST_PG_DIR
+# shellcheck disable=SC2317 # called from the trap
+stop_cluster() {
+  local status=$?
+  trap - EXIT INT TERM HUP
+  if [[ -n ${test_pid:-} ]] && kill -0 "$test_pid" 2>/dev/null; then
+    kill -TERM "$test_pid" 2>/dev/null || true
+    wait "$test_pid" 2>/dev/null || true
+  fi
+  if [[ -n ${OUTPOST_PG_DIR:-} ]]; then
+    bash scripts/pg-cluster.sh stop "$OUTPOST_PG_DIR" \
+      || echo "test: WARNING: could not remove the cluster in $OUTPOST_PG_DIR" >&2
+  fi
+  exit "$status"
+}
+trap stop_cluster EXIT
+trap 'exit 129' HUP
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+cluster_env=$(OUTPOST_PG_OWNER_PID=$$ bash scripts/pg-cluster.sh start)
+eval "$cluster_env"
+echo "test: OUTPOST_TEST_PG=$OUTPOST_TEST_PG" >&2
+
+# TEST_ARGS is split on whitespace (no globbing): TEST_ARGS='-tc=*sqlite* -s'.
+read -ra extra_args <<<"${TEST_ARGS:-}"
+# In the background so that a signal to this script is handled at once (the
+# trap then stops the tests and the cluster) rather than after the tests end.
+"$tests" "${extra_args[@]}" "$@" &
+test_pid=$!
+set +e
+wait "$test_pid"
+status=$?
+set -e
+test_pid=
+echo "test: outpost_tests exited with status $status" >&2
+exit "$status"
