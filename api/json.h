@@ -158,8 +158,7 @@ std::string bulk_docs_request_to_json(const std::vector<Edit>& edits);
 std::string bulk_docs_request_to_json(const std::vector<RemoteRevision>& revisions);
 // Throws only for the request as a whole (malformed JSON, "docs" or
 // "new_edits" missing or mistyped); per-document failures land in `rejected`.
-BulkDocsRequest bulk_docs_request_from_json(std::string_view text,
-                                            const JsonLimits& limits = {});
+BulkDocsRequest bulk_docs_request_from_json(std::string_view text, const JsonLimits& limits = {});
 // One result per document of `request`, in "docs" order: the Engine's
 // `written` results (one per decoded document, in order) interleaved with
 // the rejected ones.

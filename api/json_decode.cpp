@@ -4,6 +4,11 @@
 // each shape is read from the DOM with the field helpers below, which carry
 // the rules every request body shares (types, duplicates, server-owned
 // fields) in one place.
+#include <rapidjson/document.h>
+#include <rapidjson/error/en.h>
+#include <rapidjson/memorystream.h>
+#include <rapidjson/reader.h>
+
 #include <cstdint>
 #include <cstring>
 #include <optional>
@@ -12,11 +17,6 @@
 #include <unordered_set>
 #include <utility>
 #include <vector>
-
-#include <rapidjson/document.h>
-#include <rapidjson/error/en.h>
-#include <rapidjson/memorystream.h>
-#include <rapidjson/reader.h>
 
 #include "api/json.h"
 #include "utils/utf8.h"
@@ -46,7 +46,9 @@ class DepthLimitedHandler {
   bool String(const char* s, SizeType n, bool copy) {
     return well_formed(s, n) && doc_.String(s, n, copy);
   }
-  bool Key(const char* s, SizeType n, bool copy) { return well_formed(s, n) && doc_.Key(s, n, copy); }
+  bool Key(const char* s, SizeType n, bool copy) {
+    return well_formed(s, n) && doc_.Key(s, n, copy);
+  }
   bool StartObject() { return enter() && doc_.StartObject(); }
   bool EndObject(SizeType members) {
     --depth_;
@@ -88,7 +90,9 @@ class DepthLimitedHandler {
   bool lone_surrogate_ = false;
 };
 
-[[noreturn]] void fail(ErrorCode code, std::string message) { throw Error(code, std::move(message)); }
+[[noreturn]] void fail(ErrorCode code, std::string message) {
+  throw Error(code, std::move(message));
+}
 
 void parse(std::string_view text, const JsonLimits& limits, rj::Document& doc) {
   constexpr unsigned kFlags = rj::kParseIterativeFlag | rj::kParseValidateEncodingFlag;
@@ -116,8 +120,8 @@ void parse(std::string_view text, const JsonLimits& limits, rj::Document& doc) {
   }
   // The stream reads a NUL byte as its end: anything after one is garbage.
   if (stream.Tell() != text.size()) {
-    fail(ErrorCode::invalid_json, "malformed JSON at offset " + std::to_string(stream.Tell()) +
-                                      ": unexpected NUL byte");
+    fail(ErrorCode::invalid_json,
+         "malformed JSON at offset " + std::to_string(stream.Tell()) + ": unexpected NUL byte");
   }
 }
 
@@ -171,8 +175,7 @@ const char* json_type_name(const rj::Value& v) {
 }
 
 [[noreturn]] void fail_type(const Path& p, const char* expected, const rj::Value& got) {
-  fail(ErrorCode::invalid_json,
-       p.name() + " must be " + expected + ", not " + json_type_name(got));
+  fail(ErrorCode::invalid_json, p.name() + " must be " + expected + ", not " + json_type_name(got));
 }
 
 void expect_object(const rj::Value& v, const Path& p) {
@@ -244,9 +247,9 @@ Attributes read_attributes(const rj::Value& v, const Path& p) {
     const rj::Value& typed = m->value;
     const std::string quoted = "attribute " + quote_for_message(name);
     if (!typed.IsObject() || typed.MemberCount() != 1) {
-      fail(ErrorCode::invalid_value,
-           quoted + " must be an object with exactly one key, the type, e.g. "
-                    "{\"string\": \"text\"} or {\"null\": \"true\"}");
+      fail(ErrorCode::invalid_value, quoted +
+                                         " must be an object with exactly one key, the type, e.g. "
+                                         "{\"string\": \"text\"} or {\"null\": \"true\"}");
     }
     const auto& [type_key, inner] = *typed.MemberBegin();
     const std::string_view type_name = view(type_key);
@@ -367,8 +370,7 @@ void check_matches(const Fields& f, std::string_view key, std::string_view expec
   const std::optional<std::string> got = f.optional_string(key);
   if (got && *got != expected) {
     fail(ErrorCode::invalid_json, f.at(key).name() + " is " + quote_for_message(*got) +
-                                      " but the request path says " +
-                                      quote_for_message(expected));
+                                      " but the request path says " + quote_for_message(expected));
   }
 }
 
@@ -410,7 +412,8 @@ Table read_table(const rj::Value& v, const Path& p, std::string_view name, Mode 
   const rj::Value& columns = f.array("columns");
   const Path cp = f.at("columns");
   t.columns.reserve(columns.Size());
-  for (SizeType i = 0; i < columns.Size(); ++i) t.columns.push_back(read_column(columns[i], cp.at(i)));
+  for (SizeType i = 0; i < columns.Size(); ++i)
+    t.columns.push_back(read_column(columns[i], cp.at(i)));
   return t;
 }
 
@@ -487,7 +490,8 @@ Edit read_edit(const rj::Value& v, const Path& p, const Route* route) {
     e.attributes = f.attributes("attributes");
   }
   if (e.kind == Edit::Kind::resolve && e.parent.empty()) {
-    fail(ErrorCode::invalid_json, "missing " + f.at("revision").name() + ": resolve names the leaf it builds on");
+    fail(ErrorCode::invalid_json,
+         "missing " + f.at("revision").name() + ": resolve names the leaf it builds on");
   }
   return e;
 }
@@ -622,8 +626,7 @@ WriteResult write_result_from_json(std::string_view text, const JsonLimits& limi
   return read_write_result(doc, kRoot);
 }
 
-std::vector<WriteResult> write_results_from_json(std::string_view text,
-                                                 const JsonLimits& limits) {
+std::vector<WriteResult> write_results_from_json(std::string_view text, const JsonLimits& limits) {
   rj::Document doc;
   parse(text, limits, doc);
   return read_array<WriteResult>(doc, kRoot, read_write_result);
@@ -634,8 +637,8 @@ ChangesPage changes_from_json(std::string_view text, const JsonLimits& limits) {
   parse(text, limits, doc);
   Fields f(doc, kRoot, Mode::response);
   ChangesPage page;
-  page.results = read_array<Change>(
-      f.get("results"), f.at("results"), [](const rj::Value& v, const Path& p) {
+  page.results =
+      read_array<Change>(f.get("results"), f.at("results"), [](const rj::Value& v, const Path& p) {
         Fields e(v, p, Mode::response);
         Change c;
         c.seq = e.string("seq");
@@ -702,15 +705,16 @@ std::vector<BulkGetQuery> bulk_get_request_from_json(std::string_view text,
   rj::Document doc;
   parse(text, limits, doc);
   Fields f(doc, kRoot, Mode::request);
-  return read_array<BulkGetQuery>(f.get("docs"), f.at("docs"), [](const rj::Value& v, const Path& p) {
-    Fields d(v, p, Mode::request);
-    BulkGetQuery q;
-    q.table = d.string("table");
-    q.id = d.string("id");
-    q.revision = d.revision("rev");
-    q.known = d.optional_revisions("known").value_or(std::vector<Revision>{});
-    return q;
-  });
+  return read_array<BulkGetQuery>(
+      f.get("docs"), f.at("docs"), [](const rj::Value& v, const Path& p) {
+        Fields d(v, p, Mode::request);
+        BulkGetQuery q;
+        q.table = d.string("table");
+        q.id = d.string("id");
+        q.revision = d.revision("rev");
+        q.known = d.optional_revisions("known").value_or(std::vector<Revision>{});
+        return q;
+      });
 }
 
 std::vector<BulkGetResult> bulk_get_response_from_json(std::string_view text,

@@ -1,14 +1,14 @@
 // Encoders of the JSON codec (api/json.h): a RapidJSON Writer straight into
 // a StringBuffer, no DOM.
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
 #include <cassert>
 #include <string>
 #include <string_view>
 #include <unordered_map>
 #include <utility>
 #include <vector>
-
-#include <rapidjson/stringbuffer.h>
-#include <rapidjson/writer.h>
 
 #include "api/json.h"
 #include "utils/utf8.h"

@@ -23,7 +23,8 @@ std::string check_revision(std::string_view text, uint64_t& gen) {
   if (dash == std::string_view::npos) return "no '-' between generation and hash";
   const std::string_view g = text.substr(0, dash);
   const std::string_view h = text.substr(dash + 1);
-  if (g.empty() || g[0] == '0') return "the generation must be a positive number without leading zeros";
+  if (g.empty() || g[0] == '0')
+    return "the generation must be a positive number without leading zeros";
   for (char c : g) {
     if (c < '0' || c > '9') return "the generation must be a decimal number";
   }
@@ -108,9 +109,9 @@ std::string canonical_bytes(std::string_view table, std::string_view id, const R
 Revision compute_revision(std::string_view table, std::string_view id, const Revision& parent,
                           bool deleted, const Attributes& attributes) {
   if (deleted && !attributes.empty()) {
-    throw Error(ErrorCode::invalid_value,
-                "record " + quote_for_message(id) + " in table " + quote_for_message(table) +
-                    ": a deletion (tombstone) carries no attributes");
+    throw Error(ErrorCode::invalid_value, "record " + quote_for_message(id) + " in table " +
+                                              quote_for_message(table) +
+                                              ": a deletion (tombstone) carries no attributes");
   }
   uint64_t gen = 1;
   if (!parent.empty()) {
@@ -123,8 +124,8 @@ Revision compute_revision(std::string_view table, std::string_view id, const Rev
   const Sha256Digest digest = sha256(canonical_bytes(table, id, parent, deleted, attributes));
   std::string text = std::to_string(gen);
   text += '-';
-  text += hex_encode(std::string_view(reinterpret_cast<const char*>(digest.data()),
-                                      kHashDigits / 2));
+  text +=
+      hex_encode(std::string_view(reinterpret_cast<const char*>(digest.data()), kHashDigits / 2));
   return Revision::parse(text);
 }
 

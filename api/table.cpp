@@ -39,7 +39,7 @@ const Column* Table::find_column(std::string_view column) const {
 void validate_table_name(std::string_view name) {
   static constexpr std::string_view kRule =
       "table names are 1-48 characters of a-z, 0-9 and _, start with a letter, do not end in "
-      "_history and do not start with sqlite_ or pg_";
+      "_history, do not start with sqlite_ or pg_ and are not sqlite or pg";
   const std::string quoted = quote_for_message(name);
   if (!is_identifier(name, kMaxTableName)) {
     invalid_name("invalid table name " + quoted + ": " + std::string(kRule));
@@ -52,6 +52,13 @@ void validate_table_name(std::string_view name) {
   if (name.starts_with("sqlite_") || name.starts_with("pg_")) {
     invalid_name("invalid table name " + quoted +
                  ": names starting with sqlite_ or pg_ are reserved by the databases; " +
+                 std::string(kRule));
+  }
+  if (name == "sqlite" || name == "pg") {
+    // The derived history table (sqlite_history, pg_history) would take the
+    // reserved prefix, which SQLite refuses; every backend refuses it alike.
+    invalid_name("invalid table name " + quoted + ": its history table " +
+                 history_table_name(name) + " would start with a reserved prefix; " +
                  std::string(kRule));
   }
 }
@@ -78,8 +85,8 @@ void validate_record_id(std::string_view id) {
   for (size_t i = 0; i < id.size(); ++i) {
     const auto c = static_cast<unsigned char>(id[i]);
     if (c < 0x20 || c == 0x7f) {
-      invalid_name("invalid record id " + quote_for_message(id) +
-                   ": control character at byte " + std::to_string(i) + "; " + std::string(kRule));
+      invalid_name("invalid record id " + quote_for_message(id) + ": control character at byte " +
+                   std::to_string(i) + "; " + std::string(kRule));
     }
   }
   if (id[0] == '_') {
@@ -127,8 +134,6 @@ Table merge_tables(const Table& existing, const Table& incoming) {
   return merged;
 }
 
-std::string history_table_name(std::string_view table) {
-  return std::string(table) + "_history";
-}
+std::string history_table_name(std::string_view table) { return std::string(table) + "_history"; }
 
 }  // namespace outpost

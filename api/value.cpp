@@ -202,7 +202,8 @@ std::string canonical_bytes_text(std::string_view s, std::string_view attribute)
 std::string canonical_timestamp(std::string_view s, std::string_view attribute) {
   const ParsedTimestamp p = parse_rfc3339(s);
   switch (p.error) {
-    case TimestampError::none: return format_timestamp(p.micros);
+    case TimestampError::none:
+      return format_timestamp(p.micros);
     case TimestampError::syntax:
       fail(attribute,
            "timestamp must be an RFC 3339 date-time with an offset and at most 6 fractional "
@@ -216,8 +217,10 @@ std::string canonical_timestamp(std::string_view s, std::string_view attribute) 
     case TimestampError::offset:
       fail(attribute, "timestamp offset must be at most 23:59" + got(s));
     case TimestampError::range:
-      fail(attribute, "timestamp out of range: must fall within years 0001-9999 once converted "
-                      "to UTC" + got(s));
+      fail(attribute,
+           "timestamp out of range: must fall within years 0001-9999 once converted "
+           "to UTC" +
+               got(s));
   }
   fail(attribute, "timestamp is not valid" + got(s));
 }
@@ -231,12 +234,18 @@ std::string canonical_timestamp(std::string_view s, std::string_view attribute) 
 
 std::string_view value_type_name(ValueType type) {
   switch (type) {
-    case ValueType::string: return "string";
-    case ValueType::int_: return "int";
-    case ValueType::float_: return "float";
-    case ValueType::bool_: return "bool";
-    case ValueType::bytes: return "bytes";
-    case ValueType::timestamp: return "timestamp";
+    case ValueType::string:
+      return "string";
+    case ValueType::int_:
+      return "int";
+    case ValueType::float_:
+      return "float";
+    case ValueType::bool_:
+      return "bool";
+    case ValueType::bytes:
+      return "bytes";
+    case ValueType::timestamp:
+      return "timestamp";
   }
   return "?";
 }
@@ -256,21 +265,24 @@ Value Value::parse(ValueType type, std::string_view input, std::string_view attr
     case ValueType::string:
       check_string(input, attribute);
       return Value(type, std::string(input));
-    case ValueType::int_: return Value(type, canonical_int(input, attribute));
-    case ValueType::float_: return Value(type, canonical_float(input, attribute));
+    case ValueType::int_:
+      return Value(type, canonical_int(input, attribute));
+    case ValueType::float_:
+      return Value(type, canonical_float(input, attribute));
     case ValueType::bool_:
       if (input != "true" && input != "false") {
         fail(attribute, "bool must be true or false (lowercase)" + got(input));
       }
       return Value(type, std::string(input));
-    case ValueType::bytes: return Value(type, canonical_bytes_text(input, attribute));
-    case ValueType::timestamp: return Value(type, canonical_timestamp(input, attribute));
+    case ValueType::bytes:
+      return Value(type, canonical_bytes_text(input, attribute));
+    case ValueType::timestamp:
+      return Value(type, canonical_timestamp(input, attribute));
   }
   fail(attribute, "unknown value type");
 }
 
-Value Value::parse(std::string_view type_name, std::string_view input,
-                   std::string_view attribute) {
+Value Value::parse(std::string_view type_name, std::string_view input, std::string_view attribute) {
   const auto type = value_type_from_name(type_name);
   if (!type) {
     fail(attribute, "unknown type " + quote_for_message(type_name) +
@@ -293,7 +305,9 @@ Value Value::from_float(double v) {
 
 Value Value::from_bool(bool v) { return Value(ValueType::bool_, v ? "true" : "false"); }
 
-Value Value::from_bytes(std::string_view raw) { return Value(ValueType::bytes, base64_encode(raw)); }
+Value Value::from_bytes(std::string_view raw) {
+  return Value(ValueType::bytes, base64_encode(raw));
+}
 
 Value Value::from_timestamp_micros(int64_t micros) {
   if (micros < kMinTimestampMicros || micros > kMaxTimestampMicros) {

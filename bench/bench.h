@@ -19,9 +19,9 @@
 namespace outpost {
 
 struct BenchOptions {
-  std::string db_url;  // selects the backend; the bench writes to fresh databases only
-  size_t records = 100000;      // batched writes
-  size_t batch = 1000;          // records per transaction in the batched figure
+  std::string db_url;            // selects the backend; the bench writes to fresh databases only
+  size_t records = 100000;       // batched writes
+  size_t batch = 1000;           // records per transaction in the batched figure
   size_t single_records = 2000;  // one write call per record; 0 skips
   Durability durability = Durability::full;
   std::filesystem::path dir;  // where the temporary directory goes; empty: the system's

@@ -16,7 +16,7 @@ namespace outpost {
 namespace {
 
 constexpr const char* kTable = "items";
-constexpr const char* kCities[] = {"Oslo", "Lagos", "Lima", "Hanoi",
+constexpr const char* kCities[] = {"Oslo",  "Lagos", "Lima",  "Hanoi",
                                    "Quito", "Perth", "Porto", "Dhaka"};
 
 // A fresh directory, removed with everything in it at the end of its scope.
@@ -118,7 +118,8 @@ double time_engine(const BenchOptions& options, const std::filesystem::path& fil
   if (count > 0) {
     const std::string last = bench_row(count - 1).id;
     if (!engine->get(kTable, last)) {
-      throw Error(ErrorCode::internal, "bench: record " + last + " written by the engine is missing");
+      throw Error(ErrorCode::internal,
+                  "bench: record " + last + " written by the engine is missing");
     }
   }
   return seconds;
@@ -187,12 +188,10 @@ BenchReport run_put_bench(const BenchOptions& options) {
   batched.label = "put batched (" + std::to_string(batch) + "/txn)";
   batched.records = options.records;
   batched.per_transaction = batch;
-  batched.engine_seconds =
-      time_engine(options, dir.path() / "engine-batched.db", options.records, batch,
-                  "engine, batched");
+  batched.engine_seconds = time_engine(options, dir.path() / "engine-batched.db", options.records,
+                                       batch, "engine, batched");
   batched.baseline_seconds =
-      time_baseline(options, dir.path() / "raw-batched.db", options.records, batch,
-                    "raw, batched");
+      time_baseline(options, dir.path() / "raw-batched.db", options.records, batch, "raw, batched");
   result.figures.push_back(batched);
 
   if (options.single_records > 0) {

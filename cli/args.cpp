@@ -46,15 +46,13 @@ int64_t parse_int_arg(std::string_view text, std::string_view what, int64_t min,
       value > max) {
     std::string range = "a whole number of at least " + std::to_string(min);
     if (max != INT64_MAX) range += " and at most " + std::to_string(max);
-    throw UsageError(std::string(what) + " takes " + range + ", not '" + std::string(text) +
-                     "'");
+    throw UsageError(std::string(what) + " takes " + range + ", not '" + std::string(text) + "'");
   }
   return value;
 }
 
 ParseResult parse_args(std::span<const std::string> argv,
-                       std::initializer_list<std::span<const OptionSpec>> specs,
-                       ParseMode mode) {
+                       std::initializer_list<std::span<const OptionSpec>> specs, ParseMode mode) {
   ParseResult result;
   bool options_ended = false;
   for (size_t i = 0; i < argv.size(); ++i) {

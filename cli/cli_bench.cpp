@@ -1,9 +1,8 @@
 // `outpost bench [SCENARIO]`: runs a scenario of bench/ and prints its
 // figures (text or JSON). Never a pass or a fail, only figures.
-#include <unistd.h>
-
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <cstdio>
@@ -82,8 +81,8 @@ void print_text(const BenchReport& report) {
     std::cout << left(figure.label, label_width) << "   engine "
               << right(with_thousands(figure.engine_rate()), engine_width) << " rec/s   "
               << report.baseline << " "
-              << right(with_thousands(figure.baseline_rate()), baseline_width)
-              << " rec/s   ratio " << fixed(figure.ratio(), 2) << "   ("
+              << right(with_thousands(figure.baseline_rate()), baseline_width) << " rec/s   ratio "
+              << fixed(figure.ratio(), 2) << "   ("
               << with_thousands(static_cast<double>(figure.records)) << " records)\n";
   }
 }
@@ -185,7 +184,8 @@ const Command kCommands[] = {
          "it never touches the database of --db, which only selects the backend\n"
          "(sqlite now; the PostgreSQL variant is not available yet). --durability\n"
          "applies to the engine and the baseline alike (default full).\n"
-         "--json: {\"scenario\", \"backend\", \"durability\", \"baseline\", \"results\": [{\"name\",\n"
+         "--json: {\"scenario\", \"backend\", \"durability\", \"baseline\", \"results\": "
+         "[{\"name\",\n"
          "\"records\", \"engine_records_per_s\", \"baseline_records_per_s\", \"ratio\", ...}]}.\n",
      .options = kOptions,
      .max_args = 1,

@@ -38,8 +38,9 @@ std::string pad(std::string text, size_t width) {
 }
 
 std::vector<std::string> change_row(const Change& change) {
-  return {printable(change.seq), printable(change.table), cell(change.id), change.revision.str(),
-          change.deleted ? "yes" : "no", std::to_string(change.leaves.size())};
+  return {
+      printable(change.seq), printable(change.table),       cell(change.id),
+      change.revision.str(), change.deleted ? "yes" : "no", std::to_string(change.leaves.size())};
 }
 
 void print_page(const ChangesPage& page) {
@@ -58,8 +59,10 @@ void print_page(const ChangesPage& page) {
 void print_follow_lines(const ChangesPage& page) {
   for (const Change& change : page.results) {
     std::vector<std::string> row = change_row(change);
-    std::cout << pad(row[0], 8) << "  " << pad(row[1], 16) << "  " << pad(row[2], 24) << "  "
-              << pad(row[3], 35) << "  " << (change.deleted ? "deleted" : "") << "\n";
+    std::string line =
+        pad(row[0], 8) + "  " + pad(row[1], 16) + "  " + pad(row[2], 24) + "  " + row[3];
+    if (change.deleted) line += "  deleted";
+    std::cout << line << "\n";
   }
 }
 
@@ -109,11 +112,10 @@ const Command kCommands[] = {
     {.name = "",
      .usage = "[--since CURSOR] [--limit N] [--tables a,b] [--follow]",
      .summary = "list the change feed: each changed record once, at its latest position",
-     .details =
-         "Prints seq, table, id, winning revision, whether it is deleted and how many\n"
-         "leaves the record has, then 'last_seq CURSOR' to pass as --since next time.\n"
-         "--json prints {\"results\": [...], \"last_seq\"}; with --follow, one such object\n"
-         "per line each time new entries arrive.\n",
+     .details = "Prints seq, table, id, winning revision, whether it is deleted and how many\n"
+                "leaves the record has, then 'last_seq CURSOR' to pass as --since next time.\n"
+                "--json prints {\"results\": [...], \"last_seq\"}; with --follow, one such object\n"
+                "per line each time new entries arrive.\n",
      .options = kOptions,
      .max_args = 0,
      .run = run_changes},

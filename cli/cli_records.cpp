@@ -178,8 +178,8 @@ int run_put(Context& context, const ParsedArgs& args) {
   }
   Attributes base;
   if (merge && !parent.empty()) base = body_of(*engine, table_name, id, parent);
-  print_write(context, put_record(*engine, table_name, id, parent, apply(std::move(base),
-                                                                          assignments)));
+  print_write(context,
+              put_record(*engine, table_name, id, parent, apply(std::move(base), assignments)));
   return 0;
 }
 
@@ -287,7 +287,7 @@ constexpr OptionSpec kPageOptions[] = {
     {"limit", "N", "at most N entries (default 100, at most 10000)"},
 };
 
-#define OUTPOST_CLI_VALUES_HELP                                                         \
+#define OUTPOST_CLI_VALUES_HELP                                                        \
   "Each col=value takes the column's declared type, with no type tag: size=6,\n"       \
   "lat=0.3476, consent=true, visited=2026-11-22T10:00:00Z, photo=AAEC/w== (base64).\n" \
   "col= is the empty string for a string column and null for any other.\n"
@@ -304,7 +304,7 @@ const Command kCommands[] = {
      .max_args = 2,
      .run = run_get},
     {.name = "put",
-     .usage = "T ID col=value ... | T --new col=value ...",
+     .usage = "T {ID|--new} col=value ...",
      .summary = "create or update a record",
      .details = "Writes a new revision of record ID holding exactly the given columns (with\n"
                 "--merge, the other columns keep their values). It builds on the current\n"
@@ -349,8 +349,7 @@ const Command kCommands[] = {
      .summary = "end a conflict: keep leaf REV (optionally changed), delete the other leaves",
      .details = "Writes, in one transaction, a new revision on leaf REV and a tombstone on\n"
                 "every other live leaf. The new revision holds REV's columns with the given\n"
-                "col=value changes; with none, REV is kept as it is.\n\n"
-                OUTPOST_CLI_VALUES_HELP,
+                "col=value changes; with none, REV is kept as it is.\n\n" OUTPOST_CLI_VALUES_HELP,
      .min_args = 3,
      .run = run_resolve},
 };

@@ -66,8 +66,8 @@ void print_table(const Context& context, const Table& table) {
   std::cout << "table " << printable(table.name) << "\n";
   TextTable out({"column", "type", "required"});
   for (const Column& column : table.columns) {
-    out.add_row({column.name, std::string(value_type_name(column.type)),
-                 column.required ? "yes" : "no"});
+    out.add_row(
+        {column.name, std::string(value_type_name(column.type)), column.required ? "yes" : "no"});
   }
   if (out.size() == 0) {
     std::cout << "(no columns)\n";
@@ -105,9 +105,9 @@ int run_create(Context& context, const ParsedArgs& args) {
   auto engine = context.open();
   if (std::optional<Table> existing = engine->get_table(table.name)) {
     if (*existing != table) {
-      throw Error(ErrorCode::schema_conflict,
-                  "table '" + table.name + "' already exists as " + column_summary(*existing) +
-                      "; add columns with 'outpost tables add-column'");
+      throw Error(ErrorCode::schema_conflict, "table '" + table.name + "' already exists as " +
+                                                  column_summary(*existing) +
+                                                  "; add columns with 'outpost tables add-column'");
     }
     print_table(context, *existing);  // the same definition again: nothing to do
     return 0;
@@ -134,10 +134,10 @@ int run_add_column(Context& context, const ParsedArgs& args) {
 }
 
 // Shared by the help of create and add-column.
-#define OUTPOST_CLI_TYPES_HELP                                                         \
+#define OUTPOST_CLI_TYPES_HELP                                                       \
   "Column types: string, int, float, bool, bytes, timestamp. A trailing '!' makes\n" \
-  "a column required (name:string!). Table names match ^[a-z][a-z0-9_]{0,47}$\n"   \
-  "(not ending in _history, not beginning with sqlite_ or pg_); column names\n"     \
+  "a column required (name:string!). Table names match ^[a-z][a-z0-9_]{0,47}$\n"     \
+  "(not ending in _history, not beginning with sqlite_ or pg_); column names\n"      \
   "match ^[a-z][a-z0-9_]{0,62}$.\n"
 
 const Command kCommands[] = {
@@ -156,12 +156,11 @@ const Command kCommands[] = {
     {.name = "create",
      .usage = "T col:type[!] ...",
      .summary = "create table T with the given columns",
-     .details =
-         "Creating a table that exists with exactly these columns does nothing;\n"
-         "with other columns it fails with schema_conflict (use add-column).\n\n"
-         OUTPOST_CLI_TYPES_HELP
-         "\nexample: outpost tables create households head_name:string! size:int "
-         "visited:timestamp\n",
+     .details = "Creating a table that exists with exactly these columns does nothing;\n"
+                "with other columns it fails with schema_conflict (use "
+                "add-column).\n\n" OUTPOST_CLI_TYPES_HELP
+                "\nexample: outpost tables create households head_name:string! size:int "
+                "visited:timestamp\n",
      .min_args = 1,
      .run = run_create},
     {.name = "add-column",

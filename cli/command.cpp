@@ -10,8 +10,7 @@ namespace outpost::cli {
 namespace {
 
 constexpr OptionSpec kGlobalOptions[] = {
-    {"db", "URL", "database: sqlite:PATH, a path, or postgres:... (default $OUTPOST_DB, "
-                  "then sqlite:outpost.db)"},
+    {"db", "URL", "sqlite:PATH, a path, or postgres:... (default $OUTPOST_DB, sqlite:outpost.db)"},
     {"json", "", "print JSON instead of text"},
     {"durability", "MODE", "full (default: every commit reaches the disk) or normal (faster)"},
     {"log-level", "LEVEL", "debug, info, warn (default), error or off; logs go to stderr"},
@@ -62,8 +61,8 @@ std::string group_help(const CommandGroup& group) {
   }
   for (const Command& command : group.commands) {
     std::string left = std::string(command.name) + " " + std::string(command.usage);
-    text += "  " + left + std::string(width - left.size() + 3, ' ') +
-            std::string(command.summary) + "\n";
+    text += "  " + left + std::string(width - left.size() + 3, ' ') + std::string(command.summary) +
+            "\n";
   }
   text += "\nrun 'outpost " + std::string(group.name) +
           " <subcommand> --help' for the options of one.\n";
@@ -110,7 +109,8 @@ int run_group(const CommandGroup& group, std::span<const std::string> leading,
   std::span<const std::string> rest = args;
   if (!group.single()) {
     ParseResult pre = parse_args(args, {global_options()}, {.stop_at_positional = true});
-    tokens.insert(tokens.end(), args.begin(), args.end() - static_cast<std::ptrdiff_t>(pre.rest.size()));
+    tokens.insert(tokens.end(), args.begin(),
+                  args.end() - static_cast<std::ptrdiff_t>(pre.rest.size()));
     if (pre.rest.empty()) {
       if (parse_args(tokens, {global_options()}).args.has("help")) {
         std::cout << group_help(group);
@@ -153,10 +153,9 @@ int run_group(const CommandGroup& group, std::span<const std::string> leading,
 }
 
 std::string top_level_help(std::span<const CommandGroup> groups) {
-  std::string text =
-      "outpost " + std::string(kVersion) +
-      " - an offline-first replicating record engine\n\n"
-      "usage: outpost [--db URL] [--json] <command> [<args>]\n\ncommands:\n";
+  std::string text = "outpost " + std::string(kVersion) +
+                     " - an offline-first replicating record engine\n\n"
+                     "usage: outpost [--db URL] [--json] <command> [<args>]\n\ncommands:\n";
   size_t width = 0;
   for (const CommandGroup& group : groups) width = std::max(width, group.name.size());
   for (const CommandGroup& group : groups) {

@@ -36,11 +36,11 @@ struct Context {
 };
 
 struct Command {
-  std::string_view name;   // "create"; empty for a single command (`changes`)
-  std::string_view usage;  // the arguments after the name: "T col:type[!] ..."
-  std::string_view summary;
-  std::string_view details;  // further paragraphs for --help; may be empty
-  std::span<const OptionSpec> options;
+  std::string_view name{};   // "create"; empty for a single command (`changes`)
+  std::string_view usage{};  // the arguments after the name: "T col:type[!] ..."
+  std::string_view summary{};
+  std::string_view details{};  // further paragraphs for --help; may be empty
+  std::span<const OptionSpec> options{};
   size_t min_args = 0;  // positional arguments
   size_t max_args = SIZE_MAX;
   int (*run)(Context& context, const ParsedArgs& args) = nullptr;

@@ -69,7 +69,8 @@ int main(int argc, char** argv) {
   try {
     return run(args, path);
   } catch (const outpost::cli::UsageError& e) {
-    std::cerr << "error: " << outpost::cli::printable(e.what()) << "\n(see '" << path << " --help')\n";
+    std::cerr << "error: " << outpost::cli::printable(e.what()) << "\n(see '" << path
+              << " --help')\n";
     return 2;
   } catch (const outpost::Error& e) {
     std::cout.flush();

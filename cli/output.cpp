@@ -10,9 +10,15 @@ namespace {
 
 void append_escaped(std::string& out, unsigned char c) {
   switch (c) {
-    case '\n': out += "\\n"; break;
-    case '\t': out += "\\t"; break;
-    case '\r': out += "\\r"; break;
+    case '\n':
+      out += "\\n";
+      break;
+    case '\t':
+      out += "\\t";
+      break;
+    case '\r':
+      out += "\\r";
+      break;
     default: {
       char buf[8];
       std::snprintf(buf, sizeof buf, "\\x%02x", c);
@@ -99,6 +105,7 @@ void TextTable::print(std::ostream& out) const {
       line += row[i];
       if (i + 1 < row.size()) line += std::string(widths[i] - display_width(row[i]) + 2, ' ');
     }
+    line.erase(line.find_last_not_of(' ') + 1);  // empty last cells leave no trailing blanks
     out << line << '\n';
   }
 }

@@ -2,6 +2,8 @@
 
 #include <cstdlib>
 
+#include "engine/postgres/pg_connection.h"
+#include "engine/postgres/pg_storage.h"
 #include "engine/record_engine.h"
 #include "engine/sqlite/sqlite_storage.h"
 
@@ -16,8 +18,9 @@ std::string default_database_url() {
 std::unique_ptr<Engine> open_engine(const std::string& given, const OpenOptions& options) {
   std::string url = given.empty() ? default_database_url() : given;
   if (url.starts_with("postgres:") || url.starts_with("postgresql:")) {
-    throw Error(ErrorCode::unavailable,
-                "the PostgreSQL backend is not available in this build yet (" + url + ")");
+    // Messages never repeat the URL: it may carry a password.
+    std::string conninfo = pg_conninfo_from_url(url);
+    return std::make_unique<RecordEngine>(std::make_unique<PgStorage>(conninfo, options), options);
   }
   std::string path = url;
   if (url.starts_with("sqlite:")) {

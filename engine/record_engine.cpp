@@ -2,9 +2,12 @@
 
 #include <algorithm>
 #include <chrono>
+#include <map>
 #include <unordered_map>
 
 #include "engine/rev_tree.h"
+#include "utils/backoff.h"
+#include "utils/log.h"
 #include "utils/uuid.h"
 
 namespace outpost {
@@ -12,6 +15,7 @@ namespace outpost {
 namespace {
 
 constexpr auto kExternalPollInterval = std::chrono::milliseconds(250);
+constexpr int kMaxAttempts = 12;
 
 // Errors that belong to one document of a batch; anything else (storage
 // failures) aborts the whole transaction.
@@ -96,13 +100,31 @@ RecordEngine::RecordEngine(std::unique_ptr<Storage> storage, const OpenOptions& 
 
 RecordEngine::~RecordEngine() { storage_->set_external_change_listener(nullptr); }
 
+template <typename Fn>
+auto RecordEngine::with_retry(Fn&& body) -> decltype(body()) {
+  Backoff backoff(std::chrono::milliseconds(2), std::chrono::milliseconds(250), kMaxAttempts);
+  for (;;) {
+    backoff.next_attempt();
+    try {
+      return body();
+    } catch (const RetryableError& e) {
+      if (backoff.attempts() >= kMaxAttempts) throw;
+      log_debug("engine", "retrying a transaction",
+                {{"attempt", std::to_string(backoff.attempts())}, {"reason", e.what()}});
+      backoff.wait();
+    }
+  }
+}
+
 std::string RecordEngine::db_id() { return storage_->db_id(); }
 
 std::string RecordEngine::backend() { return storage_->backend(); }
 
 std::string RecordEngine::update_seq() {
-  auto txn = storage_->begin(TransactionKind::read);
-  return storage_->last_cursor(*txn);
+  return with_retry([&] {
+    auto txn = storage_->begin(TransactionKind::read);
+    return storage_->last_cursor(*txn);
+  });
 }
 
 // ---------------------------------------------------------------- tables
@@ -134,41 +156,47 @@ const Table& RecordEngine::table_in(const Catalog& catalog, std::string_view nam
 }
 
 std::vector<Table> RecordEngine::list_tables() {
-  auto txn = storage_->begin(TransactionKind::read);
-  auto cat = catalog(*txn);
-  std::vector<Table> out;
-  for (const auto& [name, table] : *cat) out.push_back(table);
-  return out;
+  return with_retry([&] {
+    auto txn = storage_->begin(TransactionKind::read);
+    auto cat = catalog(*txn);
+    std::vector<Table> out;
+    for (const auto& [name, table] : *cat) out.push_back(table);
+    return out;
+  });
 }
 
 std::optional<Table> RecordEngine::get_table(const std::string& name) {
-  auto txn = storage_->begin(TransactionKind::read);
-  auto cat = catalog(*txn);
-  auto it = cat->find(name);
-  if (it == cat->end()) return std::nullopt;
-  return it->second;
+  return with_retry([&]() -> std::optional<Table> {
+    auto txn = storage_->begin(TransactionKind::read);
+    auto cat = catalog(*txn);
+    auto it = cat->find(name);
+    if (it == cat->end()) return std::nullopt;
+    return it->second;
+  });
 }
 
 Table RecordEngine::put_table(const Table& table) {
-  validate_table(table);
-  auto txn = storage_->begin(TransactionKind::write);
-  auto cat = catalog(*txn);
-  auto it = cat->find(table.name);
-  Table result;
-  if (it == cat->end()) {
-    storage_->create_table(*txn, table);
-    result = table;
-  } else {
-    result = merge_tables(it->second, table);
-    std::vector<Column> added;
-    for (const Column& c : result.columns) {
-      if (it->second.find_column(c.name) == nullptr) added.push_back(c);
+  return with_retry([&]() -> Table {
+    validate_table(table);
+    auto txn = storage_->begin(TransactionKind::write);
+    auto cat = catalog(*txn);
+    auto it = cat->find(table.name);
+    Table result;
+    if (it == cat->end()) {
+      storage_->create_table(*txn, table);
+      result = table;
+    } else {
+      result = merge_tables(it->second, table);
+      std::vector<Column> added;
+      for (const Column& c : result.columns) {
+        if (it->second.find_column(c.name) == nullptr) added.push_back(c);
+      }
+      if (added.empty()) return it->second;
+      storage_->add_columns(*txn, result, added);
     }
-    if (added.empty()) return it->second;
-    storage_->add_columns(*txn, result, added);
-  }
-  txn->commit();
-  return result;
+    txn->commit();
+    return result;
+  });
 }
 
 // ---------------------------------------------------------------- writes
@@ -191,6 +219,7 @@ RecordEngine::Plan RecordEngine::plan_edit(Transaction& txn, const Catalog& cat,
   }
   check_attributes(table, edit.attributes, !deleted);
 
+  storage_->lock_record(txn, table, plan.id);
   std::vector<Node> leaves = storage_->leaves(txn, table, plan.id);
   Revision parent;
   try {
@@ -251,6 +280,7 @@ RecordEngine::Plan RecordEngine::plan_remote(Transaction& txn, const Catalog& ca
                 "record " + table.name + "/" + remote.id + ": revision " + remote.revision.str() +
                     " does not match its content and parent (expected " + expected.str() + ")");
   }
+  storage_->lock_record(txn, table, remote.id);
   if (storage_->find_node(txn, table, remote.id, remote.revision)) {
     plan.noop = true;  // existing nodes are never overwritten
     return plan;
@@ -322,14 +352,35 @@ void RecordEngine::apply(Transaction& txn, const Plan& plan) {
 
 namespace {
 
+// Tells the storage which records a batch is about to lock and read, per
+// table (documents with an unknown table or an invalid id are left out; they
+// fail on their own later).
+template <typename Doc, typename CatalogT>
+void prefetch_batch(Storage& storage, Transaction& txn, const CatalogT& catalog,
+                    const std::vector<Doc>& docs) {
+  std::map<std::string_view, std::vector<std::string>> by_table;
+  for (const Doc& doc : docs) {
+    if (doc.id.empty() || !catalog.contains(doc.table)) continue;
+    try {
+      validate_record_id(doc.id);
+    } catch (const Error&) {
+      continue;
+    }
+    by_table[doc.table].push_back(doc.id);
+  }
+  for (const auto& [name, ids] : by_table) storage.prefetch(txn, catalog.find(name)->second, ids);
+}
+
 // Runs `plan_one` for each document inside one write transaction; document
-// errors are reported per document, the rest commit together.
-template <typename Doc, typename PlanFn, typename ApplyFn>
+// errors are reported per document, the rest commit together. `prepare`
+// runs first, once the transaction has begun.
+template <typename Doc, typename PrepareFn, typename PlanFn, typename ApplyFn>
 std::vector<WriteResult> write_batch(Storage& storage, const std::vector<Doc>& docs,
-                                     PlanFn plan_one, ApplyFn apply_one) {
+                                     PrepareFn prepare, PlanFn plan_one, ApplyFn apply_one) {
   std::vector<WriteResult> results;
   results.reserve(docs.size());
   auto txn = storage.begin(TransactionKind::write);
+  prepare(*txn);
   bool wrote = false;
   for (const Doc& doc : docs) {
     WriteResult result;
@@ -354,27 +405,33 @@ std::vector<WriteResult> write_batch(Storage& storage, const std::vector<Doc>& d
 }  // namespace
 
 std::vector<WriteResult> RecordEngine::write(const std::vector<Edit>& edits) {
-  std::shared_ptr<const Catalog> cat;
-  auto results = write_batch(
-      *storage_, edits,
-      [&](Transaction& txn, const Edit& e) {
-        if (!cat) cat = catalog(txn);
-        return plan_edit(txn, *cat, e);
-      },
-      [&](Transaction& txn, const Plan& p) { apply(txn, p); });
+  auto results = with_retry([&] {
+    std::shared_ptr<const Catalog> cat;
+    return write_batch(
+        *storage_, edits,
+        [&](Transaction& txn) {
+          cat = catalog(txn);
+          prefetch_batch(*storage_, txn, *cat, edits);
+        },
+        [&](Transaction& txn, const Edit& e) { return plan_edit(txn, *cat, e); },
+        [&](Transaction& txn, const Plan& p) { apply(txn, p); });
+  });
   notify_commit();
   return results;
 }
 
 std::vector<WriteResult> RecordEngine::write_replicated(const std::vector<RemoteRevision>& revs) {
-  std::shared_ptr<const Catalog> cat;
-  auto results = write_batch(
-      *storage_, revs,
-      [&](Transaction& txn, const RemoteRevision& r) {
-        if (!cat) cat = catalog(txn);
-        return plan_remote(txn, *cat, r);
-      },
-      [&](Transaction& txn, const Plan& p) { apply(txn, p); });
+  auto results = with_retry([&] {
+    std::shared_ptr<const Catalog> cat;
+    return write_batch(
+        *storage_, revs,
+        [&](Transaction& txn) {
+          cat = catalog(txn);
+          prefetch_batch(*storage_, txn, *cat, revs);
+        },
+        [&](Transaction& txn, const RemoteRevision& r) { return plan_remote(txn, *cat, r); },
+        [&](Transaction& txn, const Plan& p) { apply(txn, p); });
+  });
   notify_commit();
   return results;
 }
@@ -403,74 +460,80 @@ std::vector<Revision> RecordEngine::ancestry_of(Transaction& txn, const Table& t
 
 std::optional<Record> RecordEngine::get(const std::string& table_name, const std::string& id,
                                         const GetOptions& options) {
-  auto txn = storage_->begin(TransactionKind::read);
-  auto cat = catalog(*txn);
-  const Table& table = table_in(*cat, table_name);
-  validate_record_id(id);
-  std::vector<Node> leaves = storage_->leaves(*txn, table, id);
-  if (leaves.empty()) return std::nullopt;
-  std::optional<Node> node;
-  if (options.revision.empty()) {
-    node = pick_winner(leaves);
-  } else {
-    node = find_in(leaves, options.revision);
-    if (!node) node = storage_->find_node(*txn, table, id, options.revision);
-  }
-  if (!node) return std::nullopt;
-  std::optional<Attributes> body = storage_->body(*txn, table, id, node->revision);
-  if (!body) return std::nullopt;
-  Record record{table.name, id, node->revision, node->deleted, std::move(*body), {}, {}};
-  if (options.conflicts) record.conflicts = conflicts_of(leaves);
-  if (options.ancestry) record.ancestry = ancestry_of(*txn, table, id, *node, {});
-  return record;
+  return with_retry([&]() -> std::optional<Record> {
+    auto txn = storage_->begin(TransactionKind::read);
+    auto cat = catalog(*txn);
+    const Table& table = table_in(*cat, table_name);
+    validate_record_id(id);
+    std::vector<Node> leaves = storage_->leaves(*txn, table, id);
+    if (leaves.empty()) return std::nullopt;
+    std::optional<Node> node;
+    if (options.revision.empty()) {
+      node = pick_winner(leaves);
+    } else {
+      node = find_in(leaves, options.revision);
+      if (!node) node = storage_->find_node(*txn, table, id, options.revision);
+    }
+    if (!node) return std::nullopt;
+    std::optional<Attributes> body = storage_->body(*txn, table, id, node->revision);
+    if (!body) return std::nullopt;
+    Record record{table.name, id, node->revision, node->deleted, std::move(*body), {}, {}};
+    if (options.conflicts) record.conflicts = conflicts_of(leaves);
+    if (options.ancestry) record.ancestry = ancestry_of(*txn, table, id, *node, {});
+    return record;
+  });
 }
 
 RecordPage RecordEngine::list_records(const std::string& table_name, const std::string& after,
                                       size_t limit) {
-  auto txn = storage_->begin(TransactionKind::read);
-  auto cat = catalog(*txn);
-  const Table& table = table_in(*cat, table_name);
-  RecordPage page;
-  for (auto& [id, row] : storage_->list_winners(*txn, table, after, limit)) {
-    page.records.push_back(
-        Record{table.name, id, row.revision, false, std::move(row.attributes), {}, {}});
-  }
-  if (limit > 0 && page.records.size() == limit) page.next = page.records.back().id;
-  return page;
+  return with_retry([&] {
+    auto txn = storage_->begin(TransactionKind::read);
+    auto cat = catalog(*txn);
+    const Table& table = table_in(*cat, table_name);
+    RecordPage page;
+    for (auto& [id, row] : storage_->list_winners(*txn, table, after, limit)) {
+      page.records.push_back(
+          Record{table.name, id, row.revision, false, std::move(row.attributes), {}, {}});
+    }
+    if (limit > 0 && page.records.size() == limit) page.next = page.records.back().id;
+    return page;
+  });
 }
 
 ConflictPage RecordEngine::list_conflicts(const std::string& table_name, const std::string& after,
                                           size_t limit) {
-  auto txn = storage_->begin(TransactionKind::read);
-  auto cat = catalog(*txn);
   // The cursor is "table/id"; table names never contain '/'.
   std::string after_table, after_id;
   if (auto slash = after.find('/'); slash != std::string::npos) {
     after_table = after.substr(0, slash);
     after_id = after.substr(slash + 1);
   }
-  std::vector<const Table*> tables;
-  if (!table_name.empty()) {
-    tables.push_back(&table_in(*cat, table_name));
-  } else {
-    for (const auto& [name, t] : *cat) tables.push_back(&t);
-  }
-  ConflictPage page;
-  for (const Table* t : tables) {
-    if (page.entries.size() >= limit) break;
-    if (t->name < after_table) continue;
-    std::string from = t->name == after_table ? after_id : std::string();
-    for (const std::string& id :
-         storage_->list_conflicted(*txn, *t, from, limit - page.entries.size())) {
-      std::vector<Node> leaves = storage_->leaves(*txn, *t, id);
-      page.entries.push_back(ConflictEntry{t->name, id, pick_winner(leaves).revision,
-                                           conflicts_of(leaves)});
+  return with_retry([&] {
+    auto txn = storage_->begin(TransactionKind::read);
+    auto cat = catalog(*txn);
+    std::vector<const Table*> tables;
+    if (!table_name.empty()) {
+      tables.push_back(&table_in(*cat, table_name));
+    } else {
+      for (const auto& [name, t] : *cat) tables.push_back(&t);
     }
-  }
-  if (limit > 0 && page.entries.size() == limit) {
-    page.next = page.entries.back().table + "/" + page.entries.back().id;
-  }
-  return page;
+    ConflictPage page;
+    for (const Table* t : tables) {
+      if (page.entries.size() >= limit) break;
+      if (t->name < after_table) continue;
+      std::string from = t->name == after_table ? after_id : std::string();
+      for (const std::string& id :
+           storage_->list_conflicted(*txn, *t, from, limit - page.entries.size())) {
+        std::vector<Node> leaves = storage_->leaves(*txn, *t, id);
+        page.entries.push_back(
+            ConflictEntry{t->name, id, pick_winner(leaves).revision, conflicts_of(leaves)});
+      }
+    }
+    if (limit > 0 && page.entries.size() == limit) {
+      page.next = page.entries.back().table + "/" + page.entries.back().id;
+    }
+    return page;
+  });
 }
 
 ChangesPage RecordEngine::changes(const ChangesRequest& request) {
@@ -483,11 +546,10 @@ ChangesPage RecordEngine::changes(const ChangesRequest& request) {
       std::lock_guard lock(feed_mu_);
       seen = commits_;
     }
-    Storage::FeedPage feed;
-    {
+    Storage::FeedPage feed = with_retry([&] {
       auto txn = storage_->begin(TransactionKind::read);
-      feed = storage_->read_changes(*txn, request.since, request.tables, request.limit);
-    }
+      return storage_->read_changes(*txn, request.since, request.tables, request.limit);
+    });
     auto now = std::chrono::steady_clock::now();
     if (!feed.entries.empty() || request.timeout_ms <= 0 || now >= deadline) {
       ChangesPage page;
@@ -514,51 +576,57 @@ void RecordEngine::notify_commit() {
 }
 
 std::vector<RevsDiffResult> RecordEngine::revs_diff(const std::vector<RevsDiffQuery>& queries) {
-  auto txn = storage_->begin(TransactionKind::read);
-  auto cat = catalog(*txn);
-  std::vector<RevsDiffResult> out;
-  out.reserve(queries.size());
-  for (const RevsDiffQuery& q : queries) {
-    RevsDiffResult r{q.table, q.id, {}, {}};
-    auto it = cat->find(q.table);
-    std::vector<Node> leaves;
-    if (it != cat->end()) leaves = storage_->leaves(*txn, it->second, q.id);
-    for (const Revision& rev : q.revisions) {
-      bool have = find_in(leaves, rev).has_value() ||
-                  (!leaves.empty() && storage_->find_node(*txn, it->second, q.id, rev));
-      if (!have) r.missing.push_back(rev);
+  return with_retry([&] {
+    auto txn = storage_->begin(TransactionKind::read);
+    auto cat = catalog(*txn);
+    std::vector<RevsDiffResult> out;
+    out.reserve(queries.size());
+    for (const RevsDiffQuery& q : queries) {
+      RevsDiffResult r{q.table, q.id, {}, {}};
+      auto it = cat->find(q.table);
+      std::vector<Node> leaves;
+      if (it != cat->end()) leaves = storage_->leaves(*txn, it->second, q.id);
+      for (const Revision& rev : q.revisions) {
+        bool have = find_in(leaves, rev).has_value() ||
+                    (!leaves.empty() && storage_->find_node(*txn, it->second, q.id, rev));
+        if (!have) r.missing.push_back(rev);
+      }
+      r.leaves = leaf_revisions(leaves);
+      out.push_back(std::move(r));
     }
-    r.leaves = leaf_revisions(leaves);
-    out.push_back(std::move(r));
-  }
-  return out;
+    return out;
+  });
 }
 
 std::vector<BulkGetResult> RecordEngine::bulk_get(const std::vector<BulkGetQuery>& queries) {
-  auto txn = storage_->begin(TransactionKind::read);
-  auto cat = catalog(*txn);
-  std::vector<BulkGetResult> out;
-  out.reserve(queries.size());
-  for (const BulkGetQuery& q : queries) {
-    BulkGetResult r;
-    try {
-      const Table& table = table_in(*cat, q.table);
-      std::optional<Node> node = storage_->find_node(*txn, table, q.id, q.revision);
-      std::optional<Attributes> body;
-      if (node) body = storage_->body(*txn, table, q.id, q.revision);
-      if (!body) {
-        throw Error(ErrorCode::not_found, "record " + q.table + "/" + q.id + " has no revision " +
-                                              q.revision.str());
+  return with_retry([&] {
+    auto txn = storage_->begin(TransactionKind::read);
+    auto cat = catalog(*txn);
+    std::vector<BulkGetResult> out;
+    out.reserve(queries.size());
+    for (const BulkGetQuery& q : queries) {
+      BulkGetResult r;
+      try {
+        const Table& table = table_in(*cat, q.table);
+        std::optional<Node> node = storage_->find_node(*txn, table, q.id, q.revision);
+        std::optional<Attributes> body;
+        if (node) body = storage_->body(*txn, table, q.id, q.revision);
+        if (!body) {
+          throw Error(ErrorCode::not_found,
+                      "record " + q.table + "/" + q.id + " has no revision " + q.revision.str());
+        }
+        r.revision =
+            RemoteRevision{table.name,       q.id,
+                           node->revision,   node->deleted,
+                           std::move(*body), ancestry_of(*txn, table, q.id, *node, q.known)};
+      } catch (const Error& e) {
+        if (!is_document_error(e.code())) throw;
+        r.error = e;
       }
-      r.revision = RemoteRevision{table.name, q.id, node->revision, node->deleted,
-                                  std::move(*body), ancestry_of(*txn, table, q.id, *node, q.known)};
-    } catch (const Error& e) {
-      if (!is_document_error(e.code())) throw;
-      r.error = e;
+      out.push_back(std::move(r));
     }
-    out.push_back(std::move(r));
-  }
-  return out;
+    return out;
+  });
 }
 
 // ---------------------------------------------------------------- local documents
@@ -571,55 +639,62 @@ static void check_local_id(const std::string& id) {
 
 std::optional<std::string> RecordEngine::get_local(const std::string& id) {
   check_local_id(id);
-  auto txn = storage_->begin(TransactionKind::read);
-  return storage_->get_local(*txn, id);
+  return with_retry([&] {
+    auto txn = storage_->begin(TransactionKind::read);
+    return storage_->get_local(*txn, id);
+  });
 }
 
 void RecordEngine::put_local(const std::string& id, const std::string& json) {
   check_local_id(id);
-  auto txn = storage_->begin(TransactionKind::write);
-  storage_->put_local(*txn, id, json);
-  txn->commit();
+  with_retry([&] {
+    auto txn = storage_->begin(TransactionKind::write);
+    storage_->put_local(*txn, id, json);
+    txn->commit();
+  });
 }
 
 // ---------------------------------------------------------------- check
 
 std::vector<std::string> RecordEngine::check() {
-  auto txn = storage_->begin(TransactionKind::read);
-  auto cat = catalog(*txn);
-  std::vector<std::string> problems;
-  for (const auto& [name, table] : *cat) {
-    storage_->for_each_record(*txn, table, [&](const std::string& id) {
-      std::string where = name + "/" + id + ": ";
-      std::vector<Node> leaves = storage_->leaves(*txn, table, id);
-      if (leaves.empty()) {
-        problems.push_back(where + "history has no leaf");
-        return;
-      }
-      const Node& winner = pick_winner(leaves);
-      std::optional<WinnerRow> row = storage_->winner_row(*txn, table, id);
-      if (winner.deleted) {
-        if (row) problems.push_back(where + "deleted record still has a current row");
-        return;
-      }
-      if (!row) {
-        problems.push_back(where + "live winner " + winner.revision.str() + " has no current row");
-        return;
-      }
-      if (row->revision != winner.revision) {
-        problems.push_back(where + "current row holds " + row->revision.str() +
-                           " but the winner is " + winner.revision.str());
-      }
-      if (row->conflicted != !conflicts_of(leaves).empty()) {
-        problems.push_back(where + "_conflicted disagrees with the leaves");
-      }
-      std::optional<Attributes> body = storage_->body(*txn, table, id, winner.revision);
-      if (!body || *body != row->attributes) {
-        problems.push_back(where + "current row's attributes differ from the winner's body");
-      }
-    });
-  }
-  return problems;
+  return with_retry([&] {
+    auto txn = storage_->begin(TransactionKind::read);
+    auto cat = catalog(*txn);
+    std::vector<std::string> problems;
+    for (const auto& [name, table] : *cat) {
+      storage_->for_each_record(*txn, table, [&](const std::string& id) {
+        std::string where = name + "/" + id + ": ";
+        std::vector<Node> leaves = storage_->leaves(*txn, table, id);
+        if (leaves.empty()) {
+          problems.push_back(where + "history has no leaf");
+          return;
+        }
+        const Node& winner = pick_winner(leaves);
+        std::optional<WinnerRow> row = storage_->winner_row(*txn, table, id);
+        if (winner.deleted) {
+          if (row) problems.push_back(where + "deleted record still has a current row");
+          return;
+        }
+        if (!row) {
+          problems.push_back(where + "live winner " + winner.revision.str() +
+                             " has no current row");
+          return;
+        }
+        if (row->revision != winner.revision) {
+          problems.push_back(where + "current row holds " + row->revision.str() +
+                             " but the winner is " + winner.revision.str());
+        }
+        if (row->conflicted != !conflicts_of(leaves).empty()) {
+          problems.push_back(where + "_conflicted disagrees with the leaves");
+        }
+        std::optional<Attributes> body = storage_->body(*txn, table, id, winner.revision);
+        if (!body || *body != row->attributes) {
+          problems.push_back(where + "current row's attributes differ from the winner's body");
+        }
+      });
+    }
+    return problems;
+  });
 }
 
 }  // namespace outpost

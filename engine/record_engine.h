@@ -61,6 +61,10 @@ class RecordEngine final : public Engine {
   std::vector<Revision> ancestry_of(Transaction& txn, const Table& table, const std::string& id,
                                     const Node& node, const std::vector<Revision>& known);
   void notify_commit();
+  // Runs `body` (which begins and ends its own transaction), again with
+  // jittered backoff while it throws RetryableError.
+  template <typename Fn>
+  auto with_retry(Fn&& body) -> decltype(body());
 
   std::unique_ptr<Storage> storage_;
   OpenOptions options_;

@@ -36,8 +36,8 @@ std::vector<Node> with_new_leaf(std::vector<Node> leaves, const Node& node);
 //     deleted (the parent is then the winning tombstone).
 //   update/delete/resolve: `parent` must be one of `leaves`; a delete's parent
 //     must not already be deleted.
-Revision attach_point(const std::vector<Node>& leaves, const Revision& parent,
-                      Edit::Kind kind, std::string_view table, std::string_view id);
+Revision attach_point(const std::vector<Node>& leaves, const Revision& parent, Edit::Kind kind,
+                      std::string_view table, std::string_view id);
 
 // Checks a replicated revision's shape: its ancestry's generations descend by
 // one from the revision's, a revision above generation 1 names its parent,

@@ -47,6 +47,15 @@ struct WinnerRow {
   Attributes attributes;
 };
 
+// Thrown by a backend when a transaction failed for a transient reason
+// (serialization failure, deadlock, lost connection) and may simply be run
+// again from the start. RecordEngine retries it with jittered backoff.
+class RetryableError : public Error {
+ public:
+  explicit RetryableError(std::string message)
+      : Error(ErrorCode::unavailable, std::move(message)) {}
+};
+
 // An open transaction. The destructor rolls back unless commit() ran
 // (STYLE.md 5). Backends subclass it to carry their connection.
 class Transaction {
@@ -64,9 +73,25 @@ class Storage {
   virtual std::string backend() const = 0;
   virtual std::string db_id() const = 0;
 
-  // Begins a transaction. A write transaction excludes other writers for its
-  // whole life, so feed order is commit order (SQLite BEGIN IMMEDIATE).
+  // Begins a transaction. On SQLite a write transaction excludes other
+  // writers for its whole life (BEGIN IMMEDIATE), so feed order is commit
+  // order; PostgreSQL runs writers concurrently and serializes them per
+  // record through lock_record().
   virtual std::unique_ptr<Transaction> begin(TransactionKind kind) = 0;
+
+  // Locks one record against concurrent writers until the transaction ends.
+  // Called before a write transaction reads the record's tree.
+  virtual void lock_record(Transaction& txn, const Table& table, std::string_view id) {
+    (void)txn, (void)table, (void)id;
+  }
+
+  // A hint before a write batch: the engine is about to lock and read the
+  // records `ids` of `table` (valid ids, possibly repeated). A backend may
+  // lock them all at once and read their leaves in one round trip; the
+  // engine still calls lock_record() and leaves() for each of them.
+  virtual void prefetch(Transaction& txn, const Table& table, const std::vector<std::string>& ids) {
+    (void)txn, (void)table, (void)ids;
+  }
 
   // A counter that changes whenever any process changes the table catalog.
   virtual int64_t catalog_version(Transaction& txn) = 0;
@@ -81,11 +106,11 @@ class Storage {
   virtual std::vector<Node> leaves(Transaction& txn, const Table& table, std::string_view id) = 0;
   virtual std::vector<Node> all_nodes(Transaction& txn, const Table& table,
                                       std::string_view id) = 0;
-  virtual std::optional<Node> find_node(Transaction& txn, const Table& table,
-                                        std::string_view id, const Revision& revision) = 0;
+  virtual std::optional<Node> find_node(Transaction& txn, const Table& table, std::string_view id,
+                                        const Revision& revision) = 0;
   // The body of a revision; nullopt when the node is unknown or a stub.
-  virtual std::optional<Attributes> body(Transaction& txn, const Table& table,
-                                         std::string_view id, const Revision& revision) = 0;
+  virtual std::optional<Attributes> body(Transaction& txn, const Table& table, std::string_view id,
+                                         const Revision& revision) = 0;
 
   // Writes. The engine calls them in this order for each record it changes:
   // append_change (which allocates the seq), insert_node / set_leaf, then
@@ -104,8 +129,10 @@ class Storage {
   virtual std::optional<WinnerRow> winner_row(Transaction& txn, const Table& table,
                                               std::string_view id) = 0;
   // Live records with id > after, in id order.
-  virtual std::vector<std::pair<std::string, WinnerRow>> list_winners(
-      Transaction& txn, const Table& table, std::string_view after, size_t limit) = 0;
+  virtual std::vector<std::pair<std::string, WinnerRow>> list_winners(Transaction& txn,
+                                                                      const Table& table,
+                                                                      std::string_view after,
+                                                                      size_t limit) = 0;
   // Ids of records whose current row is marked conflicted, id > after, in order.
   virtual std::vector<std::string> list_conflicted(Transaction& txn, const Table& table,
                                                    std::string_view after, size_t limit) = 0;

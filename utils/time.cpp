@@ -95,10 +95,9 @@ ParsedTimestamp parse_rfc3339(std::string_view t) {
   ParsedTimestamp r;
   r.error = TimestampError::syntax;
   int y = 0, mo = 0, d = 0, h = 0, mi = 0, s = 0;
-  if (!digits(t, 0, 4, y) || t.size() < 20 || t[4] != '-' || !digits(t, 5, 2, mo) ||
-      t[7] != '-' || !digits(t, 8, 2, d) || (t[10] != 'T' && t[10] != 't') ||
-      !digits(t, 11, 2, h) || t[13] != ':' || !digits(t, 14, 2, mi) || t[16] != ':' ||
-      !digits(t, 17, 2, s)) {
+  if (!digits(t, 0, 4, y) || t.size() < 20 || t[4] != '-' || !digits(t, 5, 2, mo) || t[7] != '-' ||
+      !digits(t, 8, 2, d) || (t[10] != 'T' && t[10] != 't') || !digits(t, 11, 2, h) ||
+      t[13] != ':' || !digits(t, 14, 2, mi) || t[16] != ':' || !digits(t, 17, 2, s)) {
     return r;
   }
   size_t pos = 19;
@@ -131,8 +130,8 @@ ParsedTimestamp parse_rfc3339(std::string_view t) {
     return r;
   }
   if (y < 1 || mo < 1 || mo > 12 || d < 1 ||
-      static_cast<unsigned>(d) > days_in_month(y, static_cast<unsigned>(mo)) || h > 23 ||
-      mi > 59 || s > 59) {
+      static_cast<unsigned>(d) > days_in_month(y, static_cast<unsigned>(mo)) || h > 23 || mi > 59 ||
+      s > 59) {
     r.error = TimestampError::impossible;
     return r;
   }
@@ -140,9 +139,9 @@ ParsedTimestamp parse_rfc3339(std::string_view t) {
     r.error = TimestampError::offset;
     return r;
   }
-  const int64_t local = days_from_civil(y, static_cast<unsigned>(mo), static_cast<unsigned>(d)) *
-                            kMicrosPerDay +
-                        (h * 3600 + mi * 60 + s) * kMicrosPerSecond + micros;
+  const int64_t local =
+      days_from_civil(y, static_cast<unsigned>(mo), static_cast<unsigned>(d)) * kMicrosPerDay +
+      (h * 3600 + mi * 60 + s) * kMicrosPerSecond + micros;
   const int64_t utc = local - offset_s * kMicrosPerSecond;
   if (utc < kMinTimestampMicros || utc > kMaxTimestampMicros) {
     r.error = TimestampError::range;

@@ -32,7 +32,8 @@ bool is_uuid_v4(std::string_view text) {
       return false;
     }
   }
-  return text[14] == '4' && (text[19] == '8' || text[19] == '9' || text[19] == 'a' || text[19] == 'b');
+  return text[14] == '4' &&
+         (text[19] == '8' || text[19] == '9' || text[19] == 'a' || text[19] == 'b');
 }
 
 }  // namespace outpost

@@ -87,9 +87,7 @@ void SqliteStatement::reset() {
   sqlite3_clear_bindings(stmt_);
 }
 
-bool SqliteStatement::is_null(int i) const {
-  return sqlite3_column_type(stmt_, i) == SQLITE_NULL;
-}
+bool SqliteStatement::is_null(int i) const { return sqlite3_column_type(stmt_, i) == SQLITE_NULL; }
 
 int64_t SqliteStatement::column_int(int i) const { return sqlite3_column_int64(stmt_, i); }
 
@@ -110,9 +108,9 @@ std::string_view SqliteStatement::column_blob(int i) const {
 // ---------------------------------------------------------------- connection
 
 SqliteConnection::SqliteConnection(const std::string& path) {
-  int rc = sqlite3_open_v2(path.c_str(), &db_,
-                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                           nullptr);
+  int rc =
+      sqlite3_open_v2(path.c_str(), &db_,
+                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
   if (rc != SQLITE_OK) {
     std::string why = db_ != nullptr ? sqlite3_errmsg(db_) : sqlite3_errstr(rc);
     sqlite3_close_v2(db_);

@@ -105,7 +105,8 @@ class RevisionHasher {
     append_attribute("seq", "int", std::string_view(number, end - number));
 
     const Sha256Digest digest = sha256(buffer_);
-    revision_ = "1-" + hex_encode(std::string_view(reinterpret_cast<const char*>(digest.data()), 16));
+    revision_ =
+        "1-" + hex_encode(std::string_view(reinterpret_cast<const char*>(digest.data()), 16));
     return revision_;
   }
 
@@ -142,35 +143,38 @@ BaselineResult run_sqlite_raw_baseline(const BaselineOptions& options) {
   const std::string table = quoted(options.table);
   const std::string history = quoted(options.table + "_history");
   exec(db.get(), "PRAGMA journal_mode=WAL");
-  exec(db.get(), options.synchronous_full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
+  exec(db.get(),
+       options.synchronous_full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
   exec(db.get(),
        "CREATE TABLE \"_changes\"(\"seq\" INTEGER PRIMARY KEY, \"table_name\" TEXT NOT NULL, "
        "\"id\" TEXT NOT NULL, \"revision\" TEXT NOT NULL, \"deleted\" INTEGER NOT NULL)");
-  exec(db.get(), "CREATE TABLE " + table +
-                     "(\"_id\" TEXT PRIMARY KEY, \"_rev\" TEXT NOT NULL, \"_seq\" INTEGER NOT NULL, "
-                     "\"_conflicted\" INTEGER NOT NULL, " + std::string(kColumnsDdl) + ")");
+  exec(db.get(),
+       "CREATE TABLE " + table +
+           "(\"_id\" TEXT PRIMARY KEY, \"_rev\" TEXT NOT NULL, \"_seq\" INTEGER NOT NULL, "
+           "\"_conflicted\" INTEGER NOT NULL, " +
+           std::string(kColumnsDdl) + ")");
   exec(db.get(), "CREATE TABLE " + history +
                      "(\"_id\" TEXT NOT NULL, \"_rev\" TEXT NOT NULL, \"_parent\" TEXT, "
                      "\"_gen\" INTEGER NOT NULL, \"_deleted\" INTEGER NOT NULL, "
                      "\"_leaf\" INTEGER NOT NULL, \"_stub\" INTEGER NOT NULL, "
-                     "\"_seq\" INTEGER NOT NULL, " + std::string(kColumnsDdl) +
-                     ", PRIMARY KEY(\"_id\", \"_rev\"))");
+                     "\"_seq\" INTEGER NOT NULL, " +
+                     std::string(kColumnsDdl) + ", PRIMARY KEY(\"_id\", \"_rev\"))");
 
   StmtHandle begin = prepare(db.get(), "BEGIN IMMEDIATE");
   StmtHandle commit = prepare(db.get(), "COMMIT");
-  StmtHandle insert_change = prepare(
-      db.get(),
-      "INSERT INTO \"_changes\"(\"table_name\", \"id\", \"revision\", \"deleted\") "
-      "VALUES(?1, ?2, ?3, 0)");
-  StmtHandle insert_current =
-      prepare(db.get(), "INSERT INTO " + table +
-                            "(\"_id\", \"_rev\", \"_seq\", \"_conflicted\", " +
-                            std::string(kColumnNames) + ") VALUES(?1, ?2, ?3, 0, ?4, ?5, ?6, ?7, ?8, ?9)");
-  StmtHandle insert_history = prepare(
-      db.get(), "INSERT INTO " + history +
-                    "(\"_id\", \"_rev\", \"_parent\", \"_gen\", \"_deleted\", \"_leaf\", "
-                    "\"_stub\", \"_seq\", " + std::string(kColumnNames) +
-                    ") VALUES(?1, ?2, NULL, 1, 0, 1, 0, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
+  StmtHandle insert_change =
+      prepare(db.get(),
+              "INSERT INTO \"_changes\"(\"table_name\", \"id\", \"revision\", \"deleted\") "
+              "VALUES(?1, ?2, ?3, 0)");
+  StmtHandle insert_current = prepare(
+      db.get(), "INSERT INTO " + table + "(\"_id\", \"_rev\", \"_seq\", \"_conflicted\", " +
+                    std::string(kColumnNames) + ") VALUES(?1, ?2, ?3, 0, ?4, ?5, ?6, ?7, ?8, ?9)");
+  StmtHandle insert_history =
+      prepare(db.get(), "INSERT INTO " + history +
+                            "(\"_id\", \"_rev\", \"_parent\", \"_gen\", \"_deleted\", \"_leaf\", "
+                            "\"_stub\", \"_seq\", " +
+                            std::string(kColumnNames) +
+                            ") VALUES(?1, ?2, NULL, 1, 0, 1, 0, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
 
   const size_t per_transaction = options.per_transaction == 0 ? 1 : options.per_transaction;
   RevisionHasher hasher(options.table);

@@ -233,13 +233,15 @@ const SqliteStorage::TableSql& SqliteStorage::sql_for(const Table& table) {
     params += ",?";
     updates += "," + q + "=excluded." + q;
   }
-  s->leaves = "SELECT " + std::string(kNodeColumns) + " FROM " + h + " WHERE \"_id\"=? AND \"_leaf\"=1";
+  s->leaves =
+      "SELECT " + std::string(kNodeColumns) + " FROM " + h + " WHERE \"_id\"=? AND \"_leaf\"=1";
   s->all_nodes = "SELECT " + std::string(kNodeColumns) + " FROM " + h + " WHERE \"_id\"=?";
   s->find_node = s->all_nodes + " AND \"_rev\"=?";
   s->body = "SELECT \"_stub\"" + cols + " FROM " + h + " WHERE \"_id\"=? AND \"_rev\"=?";
-  s->insert_node = "INSERT INTO " + h +
-                   "(\"_id\",\"_rev\",\"_parent\",\"_gen\",\"_deleted\",\"_leaf\",\"_stub\",\"_seq\"" +
-                   cols + ") VALUES(?,?,?,?,?,?,?,?" + params + ")";
+  s->insert_node =
+      "INSERT INTO " + h +
+      "(\"_id\",\"_rev\",\"_parent\",\"_gen\",\"_deleted\",\"_leaf\",\"_stub\",\"_seq\"" + cols +
+      ") VALUES(?,?,?,?,?,?,?,?" + params + ")";
   s->set_leaf = "UPDATE " + h + " SET \"_leaf\"=? WHERE \"_id\"=? AND \"_rev\"=?";
   s->put_winner = "INSERT INTO " + t + "(\"_id\",\"_rev\",\"_seq\",\"_conflicted\"" + cols +
                   ") VALUES(?,?,?,?" + params +
@@ -293,8 +295,9 @@ void SqliteStorage::migrate(SqliteConnection& conn) {
         auto any = conn.prepare("SELECT 1 FROM \"sqlite_master\" LIMIT 1");
         if (any->step()) {
           throw Error(ErrorCode::unavailable,
-                      path_ + " is an SQLite database that outpost did not create; refusing to "
-                              "change it");
+                      path_ +
+                          " is an SQLite database that outpost did not create; refusing to "
+                          "change it");
         }
       }
     }
@@ -376,11 +379,13 @@ std::vector<Table> SqliteStorage::load_tables(Transaction& txn) {
       "LEFT JOIN \"_columns\" c ON c.\"table\"=t.\"name\" ORDER BY t.\"name\", c.\"position\"");
   while (stmt->step()) {
     std::string_view name = stmt->column_text(0);
-    if (tables.empty() || tables.back().name != name) tables.push_back(Table{std::string(name), {}});
+    if (tables.empty() || tables.back().name != name)
+      tables.push_back(Table{std::string(name), {}});
     if (stmt->is_null(1)) continue;
     auto type = value_type_from_name(stmt->column_text(2));
     if (!type) {
-      throw Error(ErrorCode::internal, "table " + std::string(name) + " has a column of unknown type " +
+      throw Error(ErrorCode::internal, "table " + std::string(name) +
+                                           " has a column of unknown type " +
                                            std::string(stmt->column_text(2)));
     }
     tables.back().columns.push_back(
@@ -412,11 +417,12 @@ void SqliteStorage::create_table(Transaction& txn, const Table& table) {
   for (const Column& c : table.columns) {
     cols += ", " + quote_identifier(c.name) + " " + std::string(sql_type(c.type));
   }
-  conn.exec("CREATE TABLE " + t +
-            "(\"_id\" TEXT PRIMARY KEY NOT NULL, \"_rev\" TEXT NOT NULL, \"_seq\" INTEGER NOT NULL, "
-            "\"_conflicted\" INTEGER NOT NULL DEFAULT 0" +
-            cols + ") STRICT");
-  conn.exec("CREATE INDEX " + quote_identifier(table.name + "_conflicted") + " ON " + t +
+  conn.exec(
+      "CREATE TABLE " + t +
+      "(\"_id\" TEXT PRIMARY KEY NOT NULL, \"_rev\" TEXT NOT NULL, \"_seq\" INTEGER NOT NULL, "
+      "\"_conflicted\" INTEGER NOT NULL DEFAULT 0" +
+      cols + ") STRICT");
+  conn.exec("CREATE INDEX " + quote_identifier("_" + table.name + "_conflicted") + " ON " + t +
             "(\"_id\") WHERE \"_conflicted\"=1");
   conn.exec("CREATE TABLE " + h +
             "(\"_id\" TEXT NOT NULL, \"_rev\" TEXT NOT NULL, \"_parent\" TEXT, "
@@ -435,16 +441,15 @@ void SqliteStorage::add_columns(Transaction& txn, const Table& merged,
   for (const Column& c : added) {
     std::string def = quote_identifier(c.name) + " " + std::string(sql_type(c.type));
     conn.exec("ALTER TABLE " + quote_identifier(merged.name) + " ADD COLUMN " + def);
-    conn.exec("ALTER TABLE " + quote_identifier(history_table_name(merged.name)) +
-              " ADD COLUMN " + def);
+    conn.exec("ALTER TABLE " + quote_identifier(history_table_name(merged.name)) + " ADD COLUMN " +
+              def);
   }
   insert_columns(conn, merged.name, added, merged.columns.size() - added.size());
 }
 
 // ---------------------------------------------------------------- revision tree
 
-std::vector<Node> SqliteStorage::leaves(Transaction& txn, const Table& table,
-                                        std::string_view id) {
+std::vector<Node> SqliteStorage::leaves(Transaction& txn, const Table& table, std::string_view id) {
   auto stmt = conn_of(txn).prepare(sql_for(table).leaves);
   stmt->bind_text(1, id);
   std::vector<Node> out;
@@ -546,11 +551,14 @@ std::optional<WinnerRow> SqliteStorage::winner_row(Transaction& txn, const Table
   auto stmt = conn_of(txn).prepare(sql_for(table).winner_row);
   stmt->bind_text(1, id);
   if (!stmt->step()) return std::nullopt;
-  return WinnerRow{read_revision(*stmt, 0), stmt->column_int(1) != 0, read_columns(*stmt, 2, table)};
+  return WinnerRow{read_revision(*stmt, 0), stmt->column_int(1) != 0,
+                   read_columns(*stmt, 2, table)};
 }
 
-std::vector<std::pair<std::string, WinnerRow>> SqliteStorage::list_winners(
-    Transaction& txn, const Table& table, std::string_view after, size_t limit) {
+std::vector<std::pair<std::string, WinnerRow>> SqliteStorage::list_winners(Transaction& txn,
+                                                                           const Table& table,
+                                                                           std::string_view after,
+                                                                           size_t limit) {
   auto stmt = conn_of(txn).prepare(sql_for(table).list_winners);
   stmt->bind_text(1, after);
   stmt->bind_int(2, static_cast<int64_t>(limit));

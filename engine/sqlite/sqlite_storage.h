@@ -6,9 +6,9 @@
 // connection exclusively until it ends.
 #pragma once
 
+#include <condition_variable>
 #include <memory>
 #include <mutex>
-#include <condition_variable>
 #include <string>
 #include <vector>
 
@@ -45,16 +45,15 @@ class SqliteStorage final : public Storage {
   int64_t append_change(Transaction& txn, const ChangeRow& change) override;
   void insert_node(Transaction& txn, const Table& table, std::string_view id, const Node& node,
                    const Attributes& body, int64_t seq) override;
-  void set_leaf(Transaction& txn, const Table& table, std::string_view id,
-                const Revision& revision, bool leaf) override;
+  void set_leaf(Transaction& txn, const Table& table, std::string_view id, const Revision& revision,
+                bool leaf) override;
   void put_winner(Transaction& txn, const Table& table, std::string_view id, const Node& winner,
                   const Attributes& body, bool conflicted, int64_t seq) override;
   void remove_winner(Transaction& txn, const Table& table, std::string_view id) override;
 
   std::optional<WinnerRow> winner_row(Transaction& txn, const Table& table,
                                       std::string_view id) override;
-  std::vector<std::pair<std::string, WinnerRow>> list_winners(Transaction& txn,
-                                                              const Table& table,
+  std::vector<std::pair<std::string, WinnerRow>> list_winners(Transaction& txn, const Table& table,
                                                               std::string_view after,
                                                               size_t limit) override;
   std::vector<std::string> list_conflicted(Transaction& txn, const Table& table,

@@ -28,7 +28,9 @@ rapidjson::Document load_vectors() {
   return doc;
 }
 
-std::string str(const rapidjson::Value& v) { return std::string(v.GetString(), v.GetStringLength()); }
+std::string str(const rapidjson::Value& v) {
+  return std::string(v.GetString(), v.GetStringLength());
+}
 
 const std::string kHash = "0123456789abcdef0123456789abcdef";
 
@@ -79,12 +81,13 @@ TEST_CASE("Revision::parse accepts only <gen>-<32 lowercase hex>") {
   CHECK(Revision().empty());
   CHECK(Revision().hash().empty());
 
-  for (const std::string& bad :
-       std::vector<std::string>{std::string(), std::string("1"), "1-", "-" + kHash, "0-" + kHash, "01-" + kHash,
-        "+1-" + kHash, " 1-" + kHash, "1-" + kHash + " ", "1-" + kHash + "0",
-        "1-" + kHash.substr(1), "1-0123456789ABCDEF0123456789abcdef",
-        "1-0123456789abcdeg0123456789abcdef", "9223372036854775808-" + kHash,
-        "99999999999999999999999-" + kHash, "1_" + kHash, "1--" + kHash.substr(1), "a-" + kHash}) {
+  for (const std::string& bad : std::vector<std::string>{
+           std::string(), std::string("1"), "1-", "-" + kHash, "0-" + kHash, "01-" + kHash,
+           "+1-" + kHash, " 1-" + kHash, "1-" + kHash + " ", "1-" + kHash + "0",
+           "1-" + kHash.substr(1), "1-0123456789ABCDEF0123456789abcdef",
+           "1-0123456789abcdeg0123456789abcdef", "9223372036854775808-" + kHash,
+           "99999999999999999999999-" + kHash, "1_" + kHash, "1--" + kHash.substr(1),
+           "a-" + kHash}) {
     INFO("input \"" << bad << "\"");
     try {
       Revision::parse(bad);

@@ -36,16 +36,17 @@ Column col(std::string name, ValueType type, bool required = false) {
 }  // namespace
 
 TEST_CASE("table names") {
-  for (const std::string& ok : std::vector<std::string>{"households", "a", "visits_2026", "t_", "history",
-                               "my_history_x", std::string(48, 'a')}) {
+  for (const std::string& ok :
+       std::vector<std::string>{"households", "a", "visits_2026", "t_", "history", "my_history_x",
+                                std::string(48, 'a')}) {
     INFO("name " << ok);
     CHECK_NOTHROW(validate_table_name(ok));
   }
   using namespace std::string_literals;
-  for (const std::string& bad :
-       std::vector<std::string>{""s, "a\"; DROP TABLE x; --"s, "households_history"s, "_meta"s, std::string(49, 'a'),
-        "sqlite_master"s, "pg_catalog"s, "Households"s, "1abc"s, "a-b"s, "a b"s, "ünï"s,
-        "a\0b"s, "_history"s, "x_history"s, "a;"s, "tab\tle"s}) {
+  for (const std::string& bad : std::vector<std::string>{
+           ""s, "a\"; DROP TABLE x; --"s, "households_history"s, "_meta"s, std::string(49, 'a'),
+           "sqlite_master"s, "pg_catalog"s, "Households"s, "1abc"s, "a-b"s, "a b"s, "ünï"s, "a\0b"s,
+           "_history"s, "x_history"s, "a;"s, "tab\tle"s}) {
     INFO("name " << bad);
     CHECK(code_of([&] { validate_table_name(bad); }) == ErrorCode::invalid_name);
   }
@@ -60,7 +61,8 @@ TEST_CASE("column names") {
   CHECK_NOTHROW(validate_column_name("head_name"));
   CHECK_NOTHROW(validate_column_name(std::string(63, 'z')));
   CHECK_NOTHROW(validate_column_name("x_history"));  // only tables reserve _history
-  for (const std::string& bad : std::vector<std::string>{std::string(), std::string(64, 'z'), std::string("_id"),
+  for (const std::string& bad :
+       std::vector<std::string>{std::string(), std::string(64, 'z'), std::string("_id"),
                                 std::string("_rev"), std::string("Name"), std::string("9lives"),
                                 std::string("a\"b"), std::string("a; DROP")}) {
     INFO("name " << bad);
@@ -71,12 +73,14 @@ TEST_CASE("column names") {
 
 TEST_CASE("record ids") {
   using namespace std::string_literals;
-  for (const std::string& ok : std::vector<std::string>{"h-001"s, "ünïcode id/with:colons,and,commas"s, "a_"s, "x"s,
-                               std::string(255, 'x'), "a b"s, "emoji 😀"s, "\"quoted\""s}) {
+  for (const std::string& ok :
+       std::vector<std::string>{"h-001"s, "ünïcode id/with:colons,and,commas"s, "a_"s, "x"s,
+                                std::string(255, 'x'), "a b"s, "emoji 😀"s, "\"quoted\""s}) {
     INFO("id " << ok);
     CHECK_NOTHROW(validate_record_id(ok));
   }
-  for (const std::string& bad : std::vector<std::string>{""s, std::string(256, 'x'), "_design"s, "_"s, "a\0b"s, "tab\there"s,
+  for (const std::string& bad :
+       std::vector<std::string>{""s, std::string(256, 'x'), "_design"s, "_"s, "a\0b"s, "tab\there"s,
                                 "new\nline"s, "del\x7f"s, "\x1f"s, "\xff\xfe"s, "\xc0\xaf"s}) {
     INFO("id " << bad);
     CHECK(code_of([&] { validate_record_id(bad); }) == ErrorCode::invalid_name);
@@ -119,8 +123,9 @@ TEST_CASE("merge_tables") {
     CHECK(merged.columns[3] == col("lat", ValueType::float_));
   }
   SUBCASE("a required flag change on an existing column is ignored") {
-    const Table incoming{"households", {col("head_name", ValueType::string, false),
-                                        col("size", ValueType::int_, true)}};
+    const Table incoming{
+        "households",
+        {col("head_name", ValueType::string, false), col("size", ValueType::int_, true)}};
     CHECK(merge_tables(existing, incoming) == existing);
   }
   SUBCASE("a subset or the same definition changes nothing") {

@@ -31,7 +31,9 @@ rapidjson::Document load_vectors() {
   return doc;
 }
 
-std::string str(const rapidjson::Value& v) { return std::string(v.GetString(), v.GetStringLength()); }
+std::string str(const rapidjson::Value& v) {
+  return std::string(v.GetString(), v.GetStringLength());
+}
 
 ErrorCode code_of(auto&& fn) {
   try {
@@ -82,8 +84,8 @@ TEST_CASE("vectors: every value case of revisions.json") {
       REQUIRE(str(c["error"]) == "invalid_value");
       try {
         const Value v = Value::parse(std::string_view(type), input, "attr");
-        FAIL_CHECK("accepted as \"" << v.text() << "\", expected invalid_value ("
-                                    << str(c["why"]) << ")");
+        FAIL_CHECK("accepted as \"" << v.text() << "\", expected invalid_value (" << str(c["why"])
+                                    << ")");
       } catch (const Error& e) {
         INFO("message: " << e.message());
         CHECK(e.code() == ErrorCode::invalid_value);
@@ -118,8 +120,8 @@ TEST_CASE("error messages name the attribute and say what is accepted") {
   CHECK(f.find("float out of range") != std::string::npos);
   const std::string b = message_of([] { Value::parse(ValueType::bool_, "True", "ok"); });
   CHECK(b.find("true or false") != std::string::npos);
-  const std::string t = message_of(
-      [] { Value::parse(ValueType::timestamp, "9999-12-31T23:59:59-01:00", "when"); });
+  const std::string t =
+      message_of([] { Value::parse(ValueType::timestamp, "9999-12-31T23:59:59-01:00", "when"); });
   CHECK(t.find("0001-9999") != std::string::npos);
   // Hostile bytes in the input are escaped, and huge inputs are cut short.
   const std::string s = message_of([] { Value::parse(ValueType::bytes, "\x01\"\xff", "p"); });
@@ -157,12 +159,12 @@ TEST_CASE("floats: ECMAScript layout") {
     double v;
     const char* text;
   };
-  for (const Case& c : {Case{0.0, "0"}, Case{-0.0, "0"}, Case{1.0, "1"}, Case{-1.5, "-1.5"},
-                        Case{1e21, "1e+21"}, Case{1e20, "100000000000000000000"},
-                        Case{123e18, "123000000000000000000"}, Case{1e-6, "0.000001"},
-                        Case{1e-7, "1e-7"}, Case{1.25e-7, "1.25e-7"}, Case{0.1, "0.1"},
-                        Case{5e-324, "5e-324"}, Case{-1.7976931348623157e308, "-1.7976931348623157e+308"},
-                        Case{123.456, "123.456"}, Case{1234567.0, "1234567"}}) {
+  for (const Case& c :
+       {Case{0.0, "0"}, Case{-0.0, "0"}, Case{1.0, "1"}, Case{-1.5, "-1.5"}, Case{1e21, "1e+21"},
+        Case{1e20, "100000000000000000000"}, Case{123e18, "123000000000000000000"},
+        Case{1e-6, "0.000001"}, Case{1e-7, "1e-7"}, Case{1.25e-7, "1.25e-7"}, Case{0.1, "0.1"},
+        Case{5e-324, "5e-324"}, Case{-1.7976931348623157e308, "-1.7976931348623157e+308"},
+        Case{123.456, "123.456"}, Case{1234567.0, "1234567"}}) {
     INFO("value " << c.text);
     CHECK(Value::from_float(c.v).text() == c.text);
     CHECK(Value::parse(ValueType::float_, c.text).text() == c.text);
@@ -170,9 +172,11 @@ TEST_CASE("floats: ECMAScript layout") {
   CHECK(Value::parse(ValueType::float_, "1e-400").text() == "0");  // underflow rounds to zero
   CHECK(Value::parse(ValueType::float_, "-1e-400").text() == "0");
   // Overflow and underflow are told apart by magnitude, not by the exponent's sign.
-  CHECK(Value::parse(ValueType::float_, "0.0000000000000000000000000000000000000000000000000000000001e360")
+  CHECK(Value::parse(ValueType::float_,
+                     "0.0000000000000000000000000000000000000000000000000000000001e360")
             .text() == "1e+302");
-  CHECK(code_of([] { Value::parse(ValueType::float_, "0.00000001e317"); }) == ErrorCode::invalid_value);
+  CHECK(code_of([] { Value::parse(ValueType::float_, "0.00000001e317"); }) ==
+        ErrorCode::invalid_value);
   CHECK(Value::parse(ValueType::float_, "100000e-329").text() == "0");
   CHECK(Value::parse(ValueType::float_, "0.000001e-320").text() == "0");
   CHECK(Value::parse(ValueType::float_, "2.4703282292062328e-324").text() == "5e-324");
@@ -181,7 +185,8 @@ TEST_CASE("floats: ECMAScript layout") {
   CHECK(code_of([] { Value::from_float(std::nan("")); }) == ErrorCode::invalid_value);
   CHECK(code_of([] { Value::from_float(-std::numeric_limits<double>::infinity()); }) ==
         ErrorCode::invalid_value);
-  for (const char* bad : {"", "-", "1.", "+1", "01", "1e", "1e+", "--1", "1.0.0", " 1", "1 ", "inf"}) {
+  for (const char* bad :
+       {"", "-", "1.", "+1", "01", "1e", "1e+", "--1", "1.0.0", " 1", "1 ", "inf"}) {
     INFO("input " << bad);
     CHECK(code_of([&] { Value::parse(ValueType::float_, bad); }) == ErrorCode::invalid_value);
   }
@@ -221,7 +226,8 @@ TEST_CASE("bytes: base64 factories and accessors") {
   CHECK(Value::parse(ValueType::bytes, "QQ==").as_bytes() == "A");
   CHECK(code_of([] { Value::parse(ValueType::bytes, "QR=="); }) == ErrorCode::invalid_value);
   CHECK(code_of([] { Value::parse(ValueType::bytes, "Q===", "p"); }) == ErrorCode::invalid_value);
-  CHECK(code_of([] { Value::parse(ValueType::bytes, "QQ==QQ==", "p"); }) == ErrorCode::invalid_value);
+  CHECK(code_of([] { Value::parse(ValueType::bytes, "QQ==QQ==", "p"); }) ==
+        ErrorCode::invalid_value);
 }
 
 TEST_CASE("bools") {

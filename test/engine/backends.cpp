@@ -4,6 +4,7 @@
 #include "backends.h"
 
 #include <libpq-fe.h>
+#include <sqlite3.h>
 #include <stdlib.h>
 
 #include <algorithm>
@@ -54,6 +55,42 @@ class SqliteDatabase final : public TestDatabase {
     db->open_first();
     return db;
   }
+  std::vector<SqlRow> raw_query(const std::string& sql) const override {
+    sqlite3* conn = nullptr;
+    std::string path = url().substr(7);
+    if (sqlite3_open_v2(path.c_str(), &conn, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) {
+      std::string msg = conn ? sqlite3_errmsg(conn) : "out of memory";
+      sqlite3_close(conn);
+      throw std::runtime_error("test infrastructure: cannot open " + path + ": " + msg);
+    }
+    sqlite3_busy_timeout(conn, 10000);
+    sqlite3_stmt* stmt = nullptr;
+    std::vector<SqlRow> rows;
+    std::string error;
+    if (sqlite3_prepare_v2(conn, sql.c_str(), -1, &stmt, nullptr) != SQLITE_OK) {
+      error = sqlite3_errmsg(conn);
+    } else {
+      int rc;
+      while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+        SqlRow row;
+        for (int i = 0; i < sqlite3_column_count(stmt); ++i) {
+          if (sqlite3_column_type(stmt, i) == SQLITE_NULL) {
+            row.emplace_back();
+          } else {
+            const auto* text = reinterpret_cast<const char*>(sqlite3_column_text(stmt, i));
+            row.emplace_back(std::string(text, sqlite3_column_bytes(stmt, i)));
+          }
+        }
+        rows.push_back(std::move(row));
+      }
+      if (rc != SQLITE_DONE) error = sqlite3_errmsg(conn);
+    }
+    sqlite3_finalize(stmt);
+    sqlite3_close(conn);
+    if (!error.empty()) throw std::runtime_error("test query `" + sql + "` failed: " + error);
+    return rows;
+  }
+
   ~SqliteDatabase() override {
     close();
     std::error_code ec;
@@ -133,14 +170,39 @@ class PostgresDatabase final : public TestDatabase {
     db->open_first();  // on failure the destructor drops the database
     return db;
   }
+  std::vector<SqlRow> raw_query(const std::string& sql) const override {
+    PgConn conn(PQconnectdb(libpq_conninfo(url()).c_str()));
+    if (!conn || PQstatus(conn.get()) != CONNECTION_OK)
+      throw std::runtime_error("test infrastructure: cannot connect to " + url());
+    PGresult* res = PQexec(conn.get(), sql.c_str());
+    if (!res || PQresultStatus(res) != PGRES_TUPLES_OK) {
+      std::string msg = PQerrorMessage(conn.get());
+      PQclear(res);
+      throw std::runtime_error("test query `" + sql + "` failed: " + msg);
+    }
+    std::vector<SqlRow> rows;
+    for (int r = 0; r < PQntuples(res); ++r) {
+      SqlRow row;
+      for (int c = 0; c < PQnfields(res); ++c) {
+        if (PQgetisnull(res, r, c)) {
+          row.emplace_back();
+        } else {
+          row.emplace_back(std::string(PQgetvalue(res, r, c), PQgetlength(res, r, c)));
+        }
+      }
+      rows.push_back(std::move(row));
+    }
+    PQclear(res);
+    return rows;
+  }
+
   ~PostgresDatabase() override {
     close();
     try {
       PgConn admin = pg_connect_admin();
       pg_exec(admin.get(), "DROP DATABASE IF EXISTS \"" + name_ + "\" WITH (FORCE)");
     } catch (const std::exception& e) {
-      std::cerr << "warning: could not drop test database " << name_ << ": " << e.what()
-                << "\n";
+      std::cerr << "warning: could not drop test database " << name_ << ": " << e.what() << "\n";
     }
   }
 
@@ -215,10 +277,10 @@ Table items_table() {
 }
 
 Table typed_table() {
-  return Table{"typed",
-               {col("s", ValueType::string), col("i", ValueType::int_),
-                col("f", ValueType::float_), col("b", ValueType::bool_),
-                col("y", ValueType::bytes), col("t", ValueType::timestamp)}};
+  return Table{
+      "typed",
+      {col("s", ValueType::string), col("i", ValueType::int_), col("f", ValueType::float_),
+       col("b", ValueType::bool_), col("y", ValueType::bytes), col("t", ValueType::timestamp)}};
 }
 
 void create_table(Engine& engine, const Table& table) {
@@ -254,7 +316,8 @@ std::vector<Revision> chain(Engine& engine, const std::string& table, const std:
   std::vector<Revision> revs;
   for (int i = 1; i <= n; ++i) {
     Attributes a = item(id + "-" + std::to_string(i), i);
-    revs.push_back(i == 1 ? create(engine, table, id, a) : update(engine, table, id, revs.back(), a));
+    revs.push_back(i == 1 ? create(engine, table, id, a)
+                          : update(engine, table, id, revs.back(), a));
   }
   return revs;
 }

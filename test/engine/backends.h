@@ -47,6 +47,12 @@ class TestDatabase {
   // A second, independent Engine on the same database.
   std::unique_ptr<Engine> open_another() const;
 
+  // Runs one SQL query on the database directly, bypassing the engine, and
+  // returns each row's columns as text (nullopt for NULL). Only for checking
+  // the storage shape of DESIGN.md section 5, which applications rely on.
+  using SqlRow = std::vector<std::optional<std::string>>;
+  virtual std::vector<SqlRow> raw_query(const std::string& sql) const = 0;
+
  protected:
   TestDatabase(std::string backend, std::string url)
       : backend_(std::move(backend)), url_(std::move(url)) {}
@@ -107,8 +113,7 @@ Revision remove(Engine& engine, const std::string& table, const std::string& id,
                 const Revision& parent);
 // Creates the record and updates it n-1 times (name "<id>-<i>", size i);
 // returns the n revisions, oldest first.
-std::vector<Revision> chain(Engine& engine, const std::string& table, const std::string& id,
-                            int n);
+std::vector<Revision> chain(Engine& engine, const std::string& table, const std::string& id, int n);
 
 // Record read with REQUIRE that it exists.
 Record must_get(Engine& engine, const std::string& table, const std::string& id,
@@ -117,8 +122,7 @@ Record must_get(Engine& engine, const std::string& table, const std::string& id,
 std::vector<std::string> conflicts_of(Engine& engine, const std::string& table,
                                       const std::string& id);
 // The record's leaves as revs_diff reports them, sorted.
-std::vector<std::string> leaves_of(Engine& engine, const std::string& table,
-                                   const std::string& id);
+std::vector<std::string> leaves_of(Engine& engine, const std::string& table, const std::string& id);
 // The whole change feed from `since` (paged with the default limit).
 std::vector<Change> all_changes(Engine& engine, const std::string& since = "");
 // Every live record of `table`, paging with `page` records per call.
@@ -203,7 +207,8 @@ struct StringMaker<outpost::ValueType> {
 template <>
 struct StringMaker<outpost::Value> {
   static String convert(const outpost::Value& v) {
-    std::string s = "{" + std::string(outpost::value_type_name(v.type())) + ": \"" + v.text() + "\"}";
+    std::string s =
+        "{" + std::string(outpost::value_type_name(v.type())) + ": \"" + v.text() + "\"}";
     return String(s.c_str());
   }
 };

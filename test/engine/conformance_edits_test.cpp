@@ -11,8 +11,8 @@ namespace {
 
 const Revision kUnknownParent = Revision::parse("1-0123456789abcdef0123456789abcdef");
 
-Edit edit(Edit::Kind kind, const std::string& table, const std::string& id,
-          const Revision& parent, Attributes attributes = {}) {
+Edit edit(Edit::Kind kind, const std::string& table, const std::string& id, const Revision& parent,
+          Attributes attributes = {}) {
   Edit e;
   e.kind = kind;
   e.table = table;
@@ -79,8 +79,7 @@ TEST_CASE("conformance: create on an existing record is conflict") {
     create_table(engine, items_table());
     Revision r1 = create(engine, "items", "a", item("first"));
     std::string before = dump(engine);
-    CHECK(error_of([&] { create(engine, "items", "a", item("second")); }) ==
-          ErrorCode::conflict);
+    CHECK(error_of([&] { create(engine, "items", "a", item("second")); }) == ErrorCode::conflict);
     CHECK(code_of(write_one(engine, edit(Edit::Kind::put, "items", "a", {}, item("second")))) ==
           ErrorCode::conflict);
     CHECK(must_get(engine, "items", "a").revision == r1);

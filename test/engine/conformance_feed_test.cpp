@@ -223,12 +223,12 @@ TEST_CASE("conformance: a long-poll with nothing written returns empty after the
     req.timeout_ms = 400;
     auto start = Clock::now();
     ChangesPage page = engine.changes(req);
-    auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start)
-                       .count();
+    auto elapsed =
+        std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start).count();
     CAPTURE(elapsed);
     CHECK(page.results.empty());
-    CHECK(elapsed >= 200);    // it did wait
-    CHECK(elapsed < 10000);   // and came back
+    CHECK(elapsed >= 200);   // it did wait
+    CHECK(elapsed < 10000);  // and came back
     // The cursor it returned is still good.
     create(engine, "items", "next", item("next"));
     CHECK(ids_of(changes_since(engine, page.last_seq).results) ==

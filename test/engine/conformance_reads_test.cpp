@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <map>
 
 #include "backends.h"
 
@@ -124,9 +125,9 @@ TEST_CASE("conformance: bulk_get of tombstones, stubs and unknown revisions") {
     REQUIRE(tip.revision.has_value());
     CHECK(strs(tip.revision->ancestry) == strs({path[1].revision, path[0].revision}));
     // Results come back in query order, one per query.
-    auto many = engine.bulk_get({BulkGetQuery{"items", "a", kNever, {}},
-                                 BulkGetQuery{"items", "a", d2, {}},
-                                 BulkGetQuery{"items", "s", path[2].revision, {}}});
+    auto many =
+        engine.bulk_get({BulkGetQuery{"items", "a", kNever, {}}, BulkGetQuery{"items", "a", d2, {}},
+                         BulkGetQuery{"items", "s", path[2].revision, {}}});
     REQUIRE(many.size() == 3);
     CHECK_FALSE(many[0].revision.has_value());
     REQUIRE(many[1].revision.has_value());
@@ -204,8 +205,8 @@ TEST_CASE("conformance: list_records pages live records in id order") {
     Table other = items_table();
     other.name = "other";
     create_table(engine, other);
-    std::vector<std::string> ids = {"b", "a", "B", "Z9", "é", "a b", "a/b", "a-b", "0", "~",
-                                    "aa", "ab", "z", "😀", "Ω"};
+    std::vector<std::string> ids = {"b", "a", "B",  "Z9", "é", "a b", "a/b", "a-b",
+                                    "0", "~", "aa", "ab", "z", "😀",   "Ω"};
     for (int i = 0; i < 12; ++i) ids.push_back("n" + std::to_string(i));
     for (const auto& id : ids) create(engine, "items", id, item("v-" + id));
     create(engine, "other", "a", item("other"));
@@ -263,14 +264,13 @@ TEST_CASE("conformance: list_conflicts pages conflicted records across tables") 
       Revision mine = create(engine, table, id, item("mine"));
       auto theirs = offline_chain(table, id, Revision(), 1, "theirs");
       REQUIRE(write_one_replicated(engine, remote_of(table, id, theirs, 0)).ok());
-      return std::make_pair(std::max(mine, theirs[0].revision),
-                            std::min(mine, theirs[0].revision));
+      return std::make_pair(std::max(mine, theirs[0].revision), std::min(mine, theirs[0].revision));
     };
     std::map<std::string, std::pair<Revision, Revision>> expected;
-    for (const char* id : {"c1", "c2", "c3", "c4"}) expected["items/" + std::string(id)] =
-        conflicted("items", id);
-    for (const char* id : {"c1", "d1"}) expected["other/" + std::string(id)] =
-        conflicted("other", id);
+    for (const char* id : {"c1", "c2", "c3", "c4"})
+      expected["items/" + std::string(id)] = conflicted("items", id);
+    for (const char* id : {"c1", "d1"})
+      expected["other/" + std::string(id)] = conflicted("other", id);
     create(engine, "items", "plain", item("plain"));
     // A conflict that was resolved is no longer listed.
     auto resolved = conflicted("items", "resolved");
@@ -294,8 +294,8 @@ TEST_CASE("conformance: list_conflicts pages conflicted records across tables") 
         if (page.next.empty()) break;
         after = page.next;
       }
-      CHECK(sorted(seen) == std::vector<std::string>{"items/c1", "items/c2", "items/c3",
-                                                     "items/c4", "other/c1", "other/d1"});
+      CHECK(sorted(seen) == std::vector<std::string>{"items/c1", "items/c2", "items/c3", "items/c4",
+                                                     "other/c1", "other/d1"});
       CHECK(seen.size() == 6);  // no entry twice
     }
     // Filtered by table, paged.

@@ -12,8 +12,8 @@
 namespace outpost::test {
 namespace {
 
-std::vector<std::string> missing_of(Engine& engine, const std::string& table,
-                                    const std::string& id, const std::vector<Revision>& revs) {
+std::vector<std::string> missing_of(Engine& engine, const std::string& table, const std::string& id,
+                                    const std::vector<Revision>& revs) {
   auto diff = engine.revs_diff({RevsDiffQuery{table, id, revs}});
   REQUIRE(diff.size() == 1);
   return sorted_strs(diff[0].missing);
@@ -24,15 +24,15 @@ Revision with_generation(const Revision& r, uint64_t gen) {
   return Revision::parse(std::to_string(gen) + "-" + std::string(r.hash()));
 }
 
-TEST_CASE("conformance: a replicated revision grafts onto the known path; unseen ancestors are stubs") {
+TEST_CASE(
+    "conformance: a replicated revision grafts onto the known path; unseen ancestors are stubs") {
   run_on_backends([](Engine& engine, TestDatabase&) {
     create_table(engine, items_table());
-    auto local = chain(engine, "items", "a", 2);  // r1, r2
+    auto local = chain(engine, "items", "a", 2);                       // r1, r2
     auto remote = offline_chain("items", "a", local[1], 3, "remote");  // r3, r4, r5
     // Ancestry down to and including the first revision the receiver knows.
     RemoteRevision rr = remote_of("items", "a", remote, 2, {local[1]});
-    CHECK(strs(rr.ancestry) ==
-          strs({remote[1].revision, remote[0].revision, local[1]}));
+    CHECK(strs(rr.ancestry) == strs({remote[1].revision, remote[0].revision, local[1]}));
     WriteResult res = write_one_replicated(engine, rr);
     REQUIRE(res.ok());
     CHECK(res.revision == remote[2].revision);
@@ -319,8 +319,8 @@ TEST_CASE("conformance: equal generations: the greater hash wins, in any arrival
       CAPTURE(id);
       auto x = offline_chain("items", id, Revision(), 1, "x");
       auto y = offline_chain("items", id, Revision(), 1, "y");
-      auto results = order == 0 ? engine.write_replicated({remote_of("items", id, x, 0),
-                                                           remote_of("items", id, y, 0)})
+      auto results = order == 0 ? engine.write_replicated(
+                                      {remote_of("items", id, x, 0), remote_of("items", id, y, 0)})
                                 : engine.write_replicated({remote_of("items", id, y, 0)});
       if (order == 1) {
         REQUIRE(write_one_replicated(engine, remote_of("items", id, x, 0)).ok());
@@ -484,7 +484,8 @@ bool beats(const Node& a, const Node& b) {
   return a.rev.revision.hash() > b.rev.revision.hash();
 }
 
-TEST_CASE("conformance: property: random trees in random arrival order converge to the winner rule") {
+TEST_CASE(
+    "conformance: property: random trees in random arrival order converge to the winner rule") {
   run_on_backends([](Engine& engine, TestDatabase&) {
     create_table(engine, items_table());
     const uint64_t seed = test_seed();

@@ -24,8 +24,9 @@ TEST_CASE("conformance: PostgreSQL backend is configured") {
   if (has_pg) {
     CHECK(std::find(names.begin(), names.end(), "postgres") != names.end());
   } else if (running_in_ci()) {
-    FAIL("PostgreSQL tests are required in CI (CI=true): set OUTPOST_TEST_PG to the URL of "
-         "the throwaway server .ci/run starts");
+    FAIL(
+        "PostgreSQL tests are required in CI (CI=true): set OUTPOST_TEST_PG to the URL of "
+        "the throwaway server .ci/run starts");
   } else {
     MESSAGE("PostgreSQL suites SKIPPED: set OUTPOST_TEST_PG");
   }

@@ -153,7 +153,8 @@ TEST_CASE("conformance: a record with every type at once round-trips") {
 TEST_CASE("conformance: non-winning history revisions keep their typed bodies") {
   run_on_backends([](Engine& engine, TestDatabase&) {
     create_table(engine, typed_table());
-    Attributes a1{{"f", val(ValueType::float_, "5e-324")}, {"t", val(ValueType::timestamp, "0001-01-01T00:00:00Z")}};
+    Attributes a1{{"f", val(ValueType::float_, "5e-324")},
+                  {"t", val(ValueType::timestamp, "0001-01-01T00:00:00Z")}};
     Attributes a2{{"y", val(ValueType::bytes, "")}, {"b", val(ValueType::bool_, "true")}};
     Revision r1 = create(engine, "typed", "h", a1);
     Revision r2 = update(engine, "typed", "h", r1, a2);
@@ -198,8 +199,7 @@ TEST_CASE("conformance: null and absent attributes are the same value") {
 TEST_CASE("conformance: unknown_column, missing_required and wrong types are refused") {
   run_on_backends([](Engine& engine, TestDatabase&) {
     create_table(engine, typed_table());
-    Table people{"people",
-                 {col("name", ValueType::string, true), col("age", ValueType::int_)}};
+    Table people{"people", {col("name", ValueType::string, true), col("age", ValueType::int_)}};
     create_table(engine, people);
     Revision p1 = create(engine, "people", "p1", {{"name", str("Ann")}, {"age", num(30)}});
     std::string before = dump(engine);
@@ -229,8 +229,9 @@ TEST_CASE("conformance: unknown_column, missing_required and wrong types are ref
     CHECK(put("people", "p1", p1, {{"name", num(1)}}) == ErrorCode::invalid_value);
 
     // The throwing wrapper reports the same codes.
-    CHECK(error_of([&] { create(engine, "typed", "x", {{"nope", str("v")}}); }) ==
-          ErrorCode::unknown_column);
+    CHECK(error_of([&] {
+            create(engine, "typed", "x", {{"nope", str("v")}});
+          }) == ErrorCode::unknown_column);
     CHECK(error_of([&] { create(engine, "people", "p3", {}); }) == ErrorCode::missing_required);
 
     // Nothing was stored.

@@ -10,10 +10,14 @@
 namespace outpost {
 
 TEST_CASE("log line format") {
-  const std::string line = format_log_line(
-      LogLevel::warn, "sync", "batch failed",
-      {{"table", "visits"}, {"n", 12}, {"ok", false}, {"why", "connection lost"}, {"rate", 1.5},
-       {"empty", ""}, {"q", "a\"b\nc"}});
+  const std::string line = format_log_line(LogLevel::warn, "sync", "batch failed",
+                                           {{"table", "visits"},
+                                            {"n", 12},
+                                            {"ok", false},
+                                            {"why", "connection lost"},
+                                            {"rate", 1.5},
+                                            {"empty", ""},
+                                            {"q", "a\"b\nc"}});
   INFO(line);
   REQUIRE(line.size() > 28);
   CHECK(line[4] == '-');

@@ -29,8 +29,8 @@ TEST_CASE("sha256 is safe across threads") {
     threads.emplace_back([t, &ok] {
       int good = 0;
       for (int i = 0; i < 2000; ++i) {
-        good += sha256_hex("abc") ==
-                "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
+        good +=
+            sha256_hex("abc") == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
       }
       ok[static_cast<size_t>(t)] = good;
     });

@@ -31,7 +31,8 @@ TEST_CASE("parse_rfc3339") {
     const char* text;
     TimestampError error;
   };
-  for (const Bad& b : {Bad{"", TimestampError::syntax}, Bad{"2026-11-22", TimestampError::syntax},
+  for (const Bad& b : {Bad{"", TimestampError::syntax},
+                       Bad{"2026-11-22", TimestampError::syntax},
                        Bad{"2026-11-22T10:00:00", TimestampError::syntax},
                        Bad{"2026-11-22 10:00:00Z", TimestampError::syntax},
                        Bad{"2026-11-22T10:00:00.Z", TimestampError::syntax},

@@ -1,0 +1,32 @@
+// The SQL shape of a PostgreSQL database (DESIGN.md section 5): numbered
+// migrations of the engine tables, the DDL of user tables T and T_history,
+// and the advisory locks that serialize migrations and catalog changes
+// across processes.
+// Thread-safety: pure functions, plus statements run on the caller's
+// connection.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "api/table.h"
+
+namespace outpost {
+
+class PgConnection;
+
+// The schema version this build creates and understands.
+int pg_schema_version();
+
+// Takes the transaction-scoped lock that serializes catalog changes (DDL of
+// user tables) among all processes using the database.
+void pg_lock_catalog(PgConnection& conn);
+
+// CREATE TABLE statements for T and T_history with native column types;
+// `_id` and revision columns COLLATE "C"; derived identifiers stay within
+// PostgreSQL's 63 bytes.
+std::string pg_create_table_sql(const Table& table);
+// ALTER TABLE statements adding `added` to T_history then T.
+std::string pg_add_columns_sql(const std::string& table, const std::vector<Column>& added);
+
+}  // namespace outpost

@@ -1,0 +1,871 @@
+#include "engine/postgres/pg_storage.h"
+
+#include <algorithm>
+#include <charconv>
+#include <map>
+#include <set>
+
+#include "engine/postgres/pg_connection.h"
+#include "engine/postgres/pg_listener.h"
+#include "engine/postgres/pg_pool.h"
+#include "engine/postgres/pg_schema.h"
+#include "engine/postgres/pg_test_hooks.h"
+#include "utils/sha256.h"
+
+namespace outpost {
+
+namespace {
+
+// ---------------------------------------------------------------- values
+
+std::string_view array_type(ValueType type) {
+  switch (type) {
+    case ValueType::string:
+      return "text[]";
+    case ValueType::int_:
+      return "bigint[]";
+    case ValueType::float_:
+      return "double precision[]";
+    case ValueType::bool_:
+      return "boolean[]";
+    case ValueType::bytes:
+      return "bytea[]";
+    case ValueType::timestamp:
+      return "timestamptz[]";
+  }
+  return "text[]";
+}
+
+// The expression that reads a column back as text the Value factories take.
+std::string select_expr(const Column& c) {
+  std::string q = pg_quote_identifier(c.name);
+  switch (c.type) {
+    case ValueType::bytes:
+      return "encode(" + q + ",'hex')";
+    case ValueType::timestamp:
+      return "to_char(" + q + " AT TIME ZONE 'UTC','YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')";
+    case ValueType::string:
+    case ValueType::int_:
+    case ValueType::float_:
+    case ValueType::bool_:
+      return q;
+  }
+  return q;
+}
+
+// The text PostgreSQL's input function of the column type reads exactly.
+std::string param_text(const Value& v) {
+  if (v.type() == ValueType::bytes) return "\\x" + hex_encode(v.as_bytes());
+  return v.text();  // canonical text: ints, floats (shortest exact), bools, RFC 3339 UTC
+}
+
+int hex_digit(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+Value read_value(std::string_view t, ValueType type) {
+  switch (type) {
+    case ValueType::string:
+      return Value::from_string(std::string(t));
+    case ValueType::int_: {
+      int64_t v = 0;
+      std::from_chars(t.data(), t.data() + t.size(), v);
+      return Value::from_int(v);
+    }
+    case ValueType::float_: {
+      double v = 0;
+      auto [p, ec] = std::from_chars(t.data(), t.data() + t.size(), v);
+      if (ec != std::errc() || p != t.data() + t.size()) {
+        throw Error(ErrorCode::internal,
+                    "PostgreSQL returned \"" + std::string(t) + "\" for a float column");
+      }
+      return Value::from_float(v);
+    }
+    case ValueType::bool_:
+      return Value::from_bool(!t.empty() && t[0] == 't');
+    case ValueType::bytes: {
+      std::string raw;
+      raw.reserve(t.size() / 2);
+      for (size_t i = 0; i + 1 < t.size(); i += 2) {
+        raw += static_cast<char>(hex_digit(t[i]) * 16 + hex_digit(t[i + 1]));
+      }
+      return Value::from_bytes(raw);
+    }
+    case ValueType::timestamp:
+      return Value::parse(ValueType::timestamp, t);
+  }
+  throw Error(ErrorCode::internal, "unknown column type");
+}
+
+Attributes read_columns(const PgResult& res, int row, int first, const Table& table) {
+  Attributes out;
+  for (size_t i = 0; i < table.columns.size(); ++i) {
+    int col = first + static_cast<int>(i);
+    if (res.is_null(row, col)) continue;
+    const Column& c = table.columns[i];
+    out.emplace(c.name, read_value(res.text(row, col), c.type));
+  }
+  return out;
+}
+
+Revision read_revision(const PgResult& res, int row, int col) {
+  if (res.is_null(row, col)) return {};
+  return Revision::parse(res.text(row, col));
+}
+
+// Node columns, in this order.
+constexpr std::string_view kNodeColumns = R"("_rev","_parent","_deleted","_leaf","_stub")";
+
+Node read_node(const PgResult& res, int row, int first) {
+  Node n;
+  n.revision = read_revision(res, row, first);
+  n.parent = read_revision(res, row, first + 1);
+  n.deleted = res.boolean(row, first + 2);
+  n.leaf = res.boolean(row, first + 3);
+  n.stub = res.boolean(row, first + 4);
+  return n;
+}
+
+std::string join_revisions(const std::vector<Revision>& revs) {
+  std::string out;
+  for (const Revision& r : revs) {
+    if (!out.empty()) out += ' ';
+    out += r.str();
+  }
+  return out;
+}
+
+using RecordKey = std::pair<std::string, std::string>;  // table, id
+
+RecordKey key_of(std::string_view table, std::string_view id) {
+  return {std::string(table), std::string(id)};
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------- per-table SQL
+
+struct PgStorage::TableSql {
+  std::string name;
+  size_t columns = 0;
+  std::string leaves, leaves_many, all_nodes, find_node, body, winner_row, list_winners;
+  std::string list_conflicted, record_ids;
+  std::string insert_history, upsert_winners, delete_winners, update_leaves;
+};
+
+const PgStorage::TableSql& PgStorage::sql_for(const Table& table) {
+  std::lock_guard lock(sql_mu_);
+  for (const auto& s : table_sql_) {
+    // Schemas only grow, so the column count identifies the definition.
+    if (s->name == table.name && s->columns == table.columns.size()) return *s;
+  }
+  auto s = std::make_unique<TableSql>();
+  s->name = table.name;
+  s->columns = table.columns.size();
+  std::string t = pg_quote_identifier(table.name);
+  std::string h = pg_quote_identifier(history_table_name(table.name));
+  std::string cols, reads, updates, history_arrays, winner_arrays;
+  int p = 0;
+  for (const Column& c : table.columns) {
+    std::string q = pg_quote_identifier(c.name);
+    cols += "," + q;
+    reads += "," + select_expr(c);
+    updates += "," + q + "=excluded." + q;
+  }
+  // Array parameters: one per column of the rows being written.
+  auto arrays = [&](std::initializer_list<std::string_view> fixed) {
+    std::string out;
+    p = 0;
+    for (std::string_view type : fixed) {
+      if (p > 0) out += ",";
+      ++p;
+      out += "$" + std::to_string(p) + "::" + std::string(type);
+    }
+    for (const Column& c : table.columns) {
+      ++p;
+      out += ",$" + std::to_string(p) + "::" + std::string(array_type(c.type));
+    }
+    return out;
+  };
+  std::string node_cols(kNodeColumns);
+  s->leaves = "SELECT " + node_cols + " FROM " + h + " WHERE \"_id\"=$1 AND \"_leaf\"";
+  s->leaves_many = "SELECT \"_id\"," + node_cols + " FROM " + h +
+                   " WHERE \"_id\"=ANY($1::text[]) AND \"_leaf\"";
+  s->all_nodes = "SELECT " + node_cols + " FROM " + h + " WHERE \"_id\"=$1";
+  s->find_node = s->all_nodes + " AND \"_rev\"=$2";
+  s->body = "SELECT \"_stub\"" + reads + " FROM " + h + " WHERE \"_id\"=$1 AND \"_rev\"=$2";
+  s->winner_row = "SELECT \"_rev\",\"_conflicted\"" + reads + " FROM " + t + " WHERE \"_id\"=$1";
+  s->list_winners = "SELECT \"_rev\",\"_conflicted\"" + reads + ",\"_id\" FROM " + t +
+                    " WHERE \"_id\">$1 ORDER BY \"_id\" LIMIT $2";
+  s->list_conflicted = "SELECT \"_id\" FROM " + t +
+                       " WHERE \"_conflicted\" AND \"_id\">$1 ORDER BY \"_id\" LIMIT $2";
+  s->record_ids = "SELECT DISTINCT \"_id\" FROM " + h + " ORDER BY \"_id\"";
+  history_arrays = arrays({"text[]", "text[]", "text[]", "bigint[]", "boolean[]", "boolean[]",
+                           "boolean[]", "bigint[]"});
+  s->insert_history =
+      "INSERT INTO " + h +
+      "(\"_id\",\"_rev\",\"_parent\",\"_gen\",\"_deleted\",\"_leaf\",\"_stub\",\"_seq\"" + cols +
+      ") SELECT * FROM unnest(" + history_arrays + ")";
+  winner_arrays = arrays({"text[]", "text[]", "bigint[]", "boolean[]"});
+  s->upsert_winners = "INSERT INTO " + t + "(\"_id\",\"_rev\",\"_seq\",\"_conflicted\"" + cols +
+                      ") SELECT * FROM unnest(" + winner_arrays +
+                      ") ON CONFLICT(\"_id\") DO UPDATE SET \"_rev\"=excluded.\"_rev\","
+                      "\"_seq\"=excluded.\"_seq\",\"_conflicted\"=excluded.\"_conflicted\"" +
+                      updates;
+  s->delete_winners = "DELETE FROM " + t + " WHERE \"_id\"=ANY($1::text[])";
+  s->update_leaves = "UPDATE " + h +
+                     " AS h SET \"_leaf\"=u.l FROM unnest($1::text[],$2::text[],$3::boolean[]) "
+                     "AS u(i,r,l) WHERE h.\"_id\"=u.i AND h.\"_rev\"=u.r";
+  table_sql_.push_back(std::move(s));
+  return *table_sql_.back();
+}
+
+// ---------------------------------------------------------------- transactions
+
+class PgStorage::Txn final : public Transaction {
+ public:
+  Txn(PgStorage& owner, PgPool::Lease conn, TransactionKind kind)
+      : owner_(owner), conn_(std::move(conn)), kind_(kind) {
+    conn_->exec(kind == TransactionKind::write
+                    ? "BEGIN ISOLATION LEVEL READ COMMITTED"
+                    : "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+  }
+  ~Txn() override {
+    if (done_) return;
+    try {
+      conn_->exec("ROLLBACK");
+    } catch (const Error&) {
+      conn_.discard();  // state unknown: never reuse it
+    }
+  }
+  void commit() override;
+
+  PgConnection& conn() { return *conn_; }
+  bool writer() const { return kind_ == TransactionKind::write; }
+
+  // What this transaction knows about a record it locked.
+  struct RecordState {
+    // Had no change row when it was locked (a new record): its row is
+    // inserted at the next flush, which fails as retryable if another writer
+    // created the record meanwhile.
+    bool fresh = false;
+    int64_t reserved_seq = 0;  // seq taken when it was locked (0: used up)
+    bool cached = false;       // `leaves` is current (including buffered writes)
+    std::vector<Node> leaves;
+    bool pending = false;  // buffered writes not yet sent
+  };
+  struct HistoryRow {
+    std::string id;
+    Node node;
+    Attributes body;
+    int64_t seq;
+  };
+  struct WinnerPut {
+    Revision revision;
+    bool conflicted;
+    Attributes body;
+    int64_t seq;
+  };
+  struct TableBuffer {
+    Table table;
+    std::vector<HistoryRow> history;
+    std::vector<std::tuple<std::string, Revision, bool>> leaf_updates;
+    std::map<std::string, std::optional<WinnerPut>> winners;  // nullopt: remove
+    bool empty() const { return history.empty() && leaf_updates.empty() && winners.empty(); }
+  };
+  struct ChangeBuf {
+    ChangeRow row;
+    int64_t seq;
+  };
+
+  std::map<RecordKey, RecordState> records;
+  std::map<std::string, TableBuffer> buffers;
+  std::map<RecordKey, ChangeBuf> changes;
+  std::vector<int64_t> seq_pool;
+  bool any_pending = false;
+  bool wrote_changes = false;
+
+  TableBuffer& buffer_for(const Table& table) {
+    TableBuffer& b = buffers[table.name];
+    if (b.table.columns.size() != table.columns.size()) {
+      if (!b.empty()) owner_.flush(*this);
+      b.table = table;
+    }
+    return b;
+  }
+  RecordState& touch(const Table& table, std::string_view id) {
+    RecordState& r = records[key_of(table.name, id)];
+    r.pending = true;
+    any_pending = true;
+    return r;
+  }
+  // Sends buffered writes when a read of (table, id) could see them.
+  void sync(std::string_view table, std::string_view id) {
+    if (!any_pending) return;
+    auto it = records.find(key_of(table, id));
+    if (it != records.end() && it->second.pending) owner_.flush(*this);
+  }
+  void sync_all() {
+    if (any_pending) owner_.flush(*this);
+  }
+  // Takes `n` more seqs from the sequence in one round trip.
+  void fill_seq_pool(size_t n) {
+    PgResult res = conn_->query("SELECT nextval('\"_changes_seq\"') FROM generate_series(1,$1)",
+                                PgParams().add(static_cast<int64_t>(n)));
+    for (int i = res.rows() - 1; i >= 0; --i) seq_pool.push_back(res.int64(i, 0));
+  }
+  int64_t next_seq() {
+    if (seq_pool.empty()) fill_seq_pool(16);
+    int64_t seq = seq_pool.back();
+    seq_pool.pop_back();
+    return seq;
+  }
+
+ private:
+  PgStorage& owner_;
+  PgPool::Lease conn_;
+  TransactionKind kind_;
+  bool done_ = false;
+};
+
+void PgStorage::Txn::commit() {
+  if (writer()) {
+    owner_.flush(*this);
+    std::function<void()> hook;
+    {
+      std::lock_guard lock(owner_.hook_mu_);
+      hook = owner_.before_commit_;
+    }
+    if (hook) hook();
+  }
+  PgResult res = conn_->exec(wrote_changes
+                                 ? std::string("NOTIFY ") + kPgChangesChannel + "; COMMIT"
+                                 : std::string("COMMIT"));
+  done_ = true;
+  if (res.command_tag() != "COMMIT") {
+    throw Error(ErrorCode::internal, "PostgreSQL rolled the transaction back at commit");
+  }
+}
+
+PgStorage::Txn& PgStorage::txn_of(Transaction& txn) {
+  return static_cast<PgStorage::Txn&>(txn);  // only our own transactions reach us
+}
+
+PgConnection& PgStorage::conn_of(Transaction& txn) { return txn_of(txn).conn(); }
+
+void set_before_commit_hook_for_testing(PgStorage& storage, std::function<void()> hook) {
+  std::lock_guard lock(storage.hook_mu_);
+  storage.before_commit_ = std::move(hook);
+}
+
+// ---------------------------------------------------------------- open
+
+PgStorage::PgStorage(const std::string& conninfo, const OpenOptions& options, size_t pool_size)
+    : conninfo_(conninfo),
+      options_(options),
+      pool_(std::make_unique<PgPool>(conninfo, pool_size)) {
+  // The first connection reports connection and login errors as they are.
+  auto first = std::make_unique<PgConnection>(conninfo_);
+  migrate(*first);
+  check_feed_horizon(*first);
+}
+
+PgStorage::~PgStorage() {
+  std::lock_guard lock(listener_mu_);
+  listener_.reset();
+}
+
+std::unique_ptr<Transaction> PgStorage::begin(TransactionKind kind) {
+  PgPool::Lease lease = pool_->acquire();
+  return std::make_unique<Txn>(*this, std::move(lease), kind);
+}
+
+void PgStorage::set_external_change_listener(std::function<void()> listener) {
+  std::lock_guard lock(listener_mu_);
+  listener_.reset();  // joins the thread: the old callback is never called again
+  if (listener) listener_ = std::make_unique<PgListener>(conninfo_, std::move(listener));
+}
+
+// ---------------------------------------------------------------- catalog
+
+int64_t PgStorage::catalog_version(Transaction& txn) {
+  PgResult res =
+      conn_of(txn).query("SELECT \"value\" FROM \"_meta\" WHERE \"key\"='catalog_version'");
+  if (res.rows() == 0) return 0;
+  return res.int64(0, 0);
+}
+
+std::vector<Table> PgStorage::load_tables(Transaction& txn) {
+  PgResult res = conn_of(txn).query(
+      "SELECT t.\"name\", c.\"name\", c.\"type\", c.\"required\" FROM \"_tables\" t "
+      "LEFT JOIN \"_columns\" c ON c.\"table\"=t.\"name\" ORDER BY t.\"name\", c.\"position\"");
+  std::vector<Table> tables;
+  for (int r = 0; r < res.rows(); ++r) {
+    std::string_view name = res.text(r, 0);
+    if (tables.empty() || tables.back().name != name) {
+      tables.push_back(Table{std::string(name), {}});
+    }
+    if (res.is_null(r, 1)) continue;
+    auto type = value_type_from_name(res.text(r, 2));
+    if (!type) {
+      throw Error(ErrorCode::internal, "table " + std::string(name) +
+                                           " has a column of unknown type " +
+                                           std::string(res.text(r, 2)));
+    }
+    tables.back().columns.push_back(
+        Column{std::string(res.text(r, 1)), *type, res.boolean(r, 3)});
+  }
+  return tables;
+}
+
+namespace {
+
+void insert_columns(PgConnection& conn, const std::string& table,
+                    const std::vector<Column>& columns, size_t first_position) {
+  for (size_t i = 0; i < columns.size(); ++i) {
+    conn.query(
+        "INSERT INTO \"_columns\"(\"table\",\"position\",\"name\",\"type\",\"required\") "
+        "VALUES($1,$2,$3,$4,$5)",
+        PgParams()
+            .add(table)
+            .add(static_cast<int64_t>(first_position + i))
+            .add(columns[i].name)
+            .add(value_type_name(columns[i].type))
+            .add(columns[i].required));
+  }
+}
+
+void bump_catalog_version(PgConnection& conn) {
+  conn.query(
+      "UPDATE \"_meta\" SET \"value\"=(\"value\"::bigint+1)::text "
+      "WHERE \"key\"='catalog_version'");
+}
+
+}  // namespace
+
+void PgStorage::create_table(Transaction& txn, const Table& table) {
+  Txn& t = txn_of(txn);
+  t.sync_all();
+  PgConnection& conn = t.conn();
+  pg_lock_catalog(conn);
+  if (conn.query("SELECT 1 FROM \"_tables\" WHERE \"name\"=$1", PgParams().add(table.name))
+          .rows() > 0) {
+    throw RetryableError("table " + table.name + " was created by another connection meanwhile");
+  }
+  conn.exec(pg_create_table_sql(table));
+  conn.query("INSERT INTO \"_tables\"(\"name\") VALUES($1)", PgParams().add(table.name));
+  insert_columns(conn, table.name, table.columns, 0);
+  bump_catalog_version(conn);
+}
+
+void PgStorage::add_columns(Transaction& txn, const Table& merged,
+                            const std::vector<Column>& added) {
+  Txn& t = txn_of(txn);
+  t.sync_all();
+  PgConnection& conn = t.conn();
+  pg_lock_catalog(conn);
+  size_t before = merged.columns.size() - added.size();
+  PgResult count = conn.query("SELECT count(*) FROM \"_columns\" WHERE \"table\"=$1",
+                              PgParams().add(merged.name));
+  if (count.int64(0, 0) != static_cast<int64_t>(before)) {
+    throw RetryableError("table " + merged.name + " was changed by another connection meanwhile");
+  }
+  conn.exec(pg_add_columns_sql(merged.name, added));
+  insert_columns(conn, merged.name, added, before);
+  bump_catalog_version(conn);
+}
+
+// ---------------------------------------------------------------- locking
+
+void PgStorage::lock_ids(Txn& txn, const Table& table, std::vector<std::string> ids,
+                         bool read_leaves) {
+  std::sort(ids.begin(), ids.end());
+  ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+  std::erase_if(ids, [&](const std::string& id) {
+    return txn.records.contains(key_of(table.name, id));
+  });
+  if (ids.empty()) return;
+  PgConnection& conn = txn.conn();
+  // Records that exist: lock their change rows, in a fixed order (so that
+  // two batches do not deadlock), and take a seq for each.
+  PgArray wanted;
+  for (const std::string& id : ids) wanted.add(id);
+  PgResult found = conn.query(
+      "SELECT \"id\", nextval('\"_changes_seq\"') FROM \"_changes\" "
+      "WHERE \"table\"=$1 AND \"id\"=ANY($2::text[]) ORDER BY \"id\" FOR UPDATE",
+      PgParams().add(table.name).add(wanted.str()));
+  std::set<std::string, std::less<>> existing;
+  for (int r = 0; r < found.rows(); ++r) {
+    std::string id(found.text(r, 0));
+    txn.records[key_of(table.name, id)].reserved_seq = found.int64(r, 1);
+    existing.insert(std::move(id));
+  }
+  // New records: nothing to lock yet. A record without a change row has no
+  // history; the change row inserted at flush is the lock, and finding it
+  // taken means another writer created the record first (retry).
+  size_t fresh = 0;
+  for (const std::string& id : ids) {
+    if (existing.contains(id)) continue;
+    Txn::RecordState& state = txn.records[key_of(table.name, id)];
+    state.fresh = true;
+    state.cached = true;
+    ++fresh;
+  }
+  if (fresh > 1) txn.fill_seq_pool(fresh);
+  if (!read_leaves || existing.empty()) return;
+  PgArray known;
+  for (const std::string& id : existing) {
+    known.add(id);
+    txn.records[key_of(table.name, id)].cached = true;
+  }
+  PgResult res = conn.query(sql_for(table).leaves_many, PgParams().add(known.str()));
+  for (int r = 0; r < res.rows(); ++r) {
+    txn.records[key_of(table.name, res.text(r, 0))].leaves.push_back(read_node(res, r, 1));
+  }
+}
+
+void PgStorage::lock_record(Transaction& txn, const Table& table, std::string_view id) {
+  Txn& t = txn_of(txn);
+  if (t.records.contains(key_of(table.name, id))) return;
+  lock_ids(t, table, {std::string(id)}, false);
+}
+
+void PgStorage::prefetch(Transaction& txn, const Table& table, const std::vector<std::string>& ids) {
+  Txn& t = txn_of(txn);
+  if (!t.writer()) return;
+  lock_ids(t, table, ids, true);
+}
+
+// ---------------------------------------------------------------- buffered writes
+
+void PgStorage::flush_changes(Txn& txn) {
+  PgConnection& conn = txn.conn();
+  struct Rows {
+    PgArray table, id, seq, rev, deleted, leaves;
+  };
+  Rows fresh, known;
+  size_t fresh_count = 0;
+  for (const auto& [key, c] : txn.changes) {
+    Txn::RecordState& state = txn.records[key];
+    Rows& rows = state.fresh ? fresh : known;
+    if (state.fresh) {
+      ++fresh_count;
+      state.fresh = false;  // from now on the row is ours
+    }
+    rows.table.add(c.row.table);
+    rows.id.add(c.row.id);
+    rows.seq.add(c.seq);
+    rows.rev.add(c.row.winner.str());
+    rows.deleted.add(c.row.deleted);
+    rows.leaves.add(join_revisions(c.row.leaves));
+  }
+  txn.changes.clear();
+  auto params = [](const Rows& rows) {
+    return PgParams()
+        .add(rows.table.str())
+        .add(rows.id.str())
+        .add(rows.seq.str())
+        .add(rows.rev.str())
+        .add(rows.deleted.str())
+        .add(rows.leaves.str());
+  };
+  const std::string insert =
+      "INSERT INTO \"_changes\"(\"seq\",\"table\",\"id\",\"rev\",\"deleted\",\"leaves\",\"xid\") "
+      "SELECT u.s,u.t,u.i,u.r,u.d,u.l,pg_current_xact_id() FROM "
+      "unnest($1::text[],$2::text[],$3::bigint[],$4::text[],$5::boolean[],$6::text[]) "
+      "AS u(t,i,s,r,d,l) ON CONFLICT(\"table\",\"id\") ";
+  if (fresh_count > 0) {
+    // Waits for a concurrent creator of the same record; if it committed,
+    // this transaction planned on a stale view of the record: run it again.
+    PgResult res = conn.query(insert + "DO NOTHING", params(fresh));
+    if (res.affected() != static_cast<int64_t>(fresh_count)) {
+      throw RetryableError("a record was created by another writer at the same time");
+    }
+  }
+  if (!known.table.empty()) {
+    conn.query(insert +
+                   "DO UPDATE SET \"seq\"=excluded.\"seq\",\"rev\"=excluded.\"rev\","
+                   "\"deleted\"=excluded.\"deleted\",\"leaves\"=excluded.\"leaves\","
+                   "\"xid\"=excluded.\"xid\"",
+               params(known));
+  }
+}
+
+void PgStorage::flush(Txn& txn) {
+  PgConnection& conn = txn.conn();
+  // Change rows first: for new records they are the lock (see lock_ids).
+  if (!txn.changes.empty()) flush_changes(txn);
+  for (auto& [name, b] : txn.buffers) {
+    if (b.empty()) continue;
+    const TableSql& sql = sql_for(b.table);
+    const std::vector<Column>& columns = b.table.columns;
+    if (!b.history.empty()) {
+      PgArray id, rev, parent, gen, deleted, leaf, stub, seq;
+      std::vector<PgArray> cols(columns.size());
+      for (const Txn::HistoryRow& row : b.history) {
+        id.add(row.id);
+        rev.add(row.node.revision.str());
+        if (row.node.parent.empty()) {
+          parent.add_null();
+        } else {
+          parent.add(row.node.parent.str());
+        }
+        gen.add(static_cast<int64_t>(row.node.revision.generation()));
+        deleted.add(row.node.deleted);
+        leaf.add(row.node.leaf);
+        stub.add(row.node.stub);
+        seq.add(row.seq);
+        for (size_t i = 0; i < columns.size(); ++i) {
+          auto it = row.body.find(columns[i].name);
+          if (it == row.body.end()) {
+            cols[i].add_null();
+          } else {
+            cols[i].add(param_text(it->second));
+          }
+        }
+      }
+      PgParams params;
+      for (PgArray* a : {&id, &rev, &parent, &gen, &deleted, &leaf, &stub, &seq}) {
+        params.add(a->str());
+      }
+      for (const PgArray& a : cols) params.add(a.str());
+      conn.query(sql.insert_history, params);
+    }
+    if (!b.leaf_updates.empty()) {
+      PgArray id, rev, leaf;
+      for (const auto& [i, r, l] : b.leaf_updates) {
+        id.add(i);
+        rev.add(r.str());
+        leaf.add(l);
+      }
+      conn.query(sql.update_leaves, PgParams().add(id.str()).add(rev.str()).add(leaf.str()));
+    }
+    if (!b.winners.empty()) {
+      PgArray id, rev, seq, conflicted, removed;
+      std::vector<PgArray> cols(columns.size());
+      for (const auto& [i, put] : b.winners) {
+        if (!put) {
+          removed.add(i);
+          continue;
+        }
+        id.add(i);
+        rev.add(put->revision.str());
+        seq.add(put->seq);
+        conflicted.add(put->conflicted);
+        for (size_t c = 0; c < columns.size(); ++c) {
+          auto it = put->body.find(columns[c].name);
+          if (it == put->body.end()) {
+            cols[c].add_null();
+          } else {
+            cols[c].add(param_text(it->second));
+          }
+        }
+      }
+      if (!removed.empty()) conn.query(sql.delete_winners, PgParams().add(removed.str()));
+      if (!id.empty()) {
+        PgParams params;
+        params.add(id.str()).add(rev.str()).add(seq.str()).add(conflicted.str());
+        for (const PgArray& a : cols) params.add(a.str());
+        conn.query(sql.upsert_winners, params);
+      }
+    }
+    b.history.clear();
+    b.leaf_updates.clear();
+    b.winners.clear();
+  }
+  for (auto& [key, state] : txn.records) state.pending = false;
+  txn.any_pending = false;
+}
+
+int64_t PgStorage::append_change(Transaction& txn, const ChangeRow& change) {
+  Txn& t = txn_of(txn);
+  RecordKey key = key_of(change.table, change.id);
+  Txn::RecordState& state = t.records[key];
+  int64_t seq = state.reserved_seq;
+  if (seq != 0) {
+    state.reserved_seq = 0;
+  } else {
+    seq = t.next_seq();
+  }
+  state.pending = true;
+  t.any_pending = true;
+  t.wrote_changes = true;
+  t.changes[key] = Txn::ChangeBuf{change, seq};
+  return seq;
+}
+
+void PgStorage::insert_node(Transaction& txn, const Table& table, std::string_view id,
+                            const Node& node, const Attributes& body, int64_t seq) {
+  Txn& t = txn_of(txn);
+  Txn::TableBuffer& b = t.buffer_for(table);
+  Txn::RecordState& state = t.touch(table, id);
+  if (state.cached && node.leaf) state.leaves.push_back(node);
+  b.history.push_back(Txn::HistoryRow{std::string(id), node, body, seq});
+}
+
+void PgStorage::set_leaf(Transaction& txn, const Table& table, std::string_view id,
+                         const Revision& revision, bool leaf) {
+  Txn& t = txn_of(txn);
+  Txn::TableBuffer& b = t.buffer_for(table);
+  Txn::RecordState& state = t.touch(table, id);
+  if (state.cached) {
+    if (leaf) {
+      state.cached = false;
+      state.leaves.clear();
+    } else {
+      std::erase_if(state.leaves, [&](const Node& n) { return n.revision == revision; });
+    }
+  }
+  b.leaf_updates.emplace_back(std::string(id), revision, leaf);
+}
+
+void PgStorage::put_winner(Transaction& txn, const Table& table, std::string_view id,
+                           const Node& winner, const Attributes& body, bool conflicted,
+                           int64_t seq) {
+  Txn& t = txn_of(txn);
+  Txn::TableBuffer& b = t.buffer_for(table);
+  t.touch(table, id);
+  b.winners[std::string(id)] = Txn::WinnerPut{winner.revision, conflicted, body, seq};
+}
+
+void PgStorage::remove_winner(Transaction& txn, const Table& table, std::string_view id) {
+  Txn& t = txn_of(txn);
+  Txn::TableBuffer& b = t.buffer_for(table);
+  t.touch(table, id);
+  b.winners[std::string(id)] = std::nullopt;
+}
+
+// ---------------------------------------------------------------- revision tree
+
+std::vector<Node> PgStorage::leaves(Transaction& txn, const Table& table, std::string_view id) {
+  Txn& t = txn_of(txn);
+  Txn::RecordState* state = nullptr;
+  if (t.writer()) {
+    auto it = t.records.find(key_of(table.name, id));
+    if (it != t.records.end()) {
+      if (it->second.cached) return it->second.leaves;
+      state = &it->second;
+    }
+    t.sync(table.name, id);
+  }
+  PgResult res = t.conn().query(sql_for(table).leaves, PgParams().add(id));
+  std::vector<Node> out;
+  for (int r = 0; r < res.rows(); ++r) out.push_back(read_node(res, r, 0));
+  if (state) {
+    // A locked record: nobody else changes it until we end.
+    state->cached = true;
+    state->leaves = out;
+  }
+  return out;
+}
+
+std::vector<Node> PgStorage::all_nodes(Transaction& txn, const Table& table,
+                                       std::string_view id) {
+  Txn& t = txn_of(txn);
+  t.sync(table.name, id);
+  PgResult res = t.conn().query(sql_for(table).all_nodes, PgParams().add(id));
+  std::vector<Node> out;
+  for (int r = 0; r < res.rows(); ++r) out.push_back(read_node(res, r, 0));
+  return out;
+}
+
+std::optional<Node> PgStorage::find_node(Transaction& txn, const Table& table,
+                                         std::string_view id, const Revision& revision) {
+  Txn& t = txn_of(txn);
+  if (t.writer()) {
+    auto it = t.records.find(key_of(table.name, id));
+    if (it != t.records.end() && it->second.cached) {
+      for (const Node& n : it->second.leaves) {
+        if (n.revision == revision) return n;
+      }
+      if (it->second.leaves.empty()) return std::nullopt;  // no history at all
+    }
+    t.sync(table.name, id);
+  }
+  PgResult res =
+      t.conn().query(sql_for(table).find_node, PgParams().add(id).add(revision.str()));
+  if (res.rows() == 0) return std::nullopt;
+  return read_node(res, 0, 0);
+}
+
+std::optional<Attributes> PgStorage::body(Transaction& txn, const Table& table,
+                                          std::string_view id, const Revision& revision) {
+  Txn& t = txn_of(txn);
+  t.sync(table.name, id);
+  PgResult res = t.conn().query(sql_for(table).body, PgParams().add(id).add(revision.str()));
+  if (res.rows() == 0 || res.boolean(0, 0)) return std::nullopt;
+  return read_columns(res, 0, 1, table);
+}
+
+// ---------------------------------------------------------------- reads
+
+std::optional<WinnerRow> PgStorage::winner_row(Transaction& txn, const Table& table,
+                                               std::string_view id) {
+  Txn& t = txn_of(txn);
+  t.sync(table.name, id);
+  PgResult res = t.conn().query(sql_for(table).winner_row, PgParams().add(id));
+  if (res.rows() == 0) return std::nullopt;
+  return WinnerRow{read_revision(res, 0, 0), res.boolean(0, 1), read_columns(res, 0, 2, table)};
+}
+
+std::vector<std::pair<std::string, WinnerRow>> PgStorage::list_winners(Transaction& txn,
+                                                                       const Table& table,
+                                                                       std::string_view after,
+                                                                       size_t limit) {
+  Txn& t = txn_of(txn);
+  t.sync_all();
+  PgResult res = t.conn().query(sql_for(table).list_winners,
+                                PgParams().add(after).add(static_cast<int64_t>(limit)));
+  std::vector<std::pair<std::string, WinnerRow>> out;
+  int id_col = 2 + static_cast<int>(table.columns.size());
+  for (int r = 0; r < res.rows(); ++r) {
+    out.emplace_back(std::string(res.text(r, id_col)),
+                     WinnerRow{read_revision(res, r, 0), res.boolean(r, 1),
+                               read_columns(res, r, 2, table)});
+  }
+  return out;
+}
+
+std::vector<std::string> PgStorage::list_conflicted(Transaction& txn, const Table& table,
+                                                    std::string_view after, size_t limit) {
+  Txn& t = txn_of(txn);
+  t.sync_all();
+  PgResult res = t.conn().query(sql_for(table).list_conflicted,
+                                PgParams().add(after).add(static_cast<int64_t>(limit)));
+  std::vector<std::string> out;
+  for (int r = 0; r < res.rows(); ++r) out.emplace_back(res.text(r, 0));
+  return out;
+}
+
+void PgStorage::for_each_record(Transaction& txn, const Table& table,
+                                const std::function<void(const std::string& id)>& visit) {
+  Txn& t = txn_of(txn);
+  t.sync_all();
+  std::vector<std::string> ids;
+  {
+    PgResult res = t.conn().query(sql_for(table).record_ids);
+    for (int r = 0; r < res.rows(); ++r) ids.emplace_back(res.text(r, 0));
+  }
+  for (const std::string& id : ids) visit(id);
+}
+
+// ---------------------------------------------------------------- local documents
+
+std::optional<std::string> PgStorage::get_local(Transaction& txn, std::string_view id) {
+  PgResult res =
+      conn_of(txn).query("SELECT \"body\" FROM \"_local\" WHERE \"id\"=$1", PgParams().add(id));
+  if (res.rows() == 0) return std::nullopt;
+  return std::string(res.text(0, 0));
+}
+
+void PgStorage::put_local(Transaction& txn, std::string_view id, std::string_view json) {
+  conn_of(txn).query(
+      "INSERT INTO \"_local\"(\"id\",\"body\") VALUES($1,$2) "
+      "ON CONFLICT(\"id\") DO UPDATE SET \"body\"=excluded.\"body\"",
+      PgParams().add(id).add(json));
+}
+
+}  // namespace outpost

@@ -1,0 +1,128 @@
+// PgStorage: the Storage of a PostgreSQL hub database (DESIGN.md sections 5,
+// 6 and 10), through libpq.
+//
+// - Tables: T and T_history with native column types, `_id` and revisions
+//   COLLATE "C" (bytewise id order, as on SQLite); engine tables _meta,
+//   _tables, _columns, _changes, _local, _tokens (pg_migrations.cpp).
+// - Transactions: writers run concurrently in READ COMMITTED and are
+//   serialized per record by a row lock on the record's _changes row (FOR
+//   UPDATE); a new record's row is inserted at flush, and finding it taken
+//   by a concurrent creator makes the transaction retryable. Readers run in
+//   REPEATABLE READ READ ONLY. Connections come from a bounded pool.
+// - Writes are buffered inside a transaction and sent as one multi-row
+//   statement per table and kind (unnest of array parameters) before a read
+//   that could see them and at commit; prefetch() locks and reads the leaves
+//   of a whole batch in a few statements.
+// - Change feed ordered by (writer's xid8, seq), showing only rows whose xid
+//   is below the snapshot's xmin: no change is ever skipped (see
+//   docs/postgres-feed.md). Cursors are "XID:SEQ".
+// - LISTEN/NOTIFY wakes long-polls across processes (PgListener).
+//
+// Thread-safety: safe from several threads; a transaction belongs to the
+// thread that began it and holds one pooled connection until it ends.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "engine/open.h"
+#include "engine/storage.h"
+
+namespace outpost {
+
+class PgConnection;
+class PgListener;
+class PgPool;
+
+class PgStorage final : public Storage {
+ public:
+  static constexpr size_t kDefaultPoolSize = 8;
+
+  // Connects with a libpq conninfo string or URI ("" = PG* variables),
+  // applies pending migrations and checks that the change feed can be
+  // trusted. Throws Error(unavailable) with one clear line on failure.
+  PgStorage(const std::string& conninfo, const OpenOptions& options,
+            size_t pool_size = kDefaultPoolSize);
+  ~PgStorage() override;
+
+  std::string backend() const override { return "postgres"; }
+  std::string db_id() const override { return db_id_; }
+  std::unique_ptr<Transaction> begin(TransactionKind kind) override;
+  void lock_record(Transaction& txn, const Table& table, std::string_view id) override;
+  void prefetch(Transaction& txn, const Table& table, const std::vector<std::string>& ids) override;
+
+  int64_t catalog_version(Transaction& txn) override;
+  std::vector<Table> load_tables(Transaction& txn) override;
+  void create_table(Transaction& txn, const Table& table) override;
+  void add_columns(Transaction& txn, const Table& merged,
+                   const std::vector<Column>& added) override;
+
+  std::vector<Node> leaves(Transaction& txn, const Table& table, std::string_view id) override;
+  std::vector<Node> all_nodes(Transaction& txn, const Table& table, std::string_view id) override;
+  std::optional<Node> find_node(Transaction& txn, const Table& table, std::string_view id,
+                                const Revision& revision) override;
+  std::optional<Attributes> body(Transaction& txn, const Table& table, std::string_view id,
+                                 const Revision& revision) override;
+
+  int64_t append_change(Transaction& txn, const ChangeRow& change) override;
+  void insert_node(Transaction& txn, const Table& table, std::string_view id, const Node& node,
+                   const Attributes& body, int64_t seq) override;
+  void set_leaf(Transaction& txn, const Table& table, std::string_view id, const Revision& revision,
+                bool leaf) override;
+  void put_winner(Transaction& txn, const Table& table, std::string_view id, const Node& winner,
+                  const Attributes& body, bool conflicted, int64_t seq) override;
+  void remove_winner(Transaction& txn, const Table& table, std::string_view id) override;
+
+  std::optional<WinnerRow> winner_row(Transaction& txn, const Table& table,
+                                      std::string_view id) override;
+  std::vector<std::pair<std::string, WinnerRow>> list_winners(Transaction& txn, const Table& table,
+                                                              std::string_view after,
+                                                              size_t limit) override;
+  std::vector<std::string> list_conflicted(Transaction& txn, const Table& table,
+                                           std::string_view after, size_t limit) override;
+  void for_each_record(Transaction& txn, const Table& table,
+                       const std::function<void(const std::string& id)>& visit) override;
+
+  FeedPage read_changes(Transaction& txn, std::string_view since,
+                        const std::vector<std::string>& tables, size_t limit) override;
+  std::string last_cursor(Transaction& txn) override;
+  void check_cursor(std::string_view cursor) const override;
+  void set_external_change_listener(std::function<void()> listener) override;
+
+  std::optional<std::string> get_local(Transaction& txn, std::string_view id) override;
+  void put_local(Transaction& txn, std::string_view id, std::string_view json) override;
+
+ private:
+  class Txn;
+  struct TableSql;
+  friend void set_before_commit_hook_for_testing(PgStorage& storage, std::function<void()> hook);
+
+  static Txn& txn_of(Transaction& txn);
+  static PgConnection& conn_of(Transaction& txn);
+  const TableSql& sql_for(const Table& table);
+  void migrate(PgConnection& conn);
+  void check_feed_horizon(PgConnection& conn);
+  void lock_ids(Txn& txn, const Table& table, std::vector<std::string> ids, bool read_leaves);
+  void flush(Txn& txn);
+  void flush_changes(Txn& txn);
+
+  std::string conninfo_;
+  OpenOptions options_;
+  std::string db_id_;
+  std::unique_ptr<PgPool> pool_;
+
+  std::mutex sql_mu_;
+  std::vector<std::unique_ptr<TableSql>> table_sql_;
+
+  std::mutex listener_mu_;
+  std::unique_ptr<PgListener> listener_;
+  std::shared_ptr<std::function<void()>> on_change_;
+
+  std::mutex hook_mu_;
+  std::function<void()> before_commit_;  // tests only (pg_test_hooks.h)
+};
+
+}  // namespace outpost

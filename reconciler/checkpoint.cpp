@@ -1,0 +1,102 @@
+#include "reconciler/checkpoint.h"
+
+#include <rapidjson/document.h>
+#include <rapidjson/error/en.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+#include <algorithm>
+
+#include "utils/sha256.h"
+
+namespace outpost {
+
+std::vector<std::string> normalized_tables(std::vector<std::string> tables) {
+  std::erase_if(tables, [](const std::string& t) { return t.empty(); });
+  std::sort(tables.begin(), tables.end());
+  tables.erase(std::unique(tables.begin(), tables.end()), tables.end());
+  return tables;
+}
+
+std::string replication_id(std::string_view source_db_id, std::string_view target_db_id,
+                           const std::vector<std::string>& tables) {
+  std::string input = "outpost/replication/1\n";
+  input.append(source_db_id);
+  input += '\n';
+  input.append(target_db_id);
+  input += '\n';
+  bool first = true;
+  for (const std::string& t : normalized_tables(tables)) {
+    if (!first) input += ',';
+    first = false;
+    input += t;
+  }
+  return sha256_hex(input);
+}
+
+std::string checkpoint_to_json(const Checkpoint& checkpoint) {
+  rapidjson::StringBuffer buffer;
+  rapidjson::Writer<rapidjson::StringBuffer> writer(buffer);
+  auto string = [&](std::string_view text) {
+    writer.String(text.data(), static_cast<rapidjson::SizeType>(text.size()));
+  };
+  writer.StartObject();
+  string("last_seq");
+  string(checkpoint.last_seq);
+  string("updated_at");
+  string(checkpoint.updated_at);
+  string("source");
+  string(checkpoint.source_db_id);
+  string("target");
+  string(checkpoint.target_db_id);
+  string("tables");
+  writer.StartArray();
+  for (const std::string& t : checkpoint.tables) string(t);
+  writer.EndArray();
+  string("skipped");
+  writer.StartObject();
+  for (const auto& [table, cursor] : checkpoint.skipped) {
+    string(table);
+    string(cursor);
+  }
+  writer.EndObject();
+  writer.EndObject();
+  return std::string(buffer.GetString(), buffer.GetSize());
+}
+
+std::optional<Checkpoint> checkpoint_from_json(std::string_view text) {
+  rapidjson::Document doc;
+  doc.Parse(text.data(), text.size());
+  if (doc.HasParseError() || !doc.IsObject()) return std::nullopt;
+  auto member = [&](const char* name) -> const rapidjson::Value* {
+    auto it = doc.FindMember(name);
+    return it == doc.MemberEnd() ? nullptr : &it->value;
+  };
+  auto string_of = [&](const char* name) -> std::string {
+    const rapidjson::Value* v = member(name);
+    return v && v->IsString() ? std::string(v->GetString(), v->GetStringLength()) : std::string();
+  };
+  const rapidjson::Value* last_seq = member("last_seq");
+  if (last_seq == nullptr || !last_seq->IsString()) return std::nullopt;
+  Checkpoint checkpoint;
+  checkpoint.last_seq = string_of("last_seq");
+  checkpoint.updated_at = string_of("updated_at");
+  checkpoint.source_db_id = string_of("source");
+  checkpoint.target_db_id = string_of("target");
+  if (const rapidjson::Value* tables = member("tables"); tables && tables->IsArray()) {
+    for (const auto& t : tables->GetArray()) {
+      if (t.IsString()) checkpoint.tables.emplace_back(t.GetString(), t.GetStringLength());
+    }
+  }
+  if (const rapidjson::Value* skipped = member("skipped"); skipped && skipped->IsObject()) {
+    for (const auto& m : skipped->GetObject()) {
+      if (m.value.IsString()) {
+        checkpoint.skipped.emplace(std::string(m.name.GetString(), m.name.GetStringLength()),
+                                   std::string(m.value.GetString(), m.value.GetStringLength()));
+      }
+    }
+  }
+  return checkpoint;
+}
+
+}  // namespace outpost

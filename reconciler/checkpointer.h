@@ -1,0 +1,43 @@
+// Stores and loads the Checkpoint of one replication as a local
+// (non-replicated) document under the replication id, on the target (the
+// authoritative copy) and on the source (so that a hub can tell when each
+// peer last synced). Pure I/O through Engine::get_local/put_local; retrying
+// and ordering are the caller's (the replicator saves the target's copy, then
+// the source's).
+// Thread-safety: as safe as the engines; holds no state of its own but the id.
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "api/engine.h"
+#include "reconciler/checkpoint.h"
+
+namespace outpost {
+
+class Checkpointer {
+ public:
+  Checkpointer(Engine& source, Engine& target, std::string replication_id)
+      : source_(source), target_(target), id_(std::move(replication_id)) {}
+
+  const std::string& id() const { return id_; }
+
+  // The target's copy; nullopt when there is none or it does not decode (the
+  // replication then starts from the beginning). Throws the engine's Error.
+  std::optional<Checkpoint> load_target() { return load(target_); }
+  // The source's copy, for reporting only.
+  std::optional<Checkpoint> load_source() { return load(source_); }
+
+  void save_target(const Checkpoint& checkpoint) { save(target_, checkpoint); }
+  void save_source(const Checkpoint& checkpoint) { save(source_, checkpoint); }
+
+ private:
+  std::optional<Checkpoint> load(Engine& engine);
+  void save(Engine& engine, const Checkpoint& checkpoint);
+
+  Engine& source_;
+  Engine& target_;
+  std::string id_;
+};
+
+}  // namespace outpost

@@ -1,0 +1,453 @@
+#include "reconciler/replicator.h"
+
+#include <algorithm>
+#include <climits>
+#include <map>
+#include <mutex>
+#include <set>
+#include <thread>
+#include <unordered_map>
+
+#include "api/table.h"
+#include "reconciler/checkpoint.h"
+#include "reconciler/checkpointer.h"
+#include "utils/backoff.h"
+#include "utils/log.h"
+#include "utils/time.h"
+
+namespace outpost {
+
+namespace {
+
+constexpr std::string_view kLog = "replicate";
+
+// Thrown inside a run when the cancel flag stops a retry wait.
+struct Cancelled {};
+
+std::string key_of(const std::string& table, const std::string& id) {
+  std::string key = table;
+  key += '\0';
+  key += id;
+  return key;
+}
+
+// One run of one direction.
+class Replicator {
+ public:
+  Replicator(Engine& source, Engine& target, const ReplicationOptions& options)
+      : source_(source),
+        target_(target),
+        options_(options),
+        tables_(normalized_tables(options.tables)),
+        batch_size_(std::max<size_t>(1, options.batch_size)) {}
+
+  ReplicationReport run() {
+    start_ = std::chrono::steady_clock::now();
+    if (options_.bytes_moved) bytes_start_ = options_.bytes_moved();
+    try {
+      run_loop();
+    } catch (const Cancelled&) {
+      report_.cancelled = true;
+    } catch (const Error& e) {
+      report_.fatal = e;
+      log_info(kLog, "replication stopped", {{"error", e.code_name()}, {"message", e.message()}});
+    } catch (const std::exception& e) {
+      report_.fatal = Error(ErrorCode::internal, e.what());
+      log_info(kLog, "replication stopped", {{"error", "internal"}, {"message", e.what()}});
+    }
+    if (cancelled()) report_.cancelled = true;
+    finish_times();
+    return std::move(report_);
+  }
+
+ private:
+  bool cancelled() const {
+    return options_.cancel != nullptr && options_.cancel->load(std::memory_order_relaxed);
+  }
+
+  void finish_times() {
+    report_.seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+    if (options_.bytes_moved) report_.bytes = options_.bytes_moved() - bytes_start_;
+  }
+
+  // Runs `fn`, retrying transient failures (unavailable) with backoff.
+  template <typename Fn>
+  auto call(std::string_view what, Fn&& fn) -> decltype(fn()) {
+    Backoff backoff(options_.retry_base, options_.retry_cap,
+                    options_.continuous ? INT_MAX : std::max(1, options_.max_attempts));
+    for (;;) {
+      backoff.next_attempt();
+      try {
+        return fn();
+      } catch (const Error& e) {
+        if (e.code() != ErrorCode::unavailable) throw;
+        if (!options_.continuous && backoff.attempts() >= std::max(1, options_.max_attempts)) {
+          throw;
+        }
+        if (cancelled()) throw Cancelled{};
+        ++report_.retries;
+        log_info(kLog, "transient failure, retrying",
+                 {{"call", what}, {"attempt", backoff.attempts()}, {"message", e.message()}});
+        sleep_unless_cancelled(backoff.delay());
+      }
+    }
+  }
+
+  void sleep_unless_cancelled(std::chrono::milliseconds delay) {
+    const auto until = std::chrono::steady_clock::now() + delay;
+    while (std::chrono::steady_clock::now() < until) {
+      if (cancelled()) throw Cancelled{};
+      std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(
+          std::chrono::milliseconds(20), until - std::chrono::steady_clock::now()));
+    }
+  }
+
+  void run_loop() {
+    report_.source_db_id = call("db_id", [&] { return source_.db_id(); });
+    report_.target_db_id = call("db_id", [&] { return target_.db_id(); });
+    report_.replication_id = replication_id(report_.source_db_id, report_.target_db_id, tables_);
+    checkpointer_.emplace(source_, target_, report_.replication_id);
+
+    std::optional<Checkpoint> saved =
+        call("get_local", [&] { return checkpointer_->load_target(); });
+    std::string since = saved ? saved->last_seq : std::string();
+    if (saved) skipped_ = saved->skipped;
+    report_.start_seq = since;
+    report_.last_seq = since;
+    batch_since_ = since;
+
+    ensure_tables();
+    catch_up_skipped_tables();
+
+    bool first = true;
+    while (!cancelled()) {
+      ChangesRequest request;
+      request.since = since;
+      request.limit = batch_size_;
+      request.tables = tables_;
+      request.timeout_ms = options_.continuous ? std::max(1, options_.poll_timeout_ms) : 0;
+      ChangesPage page;
+      try {
+        page = call("changes", [&] { return source_.changes(request); });
+      } catch (const Error& e) {
+        // A checkpoint the source no longer understands (a restored or
+        // migrated database): start over; revs_diff makes that cheap.
+        if (!first || since.empty() || e.code() != ErrorCode::invalid_value) throw;
+        log_warn(kLog, "the source refused the saved checkpoint; starting from the beginning",
+                 {{"since", since}, {"message", e.message()}});
+        since.clear();
+        report_.start_seq.clear();
+        continue;
+      }
+      first = false;
+      batch_since_ = since;
+      if (page.results.empty()) {
+        if (!options_.continuous) break;
+        continue;
+      }
+      report_.changes_read += page.results.size();
+      ++report_.batches;
+      copy_batch(page.results);
+      std::string next = page.last_seq.empty() ? page.results.back().seq : page.last_seq;
+      save_checkpoint(next);
+      since = next;
+      report_.last_seq = next;
+      notify_progress();
+    }
+  }
+
+  // Makes the target's definitions a superset of the source's for the
+  // filtered tables (all of the source's without a filter).
+  void ensure_tables() {
+    std::vector<Table> source_tables = call("list_tables", [&] { return source_.list_tables(); });
+    std::vector<Table> target_tables = call("list_tables", [&] { return target_.list_tables(); });
+    std::unordered_map<std::string, Table> on_target;
+    for (Table& t : target_tables) on_target.emplace(t.name, std::move(t));
+    for (const Table& table : source_tables) {
+      if (!tables_.empty() && !std::binary_search(tables_.begin(), tables_.end(), table.name)) {
+        continue;
+      }
+      auto it = on_target.find(table.name);
+      ensure_table(table, it == on_target.end() ? nullptr : &it->second);
+    }
+  }
+
+  // `existing`: the target's definition, or null when it has none.
+  void ensure_table(const Table& table, const Table* existing) {
+    try {
+      if (existing != nullptr && merge_tables(*existing, table) == *existing) {
+        ready_tables_.insert(table.name);
+        return;
+      }
+      call("put_table", [&] { return target_.put_table(table); });
+      ready_tables_.insert(table.name);
+    } catch (const Error& e) {
+      if (e.code() == ErrorCode::unavailable) throw;
+      if (e.code() == ErrorCode::unauthorized) throw;
+      // schema_conflict, forbidden, invalid_name ...: this table only.
+      failed_tables_.insert(table.name);
+      skipped_.try_emplace(table.name, batch_since_);
+      report_.errors.push_back({table.name, "", "", e.code(),
+                                "table " + table.name + " is not replicated: " + e.message()});
+      log_warn(kLog, "table skipped", {{"table", table.name}, {"message", e.message()}});
+    }
+  }
+
+  // A change for a table not ensured yet (created on the source since the
+  // run began): fetch its definition and ensure it. False: skip the change.
+  bool table_ready(const std::string& name) {
+    if (ready_tables_.count(name) != 0) return true;
+    if (failed_tables_.count(name) != 0) return false;
+    std::optional<Table> table = call("get_table", [&] { return source_.get_table(name); });
+    if (!table) {
+      failed_tables_.insert(name);
+      skipped_.try_emplace(name, batch_since_);
+      report_.errors.push_back(
+          {name, "", "", ErrorCode::unknown_table,
+           "the source lists changes of table " + name + " but has no definition for it"});
+      return false;
+    }
+    std::optional<Table> existing = call("get_table", [&] { return target_.get_table(name); });
+    ensure_table(*table, existing ? &*existing : nullptr);
+    return ready_tables_.count(name) != 0;
+  }
+
+  // Tables an earlier run skipped (refused by the target) and that the
+  // target now accepts: copy their changes from where skipping began, one
+  // table at a time, saving progress in the checkpoint as it goes.
+  void catch_up_skipped_tables() {
+    const std::map<std::string, std::string> pending = skipped_;
+    for (const auto& [table, from] : pending) {
+      if (ready_tables_.count(table) == 0) continue;  // still refused (or filtered out)
+      log_info(kLog, "copying a table skipped before", {{"table", table}, {"since", from}});
+      std::string cursor = from;
+      while (!cancelled()) {
+        ChangesRequest request;
+        request.since = cursor;
+        request.limit = batch_size_;
+        request.tables = {table};
+        ChangesPage page = call("changes", [&] { return source_.changes(request); });
+        if (page.results.empty()) {
+          skipped_.erase(table);
+          save_checkpoint(report_.last_seq);
+          break;
+        }
+        report_.changes_read += page.results.size();
+        ++report_.batches;
+        copy_batch(page.results);
+        cursor = page.last_seq.empty() ? page.results.back().seq : page.last_seq;
+        skipped_[table] = cursor;
+        save_checkpoint(report_.last_seq);
+        notify_progress();
+      }
+    }
+  }
+
+  void copy_batch(const std::vector<Change>& changes) {
+    std::vector<RevsDiffQuery> diff_queries;
+    diff_queries.reserve(changes.size());
+    for (const Change& change : changes) {
+      if (!table_ready(change.table)) continue;
+      std::vector<Revision> leaves = change.leaves;
+      if (leaves.empty() && !change.revision.empty()) leaves.push_back(change.revision);
+      diff_queries.push_back({change.table, change.id, std::move(leaves)});
+    }
+    if (diff_queries.empty()) return;
+
+    std::vector<RevsDiffResult> diffs =
+        call("revs_diff", [&] { return target_.revs_diff(diff_queries); });
+    std::unordered_map<std::string, const RevsDiffResult*> diff_of;
+    for (const RevsDiffResult& d : diffs) diff_of.emplace(key_of(d.table, d.id), &d);
+
+    std::vector<BulkGetQuery> wanted;
+    for (const RevsDiffQuery& q : diff_queries) {
+      auto it = diff_of.find(key_of(q.table, q.id));
+      if (it == diff_of.end()) {
+        // The target said nothing about it: ask for every leaf.
+        for (const Revision& r : q.revisions) wanted.push_back({q.table, q.id, r, {}});
+        continue;
+      }
+      const RevsDiffResult& d = *it->second;
+      size_t missing = 0;
+      for (const Revision& r : q.revisions) {
+        if (std::find(d.missing.begin(), d.missing.end(), r) == d.missing.end()) continue;
+        ++missing;
+        wanted.push_back({q.table, q.id, r, d.leaves});
+      }
+      report_.already_present += q.revisions.size() - missing;
+    }
+    if (wanted.empty()) return;
+
+    std::vector<BulkGetResult> got = call("bulk_get", [&] { return source_.bulk_get(wanted); });
+    std::vector<RemoteRevision> docs;
+    docs.reserve(got.size());
+    for (size_t i = 0; i < got.size(); ++i) {
+      if (got[i].revision) {
+        docs.push_back(std::move(*got[i].revision));
+        continue;
+      }
+      const BulkGetQuery* q = i < wanted.size() ? &wanted[i] : nullptr;
+      Error e = got[i].error.value_or(Error(ErrorCode::not_found, "the source did not return it"));
+      report_.errors.push_back({q ? q->table : "", q ? q->id : "", q ? q->revision.str() : "",
+                                e.code(), "reading from the source: " + e.message()});
+    }
+    if (docs.empty()) return;
+
+    std::vector<WriteResult> results =
+        call("write_replicated", [&] { return target_.write_replicated(docs); });
+    for (size_t i = 0; i < results.size(); ++i) {
+      const WriteResult& r = results[i];
+      if (r.ok()) {
+        ++report_.revisions_written;
+        continue;
+      }
+      std::string revision =
+          r.revision.empty() && i < docs.size() ? docs[i].revision.str() : r.revision.str();
+      report_.errors.push_back({r.table, r.id, revision, r.error->code(), r.error->message()});
+      log_warn(kLog, "document not written",
+               {{"table", r.table},
+                {"id", r.id},
+                {"revision", revision},
+                {"error", r.error->code_name()},
+                {"message", r.error->message()}});
+    }
+  }
+
+  void save_checkpoint(const std::string& last_seq) {
+    Checkpoint checkpoint;
+    checkpoint.last_seq = last_seq;
+    checkpoint.updated_at = format_timestamp(now_micros());
+    checkpoint.source_db_id = report_.source_db_id;
+    checkpoint.target_db_id = report_.target_db_id;
+    checkpoint.tables = tables_;
+    checkpoint.skipped = skipped_;
+    call("put_local", [&] { checkpointer_->save_target(checkpoint); });
+    // The source's copy is informative only: a source that refuses it (a
+    // read-only token on a hub) does not stop the replication.
+    if (!source_checkpoint_refused_) {
+      try {
+        call("put_local", [&] { checkpointer_->save_source(checkpoint); });
+      } catch (const Error& e) {
+        if (e.code() == ErrorCode::unavailable) throw;
+        source_checkpoint_refused_ = true;
+        log_warn(kLog, "the source refused its copy of the checkpoint",
+                 {{"error", e.code_name()}, {"message", e.message()}});
+      }
+    }
+  }
+
+  void notify_progress() {
+    if (!options_.progress) return;
+    ReplicationProgress p;
+    p.source_db_id = report_.source_db_id;
+    p.target_db_id = report_.target_db_id;
+    p.changes_read = report_.changes_read;
+    p.revisions_written = report_.revisions_written;
+    p.already_present = report_.already_present;
+    p.errors = report_.errors.size();
+    if (options_.bytes_moved) p.bytes = options_.bytes_moved() - bytes_start_;
+    p.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+    p.last_seq = report_.last_seq;
+    options_.progress(p);
+  }
+
+  Engine& source_;
+  Engine& target_;
+  const ReplicationOptions& options_;
+  const std::vector<std::string> tables_;
+  const size_t batch_size_;
+  std::optional<Checkpointer> checkpointer_;
+  std::set<std::string> ready_tables_;
+  std::set<std::string> failed_tables_;
+  std::map<std::string, std::string> skipped_;  // table → cursor skipping began at
+  std::string batch_since_;                     // the cursor the current batch was read from
+  bool source_checkpoint_refused_ = false;
+  ReplicationReport report_;
+  std::chrono::steady_clock::time_point start_;
+  uint64_t bytes_start_ = 0;
+};
+
+}  // namespace
+
+void ReplicationReport::add(const ReplicationReport& other) {
+  if (replication_id.empty()) {
+    replication_id = other.replication_id;
+    source_db_id = other.source_db_id;
+    target_db_id = other.target_db_id;
+    start_seq = other.start_seq;
+  }
+  if (!other.last_seq.empty()) last_seq = other.last_seq;
+  changes_read += other.changes_read;
+  revisions_written += other.revisions_written;
+  already_present += other.already_present;
+  batches += other.batches;
+  retries += other.retries;
+  if (other.bytes) bytes = bytes.value_or(0) + *other.bytes;
+  seconds += other.seconds;
+  errors.insert(errors.end(), other.errors.begin(), other.errors.end());
+  if (!fatal && other.fatal) fatal = other.fatal;
+  cancelled = cancelled || other.cancelled;
+}
+
+ReplicationReport replicate(Engine& source, Engine& target, const ReplicationOptions& options) {
+  return Replicator(source, target, options).run();
+}
+
+ReplicationReport SyncReport::combined() const {
+  ReplicationReport total;
+  total.add(a_to_b);
+  total.add(b_to_a);
+  // Side by side (continuous), the run took as long as the longer direction.
+  if (concurrent) total.seconds = std::max(a_to_b.seconds, b_to_a.seconds);
+  return total;
+}
+
+SyncReport sync(Engine& a, Engine& b, const ReplicationOptions& options) {
+  SyncReport report;
+  if (!options.continuous) {
+    report.a_to_b = replicate(a, b, options);
+    if (report.a_to_b.fatal || report.a_to_b.cancelled) return report;
+    report.b_to_a = replicate(b, a, options);
+    if (report.b_to_a.revisions_written > 0 && !report.b_to_a.fatal && !report.b_to_a.cancelled) {
+      ReplicationReport settle = replicate(a, b, options);
+      std::string start = report.a_to_b.start_seq;
+      report.a_to_b.add(settle);
+      report.a_to_b.start_seq = start;
+    }
+    return report;
+  }
+  // Continuous: each direction follows its source's feed on its own thread
+  // until the caller cancels or one direction stops for good; progress
+  // callbacks are serialized.
+  report.concurrent = true;
+  std::atomic<bool> stop{false};
+  std::atomic<int> finished{0};
+  std::mutex progress_mu;
+  ReplicationOptions each = options;
+  each.cancel = &stop;
+  if (options.progress) {
+    each.progress = [&](const ReplicationProgress& p) {
+      std::lock_guard lock(progress_mu);
+      options.progress(p);
+    };
+  }
+  std::thread push([&] {
+    report.a_to_b = replicate(a, b, each);
+    ++finished;
+  });
+  std::thread pull([&] {
+    report.b_to_a = replicate(b, a, each);
+    ++finished;
+  });
+  while (finished.load() == 0) {
+    if (options.cancel != nullptr && options.cancel->load()) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  stop = true;
+  push.join();
+  pull.join();
+  return report;
+}
+
+}  // namespace outpost

@@ -1,0 +1,139 @@
+// Replication between any two Engines (DESIGN.md section 7).
+//
+// replicate(source, target) copies every revision the source has and the
+// target lacks: table definitions first (the target's become a superset of
+// the source's), then the change feed in batches, each batch going through
+// revs_diff → bulk_get (ancestry trimmed at the leaves the target knows) →
+// one write_replicated transaction → checkpoint (target's copy, then the
+// source's). sync(a, b) is both directions.
+//
+// Guarantees: a rerun after an interruption anywhere resumes from the last
+// saved checkpoint; duplicated or replayed batches change nothing (replicated
+// writes are idempotent and the winner rule is order-free). Transient errors
+// (ErrorCode::unavailable) are retried with capped, jittered backoff; other
+// engine errors stop the run and are reported in ReplicationReport::fatal.
+// A table the target refuses (schema_conflict, forbidden) stops only that
+// table: its changes are skipped and the checkpoint remembers from where, so
+// a later run that can write the table copies it from there. Per-document
+// errors are reported and do not stop the others; later runs do not retry
+// them (the checkpoint moves on; a filtered replication, which has its own
+// checkpoint, reads the table again from the start).
+//
+// Only api/ is used, so local engines and the HTTP client Engine are
+// interchangeable.
+//
+// Thread-safety: one run uses the engines from the calling thread (sync in
+// continuous mode runs both directions on two threads). The progress
+// callback is called on the thread that runs the direction, never by two
+// threads at once.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "api/engine.h"
+#include "api/error.h"
+
+namespace outpost {
+
+// What a run has done so far, given to the progress callback after each batch.
+struct ReplicationProgress {
+  std::string source_db_id;
+  std::string target_db_id;
+  uint64_t changes_read = 0;
+  uint64_t revisions_written = 0;
+  uint64_t already_present = 0;
+  uint64_t errors = 0;
+  std::optional<uint64_t> bytes;  // when the engines can tell (HTTP)
+  double seconds = 0;
+  std::string last_seq;  // the checkpoint just saved
+
+  double rate() const { return seconds > 0 ? static_cast<double>(changes_read) / seconds : 0; }
+};
+
+struct ReplicationOptions {
+  std::vector<std::string> tables;  // empty: every table
+  size_t batch_size = 1000;         // changes per batch
+  // Continuous: after catching up, keep long-polling the source's feed until
+  // `cancel` is set; transient errors are then retried without limit.
+  bool continuous = false;
+  int poll_timeout_ms = 1000;  // one long-poll; also how soon cancel is noticed
+  std::function<void(const ReplicationProgress&)> progress;
+  // Set (from any thread, or from the progress callback) to stop after the
+  // current call; the run then returns with `cancelled` set. May be null.
+  const std::atomic<bool>* cancel = nullptr;
+  // A running total of bytes the engines have moved (e.g. the HTTP client's
+  // counter). Empty: bytes are unknown (local engines).
+  std::function<uint64_t()> bytes_moved;
+  // Retry of transient errors, per call.
+  std::chrono::milliseconds retry_base{100};
+  std::chrono::milliseconds retry_cap{5000};
+  int max_attempts = 6;  // one-shot mode; continuous retries until cancelled
+};
+
+// An error about one document (id set) or one whole table (id empty).
+struct ReplicationError {
+  std::string table;
+  std::string id;
+  std::string revision;
+  ErrorCode code = ErrorCode::internal;
+  std::string message;
+};
+
+struct ReplicationReport {
+  std::string replication_id;  // of the last direction run
+  std::string source_db_id;
+  std::string target_db_id;
+  std::string start_seq;  // the checkpoint the run started from
+  std::string last_seq;   // the checkpoint it ended at
+  uint64_t changes_read = 0;
+  uint64_t revisions_written = 0;
+  uint64_t already_present = 0;  // leaves listed in the feed the target had
+  uint64_t batches = 0;
+  uint64_t retries = 0;           // transient errors retried
+  std::optional<uint64_t> bytes;  // nullopt: unknown
+  double seconds = 0;
+  std::vector<ReplicationError> errors;  // per document and per table
+  std::optional<Error> fatal;            // what stopped the run early
+  bool cancelled = false;
+
+  bool ok() const { return !fatal && errors.empty(); }
+  double rate() const { return seconds > 0 ? static_cast<double>(changes_read) / seconds : 0; }
+  // Adds `other`'s counts, errors and time (for sync's two directions).
+  void add(const ReplicationReport& other);
+};
+
+// Copies from `source` to `target`. Never throws for engine errors: they end
+// up in the report (`fatal` when the run stopped early).
+ReplicationReport replicate(Engine& source, Engine& target, const ReplicationOptions& options);
+
+struct SyncReport {
+  ReplicationReport a_to_b;
+  ReplicationReport b_to_a;
+  bool concurrent = false;  // both directions ran at once (continuous)
+
+  ReplicationReport combined() const;
+  bool ok() const { return a_to_b.ok() && b_to_a.ok(); }
+};
+
+// Both directions. One-shot: a→b, then b→a, then a→b once more if b→a wrote
+// anything (that pass only moves the checkpoint past the revisions a just
+// received, so that the next idle sync reads one empty page per direction).
+// Continuous: both directions at once, on two threads, until cancelled.
+SyncReport sync(Engine& a, Engine& b, const ReplicationOptions& options);
+
+// The report as JSON: {"replication_id", "source", "target", "start_seq",
+// "last_seq", "changes_read", "revisions_written", "already_present",
+// "batches", "retries", "bytes" (null when unknown), "seconds", "rate",
+// "cancelled", "errors": [{"table", "id", "revision", "error", "message"}],
+// "fatal": {"error", "message"} or null}.
+std::string replication_report_to_json(const ReplicationReport& report);
+// {"a_to_b": report, "b_to_a": report, "total": combined report}.
+std::string sync_report_to_json(const SyncReport& report);
+
+}  // namespace outpost

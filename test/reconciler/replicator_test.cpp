@@ -1,0 +1,490 @@
+// replicate() and sync(): the protocol of DESIGN.md section 7, its
+// efficiency (counted at the Engine interface), conflicts end to end,
+// schema conflicts, per-document errors, and interruption/resume.
+#include "reconciler/replicator.h"
+
+#include <doctest/doctest.h>
+
+#include <atomic>
+#include <thread>
+
+#include "reconciler/checkpoint.h"
+#include "reconciler/peers.h"
+#include "reconciler/wrappers.h"
+
+namespace outpost::test {
+
+namespace {
+
+// `n` records "r0".."r<n-1>" in table items, one write call.
+void fill(Engine& engine, int n, const std::string& prefix = "r") {
+  std::vector<Edit> edits;
+  for (int i = 0; i < n; ++i) {
+    Edit e;
+    e.table = "items";
+    e.id = prefix + std::to_string(i);
+    e.attributes = item(prefix + "-" + std::to_string(i), i);
+    edits.push_back(std::move(e));
+  }
+  for (const auto& r : engine.write(edits)) REQUIRE(r.ok());
+}
+
+}  // namespace
+
+TEST_CASE("replication: replicate copies tables and records, then has nothing to do") {
+  auto peers = make_peers(2);
+  Engine& a = *peers[0];
+  Engine& b = *peers[1];
+  create_table(a, items_table());
+  create_table(a, typed_table());
+  fill(a, 25);
+  Revision d = create(a, "items", "gone", item("x"));
+  remove(a, "items", "gone", d);
+
+  ReplicationReport first = replicate(a, b, test_options(10));
+  require_ok(first);
+  CHECK(first.changes_read == 26);
+  CHECK(first.revisions_written == 26);
+  CHECK(first.already_present == 0);
+  CHECK(first.batches == 3);
+  CHECK(first.errors.empty());
+  CHECK(!first.bytes.has_value());
+  CHECK(first.start_seq.empty());
+  CHECK(first.last_seq == a.update_seq());
+  CHECK(b.get_table("typed") == typed_table());
+  CHECK(must_get(b, "items", "gone").deleted);
+  CHECK(snapshot(a) == snapshot(b));
+
+  // The checkpoint is on both sides under the replication id.
+  const std::string id = replication_id(a.db_id(), b.db_id(), {});
+  CHECK(first.replication_id == id);
+  auto on_target = b.get_local(id);
+  auto on_source = a.get_local(id);
+  REQUIRE(on_target);
+  REQUIRE(on_source);
+  CHECK(checkpoint_from_json(*on_target)->last_seq == first.last_seq);
+  CHECK(checkpoint_from_json(*on_source)->last_seq == first.last_seq);
+
+  ReplicationReport second = replicate(a, b, test_options(10));
+  require_ok(second);
+  CHECK(second.changes_read == 0);
+  CHECK(second.revisions_written == 0);
+  CHECK(second.start_seq == first.last_seq);
+}
+
+TEST_CASE("replication: a table filter copies only those tables, with its own checkpoint") {
+  auto peers = make_peers(2);
+  Engine& a = *peers[0];
+  Engine& b = *peers[1];
+  create_table(a, items_table());
+  create_table(a, Table{"notes", {col("text", ValueType::string)}});
+  fill(a, 5);
+  create(a, "notes", "n1", Attributes{{"text", str("hello")}});
+
+  ReplicationOptions only_notes = test_options();
+  only_notes.tables = {"notes"};
+  ReplicationReport r = replicate(a, b, only_notes);
+  require_ok(r);
+  CHECK(r.revisions_written == 1);
+  CHECK(b.get_table("notes").has_value());
+  CHECK(!b.get_table("items").has_value());
+  CHECK(r.replication_id != replication_id(a.db_id(), b.db_id(), {}));
+
+  ReplicationReport all = replicate(a, b, test_options());
+  require_ok(all);
+  CHECK(all.revisions_written == 5);
+  CHECK(all.already_present == 1);
+  CHECK(snapshot(a) == snapshot(b));
+}
+
+TEST_CASE("replication: a second sync with nothing new reads one empty page per direction") {
+  auto peers = make_peers(2);
+  CountingEngine a(*peers[0]);
+  CountingEngine b(*peers[1]);
+  create_table(a, items_table());
+  create_table(b, items_table());
+  fill(a, 30, "a");
+  fill(b, 20, "b");
+
+  SyncReport first = sync(a, b, test_options(7));
+  require_ok(first.a_to_b);
+  require_ok(first.b_to_a);
+  CHECK(first.a_to_b.revisions_written == 30);
+  CHECK(first.b_to_a.revisions_written == 20);
+  require_converged(peers);
+
+  a.reset();
+  b.reset();
+  SyncReport second = sync(a, b, test_options(7));
+  require_ok(second.a_to_b);
+  require_ok(second.b_to_a);
+  CHECK(second.combined().changes_read == 0);
+  for (CountingEngine* e : {&a, &b}) {
+    CHECK(e->calls("changes") == 1);
+    CHECK(e->calls("revs_diff") == 0);
+    CHECK(e->calls("bulk_get") == 0);
+    CHECK(e->calls("write_replicated") == 0);
+    CHECK(e->calls("write") == 0);
+    CHECK(e->calls("put_table") == 0);
+    CHECK(e->calls("put_local") == 0);
+  }
+}
+
+TEST_CASE(
+    "replication: 1000 edits while offline cost one body and ancestry cut at the known leaf") {
+  auto peers = make_peers(2);
+  Engine& a = *peers[0];
+  CountingEngine b(*peers[1]);
+  create_table(a, items_table());
+  Revision base = create(a, "items", "busy", item("v0", 0));
+  require_ok(replicate(a, b, test_options()));
+  CHECK(leaves_of(b, "items", "busy") == std::vector<std::string>{base.str()});
+
+  // b goes offline; a edits the record 1000 times.
+  Revision tip = base;
+  for (int i = 1; i <= 1000; ++i) tip = update(a, "items", "busy", tip, item("v", i));
+  REQUIRE(tip.generation() == 1001);
+
+  CountingEngine source(a);
+  b.reset();
+  ReplicationReport r = replicate(source, b, test_options());
+  require_ok(r);
+  CHECK(r.changes_read == 1);
+  CHECK(r.revisions_written == 1);
+  CHECK(source.calls("bulk_get") == 1);
+  REQUIRE(source.bulk_get_queries() == 1);
+  CHECK(source.bodies_returned() == 1);
+  REQUIRE(source.last_bulk_get.size() == 1);
+  CHECK(source.last_bulk_get[0].revision == tip);
+  CHECK(strs(source.last_bulk_get[0].known) == std::vector<std::string>{base.str()});
+  REQUIRE(b.last_write_replicated.size() == 1);
+  const RemoteRevision& sent = b.last_write_replicated[0];
+  CHECK(sent.revision == tip);
+  REQUIRE(sent.ancestry.size() == 1000);  // generations 1000 .. 1: cut at the known one
+  CHECK(sent.ancestry.back() == base);
+  CHECK(b.replicated_docs() == 1);
+  CHECK(must_get(b, "items", "busy").revision == tip);
+  CHECK(leaves_of(b, "items", "busy") == std::vector<std::string>{tip.str()});
+}
+
+TEST_CASE("replication: revisions that came from the peer are not sent back as bodies") {
+  auto peers = make_peers(2);
+  CountingEngine a(*peers[0]);
+  CountingEngine b(*peers[1]);
+  create_table(a, items_table());
+  fill(a, 50);
+  require_ok(replicate(a, b, test_options()));
+
+  a.reset();
+  b.reset();
+  ReplicationReport back = replicate(b, a, test_options());
+  require_ok(back);
+  CHECK(back.changes_read == 50);
+  CHECK(back.already_present == 50);
+  CHECK(back.revisions_written == 0);
+  CHECK(a.calls("revs_diff") == 1);
+  for (const RevsDiffResult& d : a.last_revs_diff_results) CHECK(d.missing.empty());
+  CHECK(b.calls("bulk_get") == 0);
+  CHECK(a.calls("write_replicated") == 0);
+}
+
+TEST_CASE("replication: conflicts end to end: same winner and conflict, resolve clears them") {
+  auto peers = make_peers(3);  // device 1, hub, device 2
+  Engine& d1 = *peers[0];
+  Engine& hub = *peers[1];
+  Engine& d2 = *peers[2];
+  create_table(hub, items_table());
+  Revision base = create(hub, "items", "h-001", item("Amina", 5));
+  require_ok(sync(d1, hub, test_options()).combined());
+  require_ok(sync(d2, hub, test_options()).combined());
+  CHECK(must_get(d1, "items", "h-001").revision == base);
+  CHECK(must_get(d2, "items", "h-001").revision == base);
+
+  // Both devices edit offline.
+  Revision e1 = update(d1, "items", "h-001", base, item("Amina Okello", 5));
+  Revision e2 = update(d2, "items", "h-001", base, item("Amina", 6));
+  require_ok(sync(d1, hub, test_options()).combined());
+  require_ok(sync(d2, hub, test_options()).combined());
+  require_ok(sync(d1, hub, test_options()).combined());
+
+  const Revision winner = std::max(e1, e2);
+  const Revision loser = std::min(e1, e2);
+  for (Peer& p : peers) {
+    INFO("peer ", p.name);
+    Record r = must_get(*p, "items", "h-001");
+    CHECK(r.revision == winner);
+    CHECK(conflicts_of(*p, "items", "h-001") == std::vector<std::string>{loser.str()});
+    CHECK((*p).list_conflicts("", "", 100).entries.size() == 1);
+  }
+  require_converged(peers);
+
+  // Resolve on device 2, keeping the loser's branch with merged values.
+  resolve_record(d2, "items", "h-001", loser, item("Amina Okello", 6));
+  require_ok(sync(d2, hub, test_options()).combined());
+  require_ok(sync(d1, hub, test_options()).combined());
+  for (Peer& p : peers) {
+    INFO("peer ", p.name);
+    CHECK((*p).list_conflicts("", "", 100).entries.empty());
+    CHECK(conflicts_of(*p, "items", "h-001").empty());
+    CHECK(must_get(*p, "items", "h-001").attributes == item("Amina Okello", 6));
+  }
+  require_converged(peers);
+}
+
+TEST_CASE("replication: table definitions merge; a schema conflict stops only that table") {
+  auto peers = make_peers(2);
+  Engine& a = *peers[0];
+  Engine& b = *peers[1];
+  create_table(a, Table{"items", {col("name", ValueType::string), col("extra", ValueType::int_)}});
+  create_table(b, Table{"items", {col("name", ValueType::string), col("old", ValueType::bool_)}});
+  create_table(a, Table{"clash", {col("x", ValueType::int_)}});
+  create_table(b, Table{"clash", {col("x", ValueType::string)}});
+  create(a, "items", "i1", Attributes{{"name", str("n")}, {"extra", num(3)}});
+  create(a, "clash", "c1", Attributes{{"x", num(1)}});
+
+  ReplicationReport r = replicate(a, b, test_options());
+  CHECK(!r.fatal);
+  REQUIRE(r.errors.size() == 1);
+  CHECK(r.errors[0].table == "clash");
+  CHECK(r.errors[0].id.empty());
+  CHECK(r.errors[0].code == ErrorCode::schema_conflict);
+  CHECK(r.revisions_written == 1);
+  CHECK(must_get(b, "items", "i1").attributes.at("extra") == num(3));
+  CHECK(!b.get("clash", "c1").has_value());
+  auto merged = b.get_table("items");
+  REQUIRE(merged);
+  CHECK(merged->find_column("old") != nullptr);
+  CHECK(merged->find_column("extra") != nullptr);
+  CHECK(b.get_table("clash")->find_column("x")->type == ValueType::string);
+}
+
+TEST_CASE(
+    "replication: a table the target refused is copied by a later run from where it was skipped") {
+  auto peers = make_peers(2);
+  create_table(*peers[0], items_table());
+  create_table(*peers[0], Table{"notes", {col("text", ValueType::string)}});
+  fill(*peers[0], 10);
+  create(*peers[0], "notes", "n1", Attributes{{"text", str("one")}});
+  FaultyEngine b(*peers[1]);
+  // Calls on the target: db_id, get_local, list_tables, put_table(items), put_table(notes).
+  b.fail_call(5, ErrorCode::forbidden);
+  ReplicationReport first = replicate(*peers[0], b, test_options(4));
+  CHECK(!first.fatal);
+  REQUIRE(first.errors.size() == 1);
+  CHECK(first.errors[0].table == "notes");
+  CHECK(first.errors[0].code == ErrorCode::forbidden);
+  CHECK(first.revisions_written == 10);
+  CHECK(!(*peers[1]).get_table("notes"));
+  auto saved = checkpoint_from_json(*(*peers[1]).get_local(first.replication_id));
+  REQUIRE(saved);
+  CHECK(saved->skipped.count("notes") == 1);
+
+  create(*peers[0], "notes", "n2", Attributes{{"text", str("two")}});
+  ReplicationReport second = replicate(*peers[0], b, test_options(4));
+  require_ok(second);
+  CHECK(second.errors.empty());
+  CHECK(second.revisions_written == 2);
+  CHECK(must_get(*peers[1], "notes", "n1").attributes.at("text") == str("one"));
+  saved = checkpoint_from_json(*(*peers[1]).get_local(first.replication_id));
+  CHECK(saved->skipped.empty());
+  require_converged(peers);
+}
+
+TEST_CASE("replication: a table created on the source during a run is ensured on first sight") {
+  auto peers = make_peers(2);
+  Engine& a = *peers[0];
+  Engine& b = *peers[1];
+  create_table(a, items_table());
+  fill(a, 3);
+  ReplicationOptions options = test_options(2);
+  bool created = false;
+  options.progress = [&](const ReplicationProgress&) {
+    if (created) return;
+    created = true;
+    create_table(a, Table{"late", {col("v", ValueType::int_)}});
+    create(a, "late", "l1", Attributes{{"v", num(7)}});
+  };
+  ReplicationReport r = replicate(a, b, options);
+  require_ok(r);
+  CHECK(r.errors.empty());
+  CHECK(must_get(b, "late", "l1").attributes.at("v") == num(7));
+}
+
+TEST_CASE("replication: a forged revision is reported per document, the others are written") {
+  auto peers = make_peers(2);
+  Engine& b = *peers[1];
+  create_table(*peers[0], items_table());
+  fill(*peers[0], 10);
+  FaultyEngine a(*peers[0]);
+  a.tamper_id = "r4";
+  ReplicationReport r = replicate(a, b, test_options());
+  CHECK(!r.fatal);
+  REQUIRE(r.errors.size() == 1);
+  CHECK(r.errors[0].id == "r4");
+  CHECK(r.errors[0].code == ErrorCode::invalid_revision);
+  CHECK(!r.errors[0].revision.empty());
+  CHECK(r.revisions_written == 9);
+  CHECK(!b.get("items", "r4").has_value());
+  CHECK(b.get("items", "r5").has_value());
+}
+
+TEST_CASE("replication: transient errors are retried, unauthorized and forbidden are not") {
+  auto peers = make_peers(2);
+  create_table(*peers[0], items_table());
+  fill(*peers[0], 10);
+  FaultyEngine a(*peers[0]);
+  FaultyEngine b(*peers[1]);
+
+  SUBCASE("unavailable is retried") {
+    int round = 0;
+    for (uint64_t n : {1, 3, 5, 8}) {
+      CAPTURE(n);
+      fill(*peers[0], 9, "x" + std::to_string(round++) + "-");  // three batches of 4 to copy
+      a.fail_call(n);
+      b.fail_call(n);
+      ReplicationReport r = replicate(a, b, test_options(4));
+      require_ok(r);
+      CHECK(r.retries == 2);
+    }
+    CHECK(a.faults_injected() == 4);
+    CHECK(b.faults_injected() == 4);
+    require_converged(peers);
+  }
+  SUBCASE("unauthorized stops the run after one attempt") {
+    a.fail_call(4, ErrorCode::unauthorized);
+    ReplicationReport r = replicate(a, b, test_options(4));
+    REQUIRE(r.fatal);
+    CHECK(r.fatal->code() == ErrorCode::unauthorized);
+    CHECK(r.retries == 0);
+    require_ok(replicate(a, b, test_options(4)));
+    require_converged(peers);
+  }
+  SUBCASE("forbidden stops the run") {
+    b.fail_call(6, ErrorCode::forbidden);
+    ReplicationReport r = replicate(a, b, test_options(4));
+    REQUIRE(r.fatal);
+    CHECK(r.fatal->code() == ErrorCode::forbidden);
+    CHECK(r.retries == 0);
+  }
+  SUBCASE("unavailable gives up after max_attempts in one-shot mode") {
+    ReplicationOptions options = test_options(4);
+    options.max_attempts = 1;
+    a.fail_call(2);
+    ReplicationReport r = replicate(a, b, options);
+    REQUIRE(r.fatal);
+    CHECK(r.fatal->code() == ErrorCode::unavailable);
+  }
+}
+
+TEST_CASE("replication: cancelled after the first batch, a rerun resumes from the checkpoint") {
+  auto peers = make_peers(2);
+  Engine& a = *peers[0];
+  Engine& b = *peers[1];
+  create_table(a, items_table());
+  fill(a, 1200);
+
+  std::atomic<bool> cancel{false};
+  ReplicationOptions options = test_options(300);
+  options.cancel = &cancel;
+  int progress_calls = 0;
+  options.progress = [&](const ReplicationProgress& p) {
+    ++progress_calls;
+    CHECK(p.changes_read == 300);
+    CHECK(p.revisions_written == 300);
+    CHECK(!p.last_seq.empty());
+    cancel = true;
+  };
+  ReplicationReport first = replicate(a, b, options);
+  CHECK(first.cancelled);
+  CHECK(!first.fatal);
+  CHECK(progress_calls == 1);
+  CHECK(first.changes_read == 300);
+  CHECK(all_records(b, "items").size() == 300);
+
+  ReplicationReport second = replicate(a, b, test_options(300));
+  require_ok(second);
+  CHECK(second.start_seq == first.last_seq);
+  CHECK(second.changes_read == 900);
+  CHECK(second.changes_read < 1200);
+  CHECK(second.already_present == 0);
+  require_converged(peers);
+}
+
+TEST_CASE("replication: an interruption at any call, then a clean rerun, converges") {
+  auto setup = [](std::vector<Peer>& peers) {
+    create_table(*peers[0], items_table());
+    create_table(*peers[1],
+                 Table{"items", {col("name", ValueType::string), col("size", ValueType::int_)}});
+    fill(*peers[0], 20, "a");
+    fill(*peers[1], 15, "b");
+    Revision r = must_get(*peers[0], "items", "a3").revision;
+    remove(*peers[0], "items", "a3", r);
+  };
+  // How many calls a clean sync makes on each side.
+  uint64_t calls_of[2];
+  {
+    auto peers = make_peers(2);
+    setup(peers);
+    FaultyEngine a(*peers[0]);
+    FaultyEngine b(*peers[1]);
+    SyncReport clean = sync(a, b, test_options(6));
+    require_ok(clean.combined());
+    calls_of[0] = a.calls();
+    calls_of[1] = b.calls();
+  }
+  for (int side = 0; side < 2; ++side) {
+    for (uint64_t n = 1; n <= calls_of[side]; ++n) {
+      CAPTURE(side);
+      CAPTURE(n);
+      auto peers = make_peers(2, false);
+      setup(peers);
+      FaultyEngine a(*peers[0]);
+      FaultyEngine b(*peers[1]);
+      (side == 0 ? a : b).fail_call(n, ErrorCode::forbidden);
+      SyncReport broken = sync(a, b, test_options(6));
+      CHECK((side == 0 ? a : b).faults_injected() == 1);
+      // New edits between the runs, then a clean rerun.
+      update(*peers[1], "items", "b1", must_get(*peers[1], "items", "b1").revision,
+             Attributes{{"name", str("edited")}});
+      SyncReport clean = sync(a, b, test_options(6));
+      require_ok(clean.combined());
+      require_converged(peers);
+    }
+  }
+}
+
+TEST_CASE("replication: continuous mode follows the feed until cancelled") {
+  auto peers = make_peers(2);
+  Engine& a = *peers[0];
+  Engine& b = *peers[1];
+  create_table(a, items_table());
+  fill(a, 5);
+  std::atomic<bool> cancel{false};
+  ReplicationOptions options = test_options();
+  options.continuous = true;
+  options.poll_timeout_ms = 100;
+  options.cancel = &cancel;
+  SyncReport report;
+  std::thread runner([&] { report = sync(a, b, options); });
+  auto wait_for = [&](Engine& engine, const std::string& id) {
+    for (int i = 0; i < 250; ++i) {
+      if (engine.get_table("items") && engine.get("items", id)) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    return false;
+  };
+  CHECK(wait_for(b, "r4"));
+  create(a, "items", "later", item("later"));
+  CHECK(wait_for(b, "later"));
+  create(b, "items", "from-b", item("b"));
+  CHECK(wait_for(a, "from-b"));
+  cancel = true;
+  runner.join();
+  CHECK(report.a_to_b.cancelled);
+  CHECK(report.b_to_a.cancelled);
+  CHECK(!report.a_to_b.fatal);
+  CHECK(report.a_to_b.revisions_written == 6);
+  CHECK(report.b_to_a.revisions_written == 1);
+}
+
+}  // namespace outpost::test

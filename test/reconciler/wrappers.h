@@ -1,0 +1,190 @@
+// Engine wrappers for the replication tests (STYLE.md 13):
+//   ForwardingEngine  forwards every Engine method to another Engine;
+//   CountingEngine    counts what crosses the interface (calls per method,
+//                     documents, queries, ancestry) and keeps the last
+//                     requests for inspection;
+//   FaultyEngine      injects faults: fails the n-th call, cuts a
+//                     write_replicated after k documents, duplicates or
+//                     replays batches, tampers with bulk_get bodies.
+// Thread-safety: counters and fault plans are guarded by a mutex.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "api/engine.h"
+
+namespace outpost::test {
+
+class ForwardingEngine : public Engine {
+ public:
+  explicit ForwardingEngine(Engine& inner) : inner_(inner) {}
+  Engine& inner() { return inner_; }
+
+  std::string db_id() override {
+    before("db_id");
+    return inner_.db_id();
+  }
+  std::string backend() override {
+    before("backend");
+    return inner_.backend();
+  }
+  std::string update_seq() override {
+    before("update_seq");
+    return inner_.update_seq();
+  }
+  std::vector<Table> list_tables() override {
+    before("list_tables");
+    return inner_.list_tables();
+  }
+  std::optional<Table> get_table(const std::string& name) override {
+    before("get_table");
+    return inner_.get_table(name);
+  }
+  Table put_table(const Table& table) override {
+    before("put_table");
+    return inner_.put_table(table);
+  }
+  std::vector<WriteResult> write(const std::vector<Edit>& edits) override {
+    before("write");
+    return inner_.write(edits);
+  }
+  std::vector<WriteResult> write_replicated(const std::vector<RemoteRevision>& revisions) override {
+    before("write_replicated");
+    return inner_.write_replicated(revisions);
+  }
+  std::optional<Record> get(const std::string& table, const std::string& id,
+                            const GetOptions& options = {}) override {
+    before("get");
+    return inner_.get(table, id, options);
+  }
+  RecordPage list_records(const std::string& table, const std::string& after,
+                          size_t limit) override {
+    before("list_records");
+    return inner_.list_records(table, after, limit);
+  }
+  ConflictPage list_conflicts(const std::string& table, const std::string& after,
+                              size_t limit) override {
+    before("list_conflicts");
+    return inner_.list_conflicts(table, after, limit);
+  }
+  ChangesPage changes(const ChangesRequest& request) override {
+    before("changes");
+    return inner_.changes(request);
+  }
+  std::vector<RevsDiffResult> revs_diff(const std::vector<RevsDiffQuery>& queries) override {
+    before("revs_diff");
+    return inner_.revs_diff(queries);
+  }
+  std::vector<BulkGetResult> bulk_get(const std::vector<BulkGetQuery>& queries) override {
+    before("bulk_get");
+    return inner_.bulk_get(queries);
+  }
+  std::optional<std::string> get_local(const std::string& id) override {
+    before("get_local");
+    return inner_.get_local(id);
+  }
+  void put_local(const std::string& id, const std::string& json) override {
+    before("put_local");
+    inner_.put_local(id, json);
+  }
+  std::vector<std::string> check() override {
+    before("check");
+    return inner_.check();
+  }
+
+ protected:
+  // Called before each forwarded call with the method's name.
+  virtual void before(const char* /*method*/) {}
+
+ private:
+  Engine& inner_;
+};
+
+class CountingEngine final : public ForwardingEngine {
+ public:
+  using ForwardingEngine::ForwardingEngine;
+
+  // Calls of `method` since the last reset().
+  uint64_t calls(const std::string& method) const;
+  uint64_t total_calls() const;
+  void reset();
+
+  // Documents and queries that crossed the interface since the last reset().
+  uint64_t replicated_docs() const { return replicated_docs_; }  // write_replicated
+  uint64_t bulk_get_queries() const { return bulk_get_queries_; }
+  uint64_t revs_diff_queries() const { return revs_diff_queries_; }
+  uint64_t bodies_returned() const { return bodies_returned_; }  // by bulk_get
+  std::vector<BulkGetQuery> last_bulk_get;                       // the queries
+  std::vector<BulkGetResult> last_bulk_get_results;              // what was returned
+  std::vector<RemoteRevision> last_write_replicated;             // what was written
+  std::vector<RevsDiffResult> last_revs_diff_results;            // what revs_diff answered
+
+  std::vector<WriteResult> write_replicated(const std::vector<RemoteRevision>& revisions) override;
+  std::vector<RevsDiffResult> revs_diff(const std::vector<RevsDiffQuery>& queries) override;
+  std::vector<BulkGetResult> bulk_get(const std::vector<BulkGetQuery>& queries) override;
+
+ protected:
+  void before(const char* method) override;
+
+ private:
+  mutable std::mutex mu_;
+  std::map<std::string, uint64_t> calls_;
+  uint64_t replicated_docs_ = 0;
+  uint64_t bulk_get_queries_ = 0;
+  uint64_t revs_diff_queries_ = 0;
+  uint64_t bodies_returned_ = 0;
+};
+
+class FaultyEngine final : public ForwardingEngine {
+ public:
+  using ForwardingEngine::ForwardingEngine;
+
+  // The n-th call from now (1 = the next one, counting every method) throws
+  // Error(code) instead of reaching the engine. 0 disables.
+  void fail_call(uint64_t n, ErrorCode code = ErrorCode::unavailable);
+  // The next write_replicated with more than k documents applies the first k
+  // (in their own transaction) and then throws Error(unavailable).
+  void cut_next_write(size_t k);
+  // Every write_replicated is sent to the engine twice.
+  bool duplicate_writes = false;
+  // After each write_replicated, one earlier batch (chosen at random) is
+  // sent again, as a reordered duplicate would arrive.
+  bool replay_old_batches = false;
+  // bulk_get returns this id's body with an attribute changed (a forged
+  // revision) when it is asked for it.
+  std::string tamper_id;
+
+  // Faults that fired, in all and by kind.
+  struct Fired {
+    uint64_t failed_calls = 0, cut_writes = 0, duplicated = 0, replayed = 0, tampered = 0;
+    uint64_t total() const { return failed_calls + cut_writes + duplicated + replayed + tampered; }
+  };
+  Fired fired() const;
+  uint64_t faults_injected() const { return fired().total(); }
+  uint64_t calls() const;
+
+  std::vector<WriteResult> write_replicated(const std::vector<RemoteRevision>& revisions) override;
+  std::vector<BulkGetResult> bulk_get(const std::vector<BulkGetQuery>& queries) override;
+
+ protected:
+  void before(const char* method) override;
+
+ private:
+  mutable std::mutex mu_;
+  uint64_t calls_ = 0;
+  uint64_t fail_at_ = 0;
+  ErrorCode fail_code_ = ErrorCode::unavailable;
+  std::optional<size_t> cut_after_;
+  Fired fired_;
+  std::vector<std::vector<RemoteRevision>> sent_;
+  std::mt19937_64 rng_{42};
+};
+
+}  // namespace outpost::test
