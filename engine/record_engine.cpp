@@ -91,6 +91,7 @@ struct RecordEngine::Plan {
   std::vector<std::pair<Node, Attributes>> inserts;
   std::vector<Revision> unleaf;
   std::vector<Node> leaves;
+  int64_t previous_seq = 0;  // the record's feed position before this write
 };
 
 RecordEngine::RecordEngine(std::unique_ptr<Storage> storage, const OpenOptions& options)
@@ -221,6 +222,7 @@ RecordEngine::Plan RecordEngine::plan_edit(Transaction& txn, const Catalog& cat,
 
   storage_->lock_record(txn, table, plan.id);
   std::vector<Node> leaves = storage_->leaves(txn, table, plan.id);
+  plan.previous_seq = newest_seq(leaves);
   Revision parent;
   try {
     parent = attach_point(leaves, edit.parent, edit.kind, table.name, plan.id);
@@ -287,6 +289,7 @@ RecordEngine::Plan RecordEngine::plan_remote(Transaction& txn, const Catalog& ca
   }
 
   std::vector<Node> leaves = storage_->leaves(txn, table, remote.id);
+  plan.previous_seq = newest_seq(leaves);
   // Graft: walk the ancestry until a node this database knows.
   std::vector<Node> stubs;
   for (size_t i = 0; i < remote.ancestry.size(); ++i) {
@@ -324,7 +327,7 @@ void RecordEngine::apply(Transaction& txn, const Plan& plan) {
   const Table& table = *plan.table;
   const Node& winner = pick_winner(plan.leaves);
   ChangeRow change{table.name, plan.id, winner.revision, winner.deleted,
-                   leaf_revisions(plan.leaves)};
+                   leaf_revisions(plan.leaves), plan.previous_seq};
   int64_t seq = storage_->append_change(txn, change);
   for (const auto& [node, body] : plan.inserts) {
     storage_->insert_node(txn, table, plan.id, node, body, seq);

@@ -42,6 +42,12 @@ std::vector<Revision> leaf_revisions(const std::vector<Node>& leaves) {
   return out;
 }
 
+int64_t newest_seq(const std::vector<Node>& leaves) {
+  int64_t newest = 0;
+  for (const Node& n : leaves) newest = std::max(newest, n.seq);
+  return newest;
+}
+
 std::vector<Node> with_new_leaf(std::vector<Node> leaves, const Node& node) {
   if (!node.parent.empty()) {
     std::erase_if(leaves, [&](const Node& n) { return n.revision == node.parent; });

@@ -26,6 +26,10 @@ std::vector<Revision> conflicts_of(const std::vector<Node>& leaves);
 // All leaf revisions, in descending winner order.
 std::vector<Revision> leaf_revisions(const std::vector<Node>& leaves);
 
+// The largest seq among `leaves`: the record's current feed position, since
+// the newest node of a record is always a leaf. 0 when there are none.
+int64_t newest_seq(const std::vector<Node>& leaves);
+
 // The leaves after adding `node` as a new leaf whose parent (if it was a
 // leaf) stops being one.
 std::vector<Node> with_new_leaf(std::vector<Node> leaves, const Node& node);

@@ -29,6 +29,7 @@ struct Node {
   bool deleted = false;
   bool leaf = false;
   bool stub = false;  // no body held
+  int64_t seq = 0;    // the feed position of the write that stored it (0: unknown)
 };
 
 // A change row as stored: the record's winner and leaves after a write.
@@ -38,6 +39,9 @@ struct ChangeRow {
   Revision winner;
   bool deleted = false;
   std::vector<Revision> leaves;
+  // The record's feed position before this write (0: none or unknown). Its
+  // newest node is always a leaf, so this is the largest seq of its leaves.
+  int64_t previous_seq = 0;
 };
 
 // The current row of a live record, as stored in table T.

@@ -245,9 +245,18 @@ class Replicator {
   }
 
   void copy_batch(const std::vector<Change>& changes) {
+    // A feed lists each record once, at its latest position; should a batch
+    // hold a record twice anyway, only its latest entry counts (its leaves
+    // supersede the earlier ones).
+    std::unordered_map<std::string, size_t> latest;
+    for (size_t i = 0; i < changes.size(); ++i) {
+      latest[key_of(changes[i].table, changes[i].id)] = i;
+    }
     std::vector<RevsDiffQuery> diff_queries;
     diff_queries.reserve(changes.size());
-    for (const Change& change : changes) {
+    for (size_t i = 0; i < changes.size(); ++i) {
+      const Change& change = changes[i];
+      if (latest[key_of(change.table, change.id)] != i) continue;
       if (!table_ready(change.table)) continue;
       std::vector<Revision> leaves = change.leaves;
       if (leaves.empty() && !change.revision.empty()) leaves.push_back(change.revision);

@@ -221,7 +221,7 @@ PgResult PgConnection::check(pg_result* raw, std::string_view sql) {
   if (is_transient(sqlstate)) {
     throw RetryableError("PostgreSQL: " + message + " (SQLSTATE " + sqlstate + ")");
   }
-  throw Error(ErrorCode::internal, "PostgreSQL: " + message + " (SQLSTATE " + sqlstate +
+  throw PgStatementError(sqlstate, "PostgreSQL: " + message + " (SQLSTATE " + sqlstate +
                                        ") in: " + statement_head(sql));
 }
 

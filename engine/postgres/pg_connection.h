@@ -19,10 +19,24 @@
 #include <unordered_map>
 #include <vector>
 
+#include "api/error.h"
+
 struct pg_conn;
 struct pg_result;
 
 namespace outpost {
+
+// A statement failed for a reason other than a transient one; carries the
+// SQLSTATE so that a caller expecting a specific failure can recognise it.
+class PgStatementError : public Error {
+ public:
+  PgStatementError(std::string sqlstate, std::string message)
+      : Error(ErrorCode::internal, std::move(message)), sqlstate_(std::move(sqlstate)) {}
+  const std::string& sqlstate() const { return sqlstate_; }
+
+ private:
+  std::string sqlstate_;
+};
 
 // Positional parameters of one statement ($1, $2, ...), all in text format.
 class PgParams {

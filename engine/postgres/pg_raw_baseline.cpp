@@ -54,22 +54,6 @@ std::string revision_of(std::string_view table, const BaselineRow& row) {
   return "1-" + hex_encode(std::string_view(reinterpret_cast<const char*>(digest.data()), 16));
 }
 
-// "($1,$2,...),(...)": `rows` groups of `per_row` parameters.
-std::string values_list(size_t rows, size_t per_row, std::string_view fixed_tail = {}) {
-  std::string out;
-  size_t p = 0;
-  for (size_t r = 0; r < rows; ++r) {
-    out += r == 0 ? "(" : ",(";
-    for (size_t c = 0; c < per_row; ++c) {
-      if (c > 0) out += ',';
-      out += '$' + std::to_string(++p);
-    }
-    out += fixed_tail;
-    out += ')';
-  }
-  return out;
-}
-
 }  // namespace
 
 std::string pg_scratch_conninfo(const std::string& conninfo, const std::string& schema) {
@@ -126,38 +110,48 @@ BaselineResult run_pg_raw_baseline(const PgBaselineOptions& options) {
             std::string(kColumnsDdl) + ", PRIMARY KEY(\"_id\",\"_rev\"))");
 
   const size_t per_txn = options.per_transaction == 0 ? 1 : options.per_transaction;
-  // Multi-row statements stay under libpq's 65535 parameters.
-  const size_t per_statement = std::min<size_t>(per_txn, 5000);
   const auto start = std::chrono::steady_clock::now();
   int64_t next_seq = 1;
   std::vector<BaselineRow> rows;
   std::vector<std::string> revs;
+  // One statement per table and batch, each column bound as one array.
+  const std::string columns_arrays =
+      "$1::text[],$2::text[],$3::bigint[],$4::text[],$5::text[],$6::bigint[],$7::bigint[],"
+      "$8::double precision[],$9::boolean[]";
+  const std::string insert_current = "INSERT INTO " + table + "(\"_id\",\"_rev\",\"_seq\"," +
+                                     std::string(kColumnNames) +
+                                     ",\"_conflicted\") SELECT *,false FROM unnest(" +
+                                     columns_arrays + ")";
+  const std::string insert_history =
+      "INSERT INTO " + history + "(\"_id\",\"_rev\",\"_seq\"," + std::string(kColumnNames) +
+      ",\"_parent\",\"_gen\",\"_deleted\",\"_leaf\",\"_stub\") SELECT *,NULL,1,false,true,false "
+      "FROM unnest(" +
+      columns_arrays + ")";
   auto flush = [&] {
-    for (size_t from = 0; from < rows.size(); from += per_statement) {
-      size_t n = std::min(per_statement, rows.size() - from);
-      PgParams changes, current, hist;
-      for (size_t i = from; i < from + n; ++i) {
-        const BaselineRow& r = rows[i];
-        int64_t seq = next_seq + static_cast<int64_t>(i);
-        changes.add(seq).add(options.table).add(r.id).add(revs[i]);
-        for (PgParams* p : {&current, &hist}) {
-          p->add(r.id).add(revs[i]).add(seq).add(r.name).add(r.city).add(r.qty).add(r.seq);
-          p->add(number(r.price)).add(r.active);
-        }
-      }
-      conn.query_once("INSERT INTO \"_changes\"(\"seq\",\"table\",\"id\",\"rev\",\"deleted\") VALUES " +
-                          values_list(n, 4, ",false"),
-                      changes);
-      conn.query_once("INSERT INTO " + table + "(\"_id\",\"_rev\",\"_seq\"," +
-                          std::string(kColumnNames) + ",\"_conflicted\") VALUES " +
-                          values_list(n, 9, ",false"),
-                      current);
-      conn.query_once("INSERT INTO " + history + "(\"_id\",\"_rev\",\"_seq\"," +
-                          std::string(kColumnNames) +
-                          ",\"_parent\",\"_gen\",\"_deleted\",\"_leaf\",\"_stub\") VALUES " +
-                          values_list(n, 9, ",NULL,1,false,true,false"),
-                      hist);
+    PgArray id, rev, seq, name, city, qty, rseq, price, active, table_name;
+    for (size_t i = 0; i < rows.size(); ++i) {
+      const BaselineRow& r = rows[i];
+      id.add(r.id);
+      rev.add(revs[i]);
+      seq.add(next_seq + static_cast<int64_t>(i));
+      name.add(r.name);
+      city.add(r.city);
+      qty.add(r.qty);
+      rseq.add(r.seq);
+      price.add(number(r.price));
+      active.add(r.active);
+      table_name.add(options.table);
     }
+    conn.query(
+        "INSERT INTO \"_changes\"(\"seq\",\"table\",\"id\",\"rev\",\"deleted\") "
+        "SELECT *,false FROM unnest($1::bigint[],$2::text[],$3::text[],$4::text[])",
+        PgParams().add(seq.str()).add(table_name.str()).add(id.str()).add(rev.str()));
+    PgParams cols;
+    for (PgArray* a : {&id, &rev, &seq, &name, &city, &qty, &rseq, &price, &active}) {
+      cols.add(a->str());
+    }
+    conn.query(insert_current, cols);
+    conn.query(insert_history, cols);
     next_seq += static_cast<int64_t>(rows.size());
     rows.clear();
     revs.clear();

@@ -4,7 +4,8 @@
 // revision (DESIGN.md section 4) and inserts the same three rows the engine
 // writes (section 5): a change row, the current row and a history row with
 // native columns, as one multi-row INSERT per table every `per_transaction`
-// records (BEGIN ... COMMIT around them). It checks, locks and reads
+// records (each column bound as one array and unnested: the fastest form of
+// a multi-row INSERT through libpq), with BEGIN ... COMMIT around them. It checks, locks and reads
 // nothing: that is the point of a baseline.
 //
 // Scratch space: both the baseline and the engine figure should run in a

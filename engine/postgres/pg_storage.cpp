@@ -153,7 +153,7 @@ struct PgStorage::TableSql {
   size_t columns = 0;
   std::string leaves, leaves_many, all_nodes, find_node, body, winner_row, list_winners;
   std::string list_conflicted, record_ids;
-  std::string insert_history, upsert_winners, delete_winners, update_leaves;
+  std::string insert_history, insert_winners, upsert_winners, delete_winners, update_leaves;
 };
 
 const PgStorage::TableSql& PgStorage::sql_for(const Table& table) {
@@ -210,9 +210,10 @@ const PgStorage::TableSql& PgStorage::sql_for(const Table& table) {
       "(\"_id\",\"_rev\",\"_parent\",\"_gen\",\"_deleted\",\"_leaf\",\"_stub\",\"_seq\"" + cols +
       ") SELECT * FROM unnest(" + history_arrays + ")";
   winner_arrays = arrays({"text[]", "text[]", "bigint[]", "boolean[]"});
-  s->upsert_winners = "INSERT INTO " + t + "(\"_id\",\"_rev\",\"_seq\",\"_conflicted\"" + cols +
-                      ") SELECT * FROM unnest(" + winner_arrays +
-                      ") ON CONFLICT(\"_id\") DO UPDATE SET \"_rev\"=excluded.\"_rev\","
+  s->insert_winners = "INSERT INTO " + t + "(\"_id\",\"_rev\",\"_seq\",\"_conflicted\"" + cols +
+                      ") SELECT * FROM unnest(" + winner_arrays + ")";
+  s->upsert_winners = s->insert_winners +
+                      " ON CONFLICT(\"_id\") DO UPDATE SET \"_rev\"=excluded.\"_rev\","
                       "\"_seq\"=excluded.\"_seq\",\"_conflicted\"=excluded.\"_conflicted\"" +
                       updates;
   s->delete_winners = "DELETE FROM " + t + " WHERE \"_id\"=ANY($1::text[])";
@@ -268,6 +269,7 @@ class PgStorage::Txn final : public Transaction {
     bool conflicted;
     Attributes body;
     int64_t seq;
+    bool fresh;  // the record had no row anywhere: a plain INSERT will do
   };
   struct TableBuffer {
     Table table;
@@ -576,18 +578,20 @@ void PgStorage::flush_changes(Txn& txn) {
       "INSERT INTO \"_changes\"(\"seq\",\"table\",\"id\",\"rev\",\"deleted\",\"leaves\",\"xid\") "
       "SELECT u.s,u.t,u.i,u.r,u.d,u.l,pg_current_xact_id() FROM "
       "unnest($1::text[],$2::text[],$3::bigint[],$4::text[],$5::boolean[],$6::text[]) "
-      "AS u(t,i,s,r,d,l) ON CONFLICT(\"table\",\"id\") ";
+      "AS u(t,i,s,r,d,l)";
   if (fresh_count > 0) {
     // Waits for a concurrent creator of the same record; if it committed,
     // this transaction planned on a stale view of the record: run it again.
-    PgResult res = conn.query(insert + "DO NOTHING", params(fresh));
-    if (res.affected() != static_cast<int64_t>(fresh_count)) {
+    try {
+      conn.query(insert, params(fresh));
+    } catch (const PgStatementError& e) {
+      if (e.sqlstate() != "23505") throw;  // unique_violation
       throw RetryableError("a record was created by another writer at the same time");
     }
   }
   if (!known.table.empty()) {
     conn.query(insert +
-                   "DO UPDATE SET \"seq\"=excluded.\"seq\",\"rev\"=excluded.\"rev\","
+                   " ON CONFLICT(\"table\",\"id\") DO UPDATE SET \"seq\"=excluded.\"seq\",\"rev\"=excluded.\"rev\","
                    "\"deleted\"=excluded.\"deleted\",\"leaves\"=excluded.\"leaves\","
                    "\"xid\"=excluded.\"xid\"",
                params(known));
@@ -644,32 +648,41 @@ void PgStorage::flush(Txn& txn) {
       conn.query(sql.update_leaves, PgParams().add(id.str()).add(rev.str()).add(leaf.str()));
     }
     if (!b.winners.empty()) {
-      PgArray id, rev, seq, conflicted, removed;
-      std::vector<PgArray> cols(columns.size());
+      struct Rows {
+        PgArray id, rev, seq, conflicted;
+        std::vector<PgArray> cols;
+      };
+      Rows inserts, upserts;
+      inserts.cols.resize(columns.size());
+      upserts.cols.resize(columns.size());
+      PgArray removed;
       for (const auto& [i, put] : b.winners) {
         if (!put) {
           removed.add(i);
           continue;
         }
-        id.add(i);
-        rev.add(put->revision.str());
-        seq.add(put->seq);
-        conflicted.add(put->conflicted);
+        Rows& rows = put->fresh ? inserts : upserts;
+        rows.id.add(i);
+        rows.rev.add(put->revision.str());
+        rows.seq.add(put->seq);
+        rows.conflicted.add(put->conflicted);
         for (size_t c = 0; c < columns.size(); ++c) {
           auto it = put->body.find(columns[c].name);
           if (it == put->body.end()) {
-            cols[c].add_null();
+            rows.cols[c].add_null();
           } else {
-            cols[c].add(param_text(it->second));
+            rows.cols[c].add(param_text(it->second));
           }
         }
       }
       if (!removed.empty()) conn.query(sql.delete_winners, PgParams().add(removed.str()));
-      if (!id.empty()) {
+      for (const Rows* rows : {&inserts, &upserts}) {
+        if (rows->id.empty()) continue;
         PgParams params;
-        params.add(id.str()).add(rev.str()).add(seq.str()).add(conflicted.str());
-        for (const PgArray& a : cols) params.add(a.str());
-        conn.query(sql.upsert_winners, params);
+        params.add(rows->id.str()).add(rows->rev.str()).add(rows->seq.str());
+        params.add(rows->conflicted.str());
+        for (const PgArray& a : rows->cols) params.add(a.str());
+        conn.query(rows == &inserts ? sql.insert_winners : sql.upsert_winners, params);
       }
     }
     b.history.clear();
@@ -727,8 +740,8 @@ void PgStorage::put_winner(Transaction& txn, const Table& table, std::string_vie
                            int64_t seq) {
   Txn& t = txn_of(txn);
   Txn::TableBuffer& b = t.buffer_for(table);
-  t.touch(table, id);
-  b.winners[std::string(id)] = Txn::WinnerPut{winner.revision, conflicted, body, seq};
+  Txn::RecordState& state = t.touch(table, id);
+  b.winners[std::string(id)] = Txn::WinnerPut{winner.revision, conflicted, body, seq, state.fresh};
 }
 
 void PgStorage::remove_winner(Transaction& txn, const Table& table, std::string_view id) {

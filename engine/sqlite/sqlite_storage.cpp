@@ -98,7 +98,7 @@ Revision read_revision(const SqliteStatement& stmt, int col) {
 }
 
 // Columns read for a Node: _rev, _parent, _deleted, _leaf, _stub.
-constexpr std::string_view kNodeColumns = R"("_rev","_parent","_deleted","_leaf","_stub")";
+constexpr std::string_view kNodeColumns = R"("_rev","_parent","_deleted","_leaf","_stub","_seq")";
 
 Node read_node(const SqliteStatement& stmt) {
   Node n;
@@ -107,6 +107,7 @@ Node read_node(const SqliteStatement& stmt) {
   n.deleted = stmt.column_int(2) != 0;
   n.leaf = stmt.column_int(3) != 0;
   n.stub = stmt.column_int(4) != 0;
+  n.seq = stmt.column_int(5);
   return n;
 }
 
@@ -153,7 +154,6 @@ CREATE TABLE "_columns"("table" TEXT NOT NULL, "position" INTEGER NOT NULL,
 CREATE TABLE "_changes"("seq" INTEGER PRIMARY KEY AUTOINCREMENT, "table" TEXT NOT NULL,
   "id" TEXT NOT NULL, "rev" TEXT NOT NULL, "deleted" INTEGER NOT NULL,
   "leaves" TEXT NOT NULL) STRICT;
-CREATE UNIQUE INDEX "_changes_record" ON "_changes"("table", "id");
 CREATE TABLE "_local"("id" TEXT PRIMARY KEY NOT NULL, "body" TEXT NOT NULL) STRICT;
 CREATE TABLE "_tokens"("name" TEXT PRIMARY KEY NOT NULL, "hash" TEXT NOT NULL UNIQUE,
   "admin" INTEGER NOT NULL, "read" TEXT NOT NULL, "write" TEXT NOT NULL,
@@ -485,17 +485,28 @@ std::optional<Attributes> SqliteStorage::body(Transaction& txn, const Table& tab
 }
 
 int64_t SqliteStorage::append_change(Transaction& txn, const ChangeRow& change) {
+  // One row per record: insert at a fresh seq, then drop the record's previous
+  // row. Inserting first keeps seq values from ever being reused.
   SqliteConnection& conn = conn_of(txn);
-  auto stmt = conn.prepare(
-      "INSERT OR REPLACE INTO \"_changes\"(\"table\",\"id\",\"rev\",\"deleted\",\"leaves\") "
-      "VALUES(?,?,?,?,?)");
-  stmt->bind_text(1, change.table);
-  stmt->bind_text(2, change.id);
-  stmt->bind_text(3, change.winner.str());
-  stmt->bind_int(4, change.deleted ? 1 : 0);
-  stmt->bind_text(5, join_revisions(change.leaves));
-  stmt->run();
-  return conn.last_insert_rowid();
+  int64_t seq;
+  {
+    auto stmt = conn.prepare(
+        "INSERT INTO \"_changes\"(\"table\",\"id\",\"rev\",\"deleted\",\"leaves\") "
+        "VALUES(?,?,?,?,?)");
+    stmt->bind_text(1, change.table);
+    stmt->bind_text(2, change.id);
+    stmt->bind_text(3, change.winner.str());
+    stmt->bind_int(4, change.deleted ? 1 : 0);
+    stmt->bind_text(5, join_revisions(change.leaves));
+    stmt->run();
+    seq = conn.last_insert_rowid();
+  }
+  if (change.previous_seq > 0) {
+    auto stmt = conn.prepare("DELETE FROM \"_changes\" WHERE \"seq\"=?");
+    stmt->bind_int(1, change.previous_seq);
+    stmt->run();
+  }
+  return seq;
 }
 
 void SqliteStorage::insert_node(Transaction& txn, const Table& table, std::string_view id,

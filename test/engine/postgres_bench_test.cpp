@@ -6,6 +6,7 @@
 #include <doctest/doctest.h>
 
 #include <chrono>
+#include <ctime>
 #include <cstdlib>
 #include <thread>
 
@@ -86,6 +87,7 @@ TEST_CASE("postgres bench: batched writes against raw libpq inserts" * doctest::
   auto engine = open_engine("postgres:" + engine_info);
   engine->put_table(bench_table());
   auto start = std::chrono::steady_clock::now();
+  std::clock_t cpu_start = std::clock();
   std::vector<Edit> edits;
   for (size_t i = 0; i < records; ++i) {
     edits.push_back(edit_of(i));
@@ -94,14 +96,17 @@ TEST_CASE("postgres bench: batched writes against raw libpq inserts" * doctest::
       edits.clear();
     }
   }
-  double engine_rate = records / seconds_since(start);
+  double engine_seconds = seconds_since(start);
+  double engine_cpu = static_cast<double>(std::clock() - cpu_start) / CLOCKS_PER_SEC;
+  double engine_rate = records / engine_seconds;
   CHECK(engine->get("items", row_of(records - 1).id));
 
   // 8 concurrent writers, disjoint ids, one shared engine.
   std::string multi_info = pg_scratch_conninfo(conninfo, "bench_multi");
   auto multi = open_engine("postgres:" + multi_info);
   multi->put_table(bench_table());
-  constexpr size_t kWriters = 8;
+  const char* env_writers = std::getenv("OUTPOST_BENCH_WRITERS");
+  const size_t kWriters = env_writers ? std::strtoull(env_writers, nullptr, 10) : 8;
   start = std::chrono::steady_clock::now();
   std::vector<std::thread> threads;
   for (size_t w = 0; w < kWriters; ++w) {
@@ -123,8 +128,10 @@ TEST_CASE("postgres bench: batched writes against raw libpq inserts" * doctest::
   MESSAGE("records=", records, " batch=", batch);
   MESSAGE("raw libpq multi-row inserts: ", static_cast<int64_t>(raw_rate), " records/s");
   MESSAGE("engine batched:             ", static_cast<int64_t>(engine_rate),
-          " records/s (ratio ", engine_rate / raw_rate, ")");
-  MESSAGE("engine, 8 writers:          ", static_cast<int64_t>(multi_rate), " records/s");
+          " records/s (ratio ", engine_rate / raw_rate, "; client CPU ", engine_cpu, " s of ",
+          engine_seconds, " s)");
+  MESSAGE("engine, ", kWriters, " writers:          ", static_cast<int64_t>(multi_rate),
+          " records/s");
 }
 
 }  // namespace

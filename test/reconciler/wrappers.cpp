@@ -75,6 +75,15 @@ void FaultyEngine::cut_next_write(size_t k) {
   cut_after_ = k;
 }
 
+void FaultyEngine::clear_faults() {
+  std::lock_guard lock(mu_);
+  fail_at_ = 0;
+  cut_after_.reset();
+  duplicate_writes = false;
+  replay_old_batches = false;
+  tamper_id.clear();
+}
+
 FaultyEngine::Fired FaultyEngine::fired() const {
   std::lock_guard lock(mu_);
   return fired_;

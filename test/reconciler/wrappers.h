@@ -152,6 +152,8 @@ class FaultyEngine final : public ForwardingEngine {
   // The next write_replicated with more than k documents applies the first k
   // (in their own transaction) and then throws Error(unavailable).
   void cut_next_write(size_t k);
+  // Disarms every fault (fail_call, cut_next_write, duplicates, replays, tamper).
+  void clear_faults();
   // Every write_replicated is sent to the engine twice.
   bool duplicate_writes = false;
   // After each write_replicated, one earlier batch (chosen at random) is

@@ -1,0 +1,233 @@
+// `outpost sync`: replicate between the local database (--db) and another
+// one (--remote), in both directions or one (--pull, --push), once or
+// continuously (DESIGN.md sections 7 and 11). Progress goes to stderr (one
+// line rewritten in place on a terminal, a line every few seconds
+// otherwise); a one-line summary ends the run on stdout.
+#include <signal.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <iostream>
+#include <mutex>
+
+#include "api/error.h"
+#include "api/table.h"
+#include "cli/command.h"
+#include "cli/output.h"
+#include "reconciler/replicator.h"
+
+namespace outpost::cli {
+
+namespace {
+
+// Set by SIGINT/SIGTERM: the run stops after the current call and saves
+// nothing half-done. A second signal takes the default action.
+std::atomic<bool> g_cancel{false};
+
+void on_stop_signal(int) { g_cancel.store(true); }
+
+void install_stop_handler() {
+  struct sigaction action {};
+  action.sa_handler = on_stop_signal;
+  sigemptyset(&action.sa_mask);
+  action.sa_flags = SA_RESETHAND;
+  sigaction(SIGINT, &action, nullptr);
+  sigaction(SIGTERM, &action, nullptr);
+}
+
+bool starts_with(std::string_view text, std::string_view prefix) {
+  return text.substr(0, prefix.size()) == prefix;
+}
+
+std::string fixed(double value, int digits) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.*f", digits, value);
+  return buf;
+}
+
+std::string count(uint64_t n) { return with_thousands(static_cast<double>(n)); }
+
+// Progress on stderr: a line rewritten in place on a terminal, otherwise a
+// plain line at most every kPlainEvery.
+class SyncProgress {
+ public:
+  explicit SyncProgress(std::string local_db_id)
+      : local_(std::move(local_db_id)), tty_(isatty(STDERR_FILENO) == 1) {}
+  ~SyncProgress() { clear(); }
+  SyncProgress(const SyncProgress&) = delete;
+  SyncProgress& operator=(const SyncProgress&) = delete;
+
+  void update(const ReplicationProgress& p) {
+    std::lock_guard lock(mu_);
+    const auto now = std::chrono::steady_clock::now();
+    const auto every = tty_ ? std::chrono::milliseconds(100) : kPlainEvery;
+    if (shown_any_ && now - last_ < every) return;
+    last_ = now;
+    shown_any_ = true;
+    std::string line = std::string(p.source_db_id == local_ ? "push" : "pull") + ": " +
+                       count(p.changes_read) + " changes, " + count(p.revisions_written) +
+                       " written, " + count(p.already_present) + " present, " + count(p.errors) +
+                       " errors";
+    if (p.bytes) line += ", " + count(*p.bytes) + " bytes";
+    line += ", " + with_thousands(p.rate()) + " changes/s";
+    if (tty_) {
+      std::cerr << "\r\033[K" << line << std::flush;
+      on_line_ = true;
+    } else {
+      std::cerr << line << "\n" << std::flush;
+    }
+  }
+
+  void clear() {
+    std::lock_guard lock(mu_);
+    if (on_line_) std::cerr << "\r\033[K" << std::flush;
+    on_line_ = false;
+  }
+
+ private:
+  static constexpr std::chrono::milliseconds kPlainEvery{2000};
+  std::mutex mu_;
+  std::string local_;
+  bool tty_;
+  bool on_line_ = false;
+  bool shown_any_ = false;
+  std::chrono::steady_clock::time_point last_{};
+};
+
+std::string summary_line(std::string_view what, const ReplicationReport& r) {
+  std::string line = std::string(what) +
+                     (r.cancelled ? " stopped: "
+                      : r.fatal   ? " failed: "
+                                  : ": ") +
+                     count(r.changes_read) + " changes read, " + count(r.revisions_written) +
+                     " revisions written, " + count(r.already_present) + " already present, " +
+                     count(r.errors.size()) + " errors";
+  if (r.bytes) line += ", " + count(*r.bytes) + " bytes";
+  line += ", " + fixed(r.seconds, 2) + " s, " + with_thousands(r.rate()) + " changes/s";
+  return line;
+}
+
+void print_errors(const ReplicationReport& r) {
+  constexpr size_t kShown = 20;
+  for (size_t i = 0; i < r.errors.size() && i < kShown; ++i) {
+    const ReplicationError& e = r.errors[i];
+    std::string what = e.id.empty() ? "table " + e.table : e.table + "/" + e.id;
+    if (!e.revision.empty()) what += " " + e.revision;
+    std::cerr << "error: " << printable(what) << ": " << error_code_name(e.code) << ": "
+              << printable(e.message) << "\n";
+  }
+  if (r.errors.size() > kShown) {
+    std::cerr << "... and " << r.errors.size() - kShown << " more errors (see --json)\n";
+  }
+}
+
+std::unique_ptr<Engine> open_remote(const Context& context, const std::string& url) {
+  if (starts_with(url, "http://") || starts_with(url, "https://")) {
+    throw Error(ErrorCode::unavailable,
+                "--remote " + url +
+                    ": syncing with a server over HTTP is not available in this build yet; "
+                    "give a database URL (sqlite:PATH or postgres:...), for example a "
+                    "SQLite file carried on a USB stick");
+  }
+  OpenOptions options;
+  options.durability = context.durability;
+  return open_engine(url, options);
+}
+
+int run_sync(Context& context, const ParsedArgs& args) {
+  const std::optional<std::string> remote_url = args.get("remote");
+  if (!remote_url || remote_url->empty()) {
+    throw UsageError("'outpost sync' needs --remote URL (the database to sync with)");
+  }
+  const bool pull = args.has("pull");
+  const bool push = args.has("push");
+  if (pull && push) {
+    throw UsageError("--pull and --push exclude each other (give neither to sync both ways)");
+  }
+  ReplicationOptions options;
+  options.tables = split_list(args.get_or("tables", ""));
+  for (const std::string& t : options.tables) validate_table_name(t);
+  options.batch_size = static_cast<size_t>(args.get_int("batch", 1000, 1, 10000));
+  options.continuous = args.has("continuous");
+  options.cancel = &g_cancel;
+
+  std::unique_ptr<Engine> local = context.open();
+  std::unique_ptr<Engine> remote = open_remote(context, *remote_url);
+  const std::string local_id = local->db_id();
+  if (local_id == remote->db_id()) {
+    throw Error(ErrorCode::invalid_value, "--db " + context.effective_db_url() + " and --remote " +
+                                              *remote_url + " are the same database (db_id " +
+                                              local_id + ")");
+  }
+  for (const std::string& t : options.tables) {
+    if (!local->get_table(t) && !remote->get_table(t)) {
+      throw Error(ErrorCode::unknown_table, "--tables: neither database has a table '" + t + "'");
+    }
+  }
+
+  SyncProgress progress(local_id);
+  if (!context.json) options.progress = [&](const ReplicationProgress& p) { progress.update(p); };
+  install_stop_handler();
+
+  ReplicationReport total;
+  std::string what;
+  std::string json;
+  if (pull || push) {
+    what = pull ? "pull" : "push";
+    total = pull ? replicate(*remote, *local, options) : replicate(*local, *remote, options);
+    json = replication_report_to_json(total);
+  } else {
+    what = "sync";
+    SyncReport report = sync(*local, *remote, options);
+    total = report.combined();
+    json = sync_report_to_json(report);
+  }
+  progress.clear();
+
+  if (context.json) {
+    std::cout << json << "\n";
+    return total.ok() ? 0 : 1;
+  }
+  print_errors(total);
+  std::cout << summary_line(what, total) << "\n";
+  std::cout.flush();
+  if (total.fatal) throw *total.fatal;
+  return total.errors.empty() ? 0 : 1;
+}
+
+constexpr OptionSpec kOptions[] = {
+    {"remote", "URL", "the other database: sqlite:PATH, a path, or postgres:..."},
+    {"tables", "a,b", "only these tables (each table set has its own checkpoint)"},
+    {"pull", "", "only copy from --remote into --db"},
+    {"push", "", "only copy from --db into --remote"},
+    {"continuous", "", "keep following both feeds until interrupted (Ctrl-C)"},
+    {"batch", "N", "changes per batch and target transaction (default 1000, at most 10000)"},
+};
+
+const Command kCommands[] = {
+    {.name = "",
+     .usage = "--remote URL [--tables a,b] [--pull|--push] [--continuous] [--batch N]",
+     .summary = "replicate between this database and another until both hold the same records",
+     .details =
+         "Copies every revision one side has and the other lacks, both ways unless --pull\n"
+         "or --push is given; concurrent edits become conflicts on both sides, nothing is\n"
+         "lost. Each direction resumes from its checkpoint, so an interrupted sync just\n"
+         "runs again. --remote takes any database URL: two devices can sync through a\n"
+         "SQLite file carried between them. (http(s):// servers come with 'outpost serve'.)\n"
+         "Progress goes to stderr; a summary line ends the run. Per-record errors are\n"
+         "listed and make the exit status 1. --json prints the report as JSON instead.\n",
+     .options = kOptions,
+     .max_args = 0,
+     .run = run_sync},
+};
+
+const CommandGroup kGroup{"sync", "replicate with another database (both ways by default)",
+                          kCommands};
+
+}  // namespace
+
+const CommandGroup& sync_commands() { return kGroup; }
+
+}  // namespace outpost::cli
