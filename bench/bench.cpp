@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "bench/bench_put.h"
+#include "bench/bench_replicate.h"
 
 namespace outpost {
 
@@ -11,6 +12,8 @@ namespace {
 constexpr BenchScenario kScenarios[] = {
     {"put", "local writes through Engine::write vs raw SQLite inserts (batched, then single)",
      run_put_bench},
+    {"replicate", "in-process replication SQLite to SQLite, and catching up after many edits",
+     run_replicate_bench},
 };
 
 }  // namespace

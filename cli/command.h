@@ -73,6 +73,7 @@ std::string top_level_help(std::span<const CommandGroup> groups);
 const CommandGroup& tables_commands();
 const CommandGroup& records_commands();
 const CommandGroup& changes_commands();
+const CommandGroup& sync_commands();
 const CommandGroup& bench_commands();
 
 }  // namespace outpost::cli

@@ -63,9 +63,13 @@ void PgArray::sep() {
 void PgArray::add(std::string_view text) {
   sep();
   text_ += '"';
-  for (char c : text) {
-    if (c == '"' || c == '\\') text_ += '\\';
-    text_ += c;
+  while (!text.empty()) {
+    size_t special = text.find_first_of("\"\\");
+    text_.append(text.substr(0, special));
+    if (special == std::string_view::npos) break;
+    text_ += '\\';
+    text_ += text[special];
+    text.remove_prefix(special + 1);
   }
   text_ += '"';
 }

@@ -53,12 +53,6 @@ std::string select_expr(const Column& c) {
   return q;
 }
 
-// The text PostgreSQL's input function of the column type reads exactly.
-std::string param_text(const Value& v) {
-  if (v.type() == ValueType::bytes) return "\\x" + hex_encode(v.as_bytes());
-  return v.text();  // canonical text: ints, floats (shortest exact), bools, RFC 3339 UTC
-}
-
 int hex_digit(char c) {
   if (c >= '0' && c <= '9') return c - '0';
   if (c >= 'a' && c <= 'f') return c - 'a' + 10;
@@ -245,6 +239,7 @@ class PgStorage::Txn final : public Transaction {
   void commit() override;
 
   PgConnection& conn() { return *conn_; }
+  PgStorage& owner() { return owner_; }
   bool writer() const { return kind_ == TransactionKind::write; }
 
   // What this transaction knows about a record it locked.
@@ -258,52 +253,109 @@ class PgStorage::Txn final : public Transaction {
     std::vector<Node> leaves;
     bool pending = false;  // buffered writes not yet sent
   };
-  struct HistoryRow {
-    std::string id;
-    Node node;
-    Attributes body;
-    int64_t seq;
-  };
-  struct WinnerPut {
-    Revision revision;
-    bool conflicted;
-    Attributes body;
-    int64_t seq;
-    bool fresh;  // the record had no row anywhere: a plain INSERT will do
+  // Rows of one kind waiting to be written, one array per column (the
+  // statement binds each array as one parameter and unnests them).
+  struct Columns {
+    std::vector<PgArray> arrays;
+    size_t rows = 0;
+    void reset(size_t n) {
+      arrays.assign(n, PgArray());
+      rows = 0;
+    }
+    PgParams params() const {
+      PgParams p;
+      for (const PgArray& a : arrays) p.add(a.str());
+      return p;
+    }
   };
   struct TableBuffer {
     Table table;
-    std::vector<HistoryRow> history;
-    std::vector<std::tuple<std::string, Revision, bool>> leaf_updates;
-    std::map<std::string, std::optional<WinnerPut>> winners;  // nullopt: remove
-    bool empty() const { return history.empty() && leaf_updates.empty() && winners.empty(); }
+    std::vector<size_t> by_name;  // column indexes in bytewise name order
+    Columns history;         // _id,_rev,_parent,_gen,_deleted,_leaf,_stub,_seq, columns
+    Columns leaf_updates;    // _id,_rev,_leaf
+    Columns winner_inserts;  // _id,_rev,_seq,_conflicted, columns
+    Columns winner_upserts;  // same
+    Columns removed;         // _id
+    std::set<std::string, std::less<>> winner_ids;  // ids in the three above
+    bool empty() const {
+      return history.rows == 0 && leaf_updates.rows == 0 && winner_ids.empty();
+    }
+    void reset() {
+      history.reset(8 + table.columns.size());
+      leaf_updates.reset(3);
+      winner_inserts.reset(4 + table.columns.size());
+      winner_upserts.reset(4 + table.columns.size());
+      removed.reset(1);
+      winner_ids.clear();
+    }
+    // Appends the body's values (null when absent) to arrays[first...].
+    void add_body(Columns& c, size_t first, const Attributes& body) {
+      const std::vector<Column>& columns = table.columns;
+      auto it = body.begin();
+      for (size_t idx : by_name) {
+        const std::string& name = columns[idx].name;
+        while (it != body.end() && it->first < name) ++it;
+        PgArray& a = c.arrays[first + idx];
+        if (it == body.end() || it->first != name) {
+          a.add_null();
+        } else if (it->second.type() == ValueType::bytes) {
+          a.add("\\x" + hex_encode(it->second.as_bytes()));
+        } else {
+          a.add(it->second.text());  // canonical text: PostgreSQL reads it exactly
+        }
+      }
+    }
   };
-  struct ChangeBuf {
-    ChangeRow row;
-    int64_t seq;
+  struct ChangeBuffer {
+    Columns fresh, known;  // "table","id","seq","rev","deleted","leaves"
+    std::vector<RecordState*> fresh_states;
+    std::set<RecordKey> keys;
+    bool empty() const { return keys.empty(); }
+    void reset() {
+      fresh.reset(6);
+      known.reset(6);
+      fresh_states.clear();
+      keys.clear();
+    }
   };
 
   std::map<RecordKey, RecordState> records;
   std::map<std::string, TableBuffer> buffers;
-  std::map<RecordKey, ChangeBuf> changes;
+  ChangeBuffer changes;
   std::vector<int64_t> seq_pool;
   bool any_pending = false;
   bool wrote_changes = false;
 
   TableBuffer& buffer_for(const Table& table) {
     TableBuffer& b = buffers[table.name];
-    if (b.table.columns.size() != table.columns.size()) {
+    if (b.table.columns.size() != table.columns.size() || b.history.arrays.empty()) {
       if (!b.empty()) owner_.flush(*this);
       b.table = table;
+      b.by_name.resize(table.columns.size());
+      for (size_t i = 0; i < b.by_name.size(); ++i) b.by_name[i] = i;
+      std::sort(b.by_name.begin(), b.by_name.end(), [&](size_t x, size_t y) {
+        return table.columns[x].name < table.columns[y].name;
+      });
+      b.reset();
     }
     return b;
   }
-  RecordState& touch(const Table& table, std::string_view id) {
-    RecordState& r = records[key_of(table.name, id)];
-    r.pending = true;
+  // The state of a record this transaction writes; marks it pending.
+  RecordState& touch(std::string_view table, std::string_view id) {
+    RecordState* r = nullptr;
+    if (last_state_ && last_table_ == table && last_id_ == id) {
+      r = last_state_;
+    } else {
+      r = &records[key_of(table, id)];
+      last_state_ = r;
+      last_table_ = table;
+      last_id_ = id;
+    }
+    r->pending = true;
     any_pending = true;
-    return r;
+    return *r;
   }
+
   // Sends buffered writes when a read of (table, id) could see them.
   void sync(std::string_view table, std::string_view id) {
     if (!any_pending) return;
@@ -331,6 +383,8 @@ class PgStorage::Txn final : public Transaction {
   PgPool::Lease conn_;
   TransactionKind kind_;
   bool done_ = false;
+  RecordState* last_state_ = nullptr;  // std::map nodes never move
+  std::string last_table_, last_id_;
 };
 
 void PgStorage::Txn::commit() {
@@ -545,57 +599,30 @@ void PgStorage::prefetch(Transaction& txn, const Table& table, const std::vector
 
 void PgStorage::flush_changes(Txn& txn) {
   PgConnection& conn = txn.conn();
-  struct Rows {
-    PgArray table, id, seq, rev, deleted, leaves;
-  };
-  Rows fresh, known;
-  size_t fresh_count = 0;
-  for (const auto& [key, c] : txn.changes) {
-    Txn::RecordState& state = txn.records[key];
-    Rows& rows = state.fresh ? fresh : known;
-    if (state.fresh) {
-      ++fresh_count;
-      state.fresh = false;  // from now on the row is ours
-    }
-    rows.table.add(c.row.table);
-    rows.id.add(c.row.id);
-    rows.seq.add(c.seq);
-    rows.rev.add(c.row.winner.str());
-    rows.deleted.add(c.row.deleted);
-    rows.leaves.add(join_revisions(c.row.leaves));
-  }
-  txn.changes.clear();
-  auto params = [](const Rows& rows) {
-    return PgParams()
-        .add(rows.table.str())
-        .add(rows.id.str())
-        .add(rows.seq.str())
-        .add(rows.rev.str())
-        .add(rows.deleted.str())
-        .add(rows.leaves.str());
-  };
+  Txn::ChangeBuffer& c = txn.changes;
   const std::string insert =
-      "INSERT INTO \"_changes\"(\"seq\",\"table\",\"id\",\"rev\",\"deleted\",\"leaves\",\"xid\") "
-      "SELECT u.s,u.t,u.i,u.r,u.d,u.l,pg_current_xact_id() FROM "
-      "unnest($1::text[],$2::text[],$3::bigint[],$4::text[],$5::boolean[],$6::text[]) "
-      "AS u(t,i,s,r,d,l)";
-  if (fresh_count > 0) {
+      "INSERT INTO \"_changes\"(\"table\",\"id\",\"seq\",\"rev\",\"deleted\",\"leaves\",\"xid\") "
+      "SELECT u.*,pg_current_xact_id() FROM "
+      "unnest($1::text[],$2::text[],$3::bigint[],$4::text[],$5::boolean[],$6::text[]) AS u";
+  if (c.fresh.rows > 0) {
     // Waits for a concurrent creator of the same record; if it committed,
     // this transaction planned on a stale view of the record: run it again.
     try {
-      conn.query(insert, params(fresh));
+      conn.query(insert, c.fresh.params());
     } catch (const PgStatementError& e) {
       if (e.sqlstate() != "23505") throw;  // unique_violation
       throw RetryableError("a record was created by another writer at the same time");
     }
+    for (Txn::RecordState* state : c.fresh_states) state->fresh = false;  // the row is ours now
   }
-  if (!known.table.empty()) {
+  if (c.known.rows > 0) {
     conn.query(insert +
-                   " ON CONFLICT(\"table\",\"id\") DO UPDATE SET \"seq\"=excluded.\"seq\",\"rev\"=excluded.\"rev\","
-                   "\"deleted\"=excluded.\"deleted\",\"leaves\"=excluded.\"leaves\","
-                   "\"xid\"=excluded.\"xid\"",
-               params(known));
+                   " ON CONFLICT(\"table\",\"id\") DO UPDATE SET \"seq\"=excluded.\"seq\","
+                   "\"rev\"=excluded.\"rev\",\"deleted\"=excluded.\"deleted\","
+                   "\"leaves\"=excluded.\"leaves\",\"xid\"=excluded.\"xid\"",
+               c.known.params());
   }
+  c.reset();
 }
 
 void PgStorage::flush(Txn& txn) {
@@ -605,89 +632,12 @@ void PgStorage::flush(Txn& txn) {
   for (auto& [name, b] : txn.buffers) {
     if (b.empty()) continue;
     const TableSql& sql = sql_for(b.table);
-    const std::vector<Column>& columns = b.table.columns;
-    if (!b.history.empty()) {
-      PgArray id, rev, parent, gen, deleted, leaf, stub, seq;
-      std::vector<PgArray> cols(columns.size());
-      for (const Txn::HistoryRow& row : b.history) {
-        id.add(row.id);
-        rev.add(row.node.revision.str());
-        if (row.node.parent.empty()) {
-          parent.add_null();
-        } else {
-          parent.add(row.node.parent.str());
-        }
-        gen.add(static_cast<int64_t>(row.node.revision.generation()));
-        deleted.add(row.node.deleted);
-        leaf.add(row.node.leaf);
-        stub.add(row.node.stub);
-        seq.add(row.seq);
-        for (size_t i = 0; i < columns.size(); ++i) {
-          auto it = row.body.find(columns[i].name);
-          if (it == row.body.end()) {
-            cols[i].add_null();
-          } else {
-            cols[i].add(param_text(it->second));
-          }
-        }
-      }
-      PgParams params;
-      for (PgArray* a : {&id, &rev, &parent, &gen, &deleted, &leaf, &stub, &seq}) {
-        params.add(a->str());
-      }
-      for (const PgArray& a : cols) params.add(a.str());
-      conn.query(sql.insert_history, params);
-    }
-    if (!b.leaf_updates.empty()) {
-      PgArray id, rev, leaf;
-      for (const auto& [i, r, l] : b.leaf_updates) {
-        id.add(i);
-        rev.add(r.str());
-        leaf.add(l);
-      }
-      conn.query(sql.update_leaves, PgParams().add(id.str()).add(rev.str()).add(leaf.str()));
-    }
-    if (!b.winners.empty()) {
-      struct Rows {
-        PgArray id, rev, seq, conflicted;
-        std::vector<PgArray> cols;
-      };
-      Rows inserts, upserts;
-      inserts.cols.resize(columns.size());
-      upserts.cols.resize(columns.size());
-      PgArray removed;
-      for (const auto& [i, put] : b.winners) {
-        if (!put) {
-          removed.add(i);
-          continue;
-        }
-        Rows& rows = put->fresh ? inserts : upserts;
-        rows.id.add(i);
-        rows.rev.add(put->revision.str());
-        rows.seq.add(put->seq);
-        rows.conflicted.add(put->conflicted);
-        for (size_t c = 0; c < columns.size(); ++c) {
-          auto it = put->body.find(columns[c].name);
-          if (it == put->body.end()) {
-            rows.cols[c].add_null();
-          } else {
-            rows.cols[c].add(param_text(it->second));
-          }
-        }
-      }
-      if (!removed.empty()) conn.query(sql.delete_winners, PgParams().add(removed.str()));
-      for (const Rows* rows : {&inserts, &upserts}) {
-        if (rows->id.empty()) continue;
-        PgParams params;
-        params.add(rows->id.str()).add(rows->rev.str()).add(rows->seq.str());
-        params.add(rows->conflicted.str());
-        for (const PgArray& a : rows->cols) params.add(a.str());
-        conn.query(rows == &inserts ? sql.insert_winners : sql.upsert_winners, params);
-      }
-    }
-    b.history.clear();
-    b.leaf_updates.clear();
-    b.winners.clear();
+    if (b.history.rows > 0) conn.query(sql.insert_history, b.history.params());
+    if (b.leaf_updates.rows > 0) conn.query(sql.update_leaves, b.leaf_updates.params());
+    if (b.removed.rows > 0) conn.query(sql.delete_winners, b.removed.params());
+    if (b.winner_inserts.rows > 0) conn.query(sql.insert_winners, b.winner_inserts.params());
+    if (b.winner_upserts.rows > 0) conn.query(sql.upsert_winners, b.winner_upserts.params());
+    b.reset();
   }
   for (auto& [key, state] : txn.records) state.pending = false;
   txn.any_pending = false;
@@ -696,17 +646,28 @@ void PgStorage::flush(Txn& txn) {
 int64_t PgStorage::append_change(Transaction& txn, const ChangeRow& change) {
   Txn& t = txn_of(txn);
   RecordKey key = key_of(change.table, change.id);
-  Txn::RecordState& state = t.records[key];
+  // One row per record and statement: a second change of the same record
+  // goes into the next statement.
+  if (t.changes.keys.contains(key)) flush(t);
+  if (t.changes.fresh.arrays.empty()) t.changes.reset();
+  Txn::RecordState& state = t.touch(change.table, change.id);
   int64_t seq = state.reserved_seq;
   if (seq != 0) {
     state.reserved_seq = 0;
   } else {
     seq = t.next_seq();
   }
-  state.pending = true;
-  t.any_pending = true;
   t.wrote_changes = true;
-  t.changes[key] = Txn::ChangeBuf{change, seq};
+  Txn::Columns& c = state.fresh ? t.changes.fresh : t.changes.known;
+  if (state.fresh) t.changes.fresh_states.push_back(&state);
+  c.arrays[0].add(change.table);
+  c.arrays[1].add(change.id);
+  c.arrays[2].add(seq);
+  c.arrays[3].add(change.winner.str());
+  c.arrays[4].add(change.deleted);
+  c.arrays[5].add(join_revisions(change.leaves));
+  ++c.rows;
+  t.changes.keys.insert(std::move(key));
   return seq;
 }
 
@@ -714,16 +675,30 @@ void PgStorage::insert_node(Transaction& txn, const Table& table, std::string_vi
                             const Node& node, const Attributes& body, int64_t seq) {
   Txn& t = txn_of(txn);
   Txn::TableBuffer& b = t.buffer_for(table);
-  Txn::RecordState& state = t.touch(table, id);
+  Txn::RecordState& state = t.touch(table.name, id);
   if (state.cached && node.leaf) state.leaves.push_back(node);
-  b.history.push_back(Txn::HistoryRow{std::string(id), node, body, seq});
+  Txn::Columns& h = b.history;
+  h.arrays[0].add(id);
+  h.arrays[1].add(node.revision.str());
+  if (node.parent.empty()) {
+    h.arrays[2].add_null();
+  } else {
+    h.arrays[2].add(node.parent.str());
+  }
+  h.arrays[3].add(static_cast<int64_t>(node.revision.generation()));
+  h.arrays[4].add(node.deleted);
+  h.arrays[5].add(node.leaf);
+  h.arrays[6].add(node.stub);
+  h.arrays[7].add(seq);
+  b.add_body(h, 8, body);
+  ++h.rows;
 }
 
 void PgStorage::set_leaf(Transaction& txn, const Table& table, std::string_view id,
                          const Revision& revision, bool leaf) {
   Txn& t = txn_of(txn);
   Txn::TableBuffer& b = t.buffer_for(table);
-  Txn::RecordState& state = t.touch(table, id);
+  Txn::RecordState& state = t.touch(table.name, id);
   if (state.cached) {
     if (leaf) {
       state.cached = false;
@@ -732,23 +707,45 @@ void PgStorage::set_leaf(Transaction& txn, const Table& table, std::string_view 
       std::erase_if(state.leaves, [&](const Node& n) { return n.revision == revision; });
     }
   }
-  b.leaf_updates.emplace_back(std::string(id), revision, leaf);
+  Txn::Columns& l = b.leaf_updates;
+  l.arrays[0].add(id);
+  l.arrays[1].add(revision.str());
+  l.arrays[2].add(leaf);
+  ++l.rows;
 }
 
 void PgStorage::put_winner(Transaction& txn, const Table& table, std::string_view id,
                            const Node& winner, const Attributes& body, bool conflicted,
                            int64_t seq) {
   Txn& t = txn_of(txn);
-  Txn::TableBuffer& b = t.buffer_for(table);
-  Txn::RecordState& state = t.touch(table, id);
-  b.winners[std::string(id)] = Txn::WinnerPut{winner.revision, conflicted, body, seq, state.fresh};
+  Txn::TableBuffer* b = &t.buffer_for(table);
+  if (b->winner_ids.contains(id)) {
+    t.owner().flush(t);  // one row per record and statement
+    b = &t.buffer_for(table);
+  }
+  Txn::RecordState& state = t.touch(table.name, id);
+  // A record that had no row anywhere gets a plain INSERT.
+  Txn::Columns& w = state.fresh ? b->winner_inserts : b->winner_upserts;
+  w.arrays[0].add(id);
+  w.arrays[1].add(winner.revision.str());
+  w.arrays[2].add(seq);
+  w.arrays[3].add(conflicted);
+  b->add_body(w, 4, body);
+  ++w.rows;
+  b->winner_ids.emplace(id);
 }
 
 void PgStorage::remove_winner(Transaction& txn, const Table& table, std::string_view id) {
   Txn& t = txn_of(txn);
-  Txn::TableBuffer& b = t.buffer_for(table);
-  t.touch(table, id);
-  b.winners[std::string(id)] = std::nullopt;
+  Txn::TableBuffer* b = &t.buffer_for(table);
+  if (b->winner_ids.contains(id)) {
+    t.owner().flush(t);
+    b = &t.buffer_for(table);
+  }
+  t.touch(table.name, id);
+  b->removed.arrays[0].add(id);
+  ++b->removed.rows;
+  b->winner_ids.emplace(id);
 }
 
 // ---------------------------------------------------------------- revision tree
