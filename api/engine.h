@@ -14,6 +14,7 @@
 
 #include "api/record.h"
 #include "api/table.h"
+#include "api/tokens.h"
 
 namespace outpost {
 
@@ -72,6 +73,10 @@ class Engine {
   // the winners of its revision tree. Returns one line per problem found
   // (empty when the database is sound).
   virtual std::vector<std::string> check() = 0;
+
+  // The database's API tokens; nullptr for engines that do not hold them
+  // (a remote database seen over HTTP).
+  virtual TokenStore* tokens() { return nullptr; }
 };
 
 // Convenience wrappers around write() for a single edit; they throw the

@@ -8,15 +8,20 @@
 
 #include <atomic>
 #include <chrono>
+#include <climits>
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
 #include <mutex>
+#include <thread>
 
 #include "api/error.h"
 #include "api/table.h"
 #include "cli/command.h"
 #include "cli/output.h"
+#include "client/http_engine.h"
 #include "reconciler/replicator.h"
+#include "utils/backoff.h"
 
 namespace outpost::cli {
 
@@ -123,17 +128,62 @@ void print_errors(const ReplicationReport& r) {
   }
 }
 
-std::unique_ptr<Engine> open_remote(const Context& context, const std::string& url) {
-  if (starts_with(url, "http://") || starts_with(url, "https://")) {
-    throw Error(ErrorCode::unavailable,
-                "--remote " + url +
-                    ": syncing with a server over HTTP is not available in this build yet; "
-                    "give a database URL (sqlite:PATH or postgres:...), for example a "
-                    "SQLite file carried on a USB stick");
+// The other database: a server (http:// or https://) or a database URL.
+struct Remote {
+  std::unique_ptr<Engine> engine;
+  HttpEngine* http = nullptr;  // engine, when it is a server
+};
+
+Remote open_remote(const Context& context, const ParsedArgs& args, const std::string& url) {
+  Remote remote;
+  if (is_http_url(url)) {
+    HttpClientOptions options;
+    if (std::optional<std::string> token = args.get("token")) {
+      options.token = *token;
+    } else if (const char* env = std::getenv("OUTPOST_TOKEN"); env != nullptr) {
+      options.token = env;
+    }
+    options.insecure = args.has("insecure");
+    options.ca_file = args.get_or("cacert", "");
+    if (options.insecure && !options.ca_file.empty()) {
+      throw UsageError("--insecure and --cacert exclude each other");
+    }
+    std::unique_ptr<HttpEngine> http = open_http_engine(url, options);
+    remote.http = http.get();
+    remote.engine = std::move(http);
+    return remote;
+  }
+  for (const char* option : {"token", "insecure", "cacert"}) {
+    if (args.has(option)) {
+      throw UsageError(std::string("--") + option + " applies only to an http(s):// --remote");
+    }
   }
   OpenOptions options;
   options.durability = context.durability;
-  return open_engine(url, options);
+  remote.engine = open_engine(url, options);
+  return remote;
+}
+
+// Runs `fn`; in continuous mode an unavailable remote (the hub is down, the
+// network is gone) is waited for with capped backoff until it answers or the
+// run is cancelled.
+template <typename Fn>
+auto when_reachable(bool continuous, Fn&& fn) -> decltype(fn()) {
+  Backoff backoff(std::chrono::milliseconds(200), std::chrono::milliseconds(10000), INT_MAX);
+  for (;;) {
+    backoff.next_attempt();
+    try {
+      return fn();
+    } catch (const Error& e) {
+      if (!continuous || e.code() != ErrorCode::unavailable || g_cancel.load()) throw;
+      std::cerr << "waiting for the remote: " << printable(e.message()) << "\n" << std::flush;
+      const auto until = std::chrono::steady_clock::now() + backoff.delay();
+      while (std::chrono::steady_clock::now() < until && !g_cancel.load()) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      }
+      if (g_cancel.load()) throw;
+    }
+  }
 }
 
 int run_sync(Context& context, const ParsedArgs& args) {
@@ -153,36 +203,64 @@ int run_sync(Context& context, const ParsedArgs& args) {
   options.continuous = args.has("continuous");
   options.cancel = &g_cancel;
 
+  install_stop_handler();
   std::unique_ptr<Engine> local = context.open();
-  std::unique_ptr<Engine> remote = open_remote(context, *remote_url);
+  Remote opened = open_remote(context, args, *remote_url);
+  Engine* remote = opened.engine.get();
+  if (opened.http != nullptr) {
+    HttpEngine* http = opened.http;
+    options.bytes_moved = [http] { return http->bytes_moved(); };
+  }
   const std::string local_id = local->db_id();
-  if (local_id == remote->db_id()) {
+  const std::string remote_id = when_reachable(options.continuous, [&] { return remote->db_id(); });
+  if (local_id == remote_id) {
     throw Error(ErrorCode::invalid_value, "--db " + context.effective_db_url() + " and --remote " +
                                               *remote_url + " are the same database (db_id " +
                                               local_id + ")");
   }
   for (const std::string& t : options.tables) {
-    if (!local->get_table(t) && !remote->get_table(t)) {
+    if (!local->get_table(t) &&
+        !when_reachable(options.continuous, [&] { return remote->get_table(t); })) {
       throw Error(ErrorCode::unknown_table, "--tables: neither database has a table '" + t + "'");
     }
   }
 
   SyncProgress progress(local_id);
   if (!context.json) options.progress = [&](const ReplicationProgress& p) { progress.update(p); };
-  install_stop_handler();
 
   ReplicationReport total;
-  std::string what;
+  std::string what = pull ? "pull" : push ? "push" : "sync";
   std::string json;
-  if (pull || push) {
-    what = pull ? "pull" : "push";
-    total = pull ? replicate(*remote, *local, options) : replicate(*local, *remote, options);
-    json = replication_report_to_json(total);
-  } else {
-    what = "sync";
-    SyncReport report = sync(*local, *remote, options);
-    total = report.combined();
-    json = sync_report_to_json(report);
+  // Continuous: a run that stops because the remote went away (every retry
+  // of a call failed) starts again from its checkpoints once it is back.
+  Backoff again(std::chrono::milliseconds(500), std::chrono::milliseconds(10000), INT_MAX);
+  for (;;) {
+    again.next_attempt();
+    ReplicationReport run;
+    if (pull || push) {
+      run = pull ? replicate(*remote, *local, options) : replicate(*local, *remote, options);
+      json = replication_report_to_json(run);
+    } else {
+      SyncReport report = sync(*local, *remote, options);
+      run = report.combined();
+      json = sync_report_to_json(report);
+    }
+    const bool retry = options.continuous && !g_cancel.load() && run.fatal &&
+                       run.fatal->code() == ErrorCode::unavailable;
+    if (!retry) {
+      std::optional<Error> fatal = run.fatal;
+      total.add(run);
+      total.fatal = fatal;
+      break;
+    }
+    run.fatal.reset();
+    total.add(run);
+    progress.clear();
+    std::cerr << "remote unavailable, reconnecting\n" << std::flush;
+    const auto until = std::chrono::steady_clock::now() + again.delay();
+    while (std::chrono::steady_clock::now() < until && !g_cancel.load()) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
   }
   progress.clear();
 
@@ -198,7 +276,10 @@ int run_sync(Context& context, const ParsedArgs& args) {
 }
 
 constexpr OptionSpec kOptions[] = {
-    {"remote", "URL", "the other database: sqlite:PATH, a path, or postgres:..."},
+    {"remote", "URL", "the other database: http(s)://HOST:PORT, sqlite:PATH, a path, or postgres:..."},
+    {"token", "T", "bearer token for an http(s):// remote (default $OUTPOST_TOKEN)"},
+    {"cacert", "FILE", "https: trust the CA certificate(s) in this PEM file (self-signed hubs)"},
+    {"insecure", "", "https: do not verify the server's certificate (testing only)"},
     {"tables", "a,b", "only these tables (each table set has its own checkpoint)"},
     {"pull", "", "only copy from --remote into --db"},
     {"push", "", "only copy from --db into --remote"},
@@ -208,14 +289,17 @@ constexpr OptionSpec kOptions[] = {
 
 const Command kCommands[] = {
     {.name = "",
-     .usage = "--remote URL [--tables a,b] [--pull|--push] [--continuous] [--batch N]",
+     .usage = "--remote URL [--token T] [--tables a,b] [--pull|--push] [--continuous] [--batch N]",
      .summary = "replicate between this database and another until both hold the same records",
      .details =
          "Copies every revision one side has and the other lacks, both ways unless --pull\n"
          "or --push is given; concurrent edits become conflicts on both sides, nothing is\n"
          "lost. Each direction resumes from its checkpoint, so an interrupted sync just\n"
-         "runs again. --remote takes any database URL: two devices can sync through a\n"
-         "SQLite file carried between them. (http(s):// servers come with 'outpost serve'.)\n"
+         "runs again. --remote is a hub run with 'outpost serve' (http(s)://HOST:PORT, with\n"
+         "--token or $OUTPOST_TOKEN), or any database URL: two devices can sync through a\n"
+         "SQLite file carried between them. https certificates are verified (--cacert FILE\n"
+         "for a self-signed one). --continuous keeps going when the hub goes away and\n"
+         "picks up from its checkpoints when it is back.\n"
          "Progress goes to stderr; a summary line ends the run. Per-record errors are\n"
          "listed and make the exit status 1. --json prints the report as JSON instead.\n",
      .options = kOptions,

@@ -75,5 +75,7 @@ const CommandGroup& records_commands();
 const CommandGroup& changes_commands();
 const CommandGroup& sync_commands();
 const CommandGroup& bench_commands();
+const CommandGroup& serve_commands();
+const CommandGroup& tokens_commands();
 
 }  // namespace outpost::cli

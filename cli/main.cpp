@@ -24,6 +24,7 @@ using outpost::cli::CommandGroup;
 std::vector<CommandGroup> command_table() {
   return {outpost::cli::tables_commands(), outpost::cli::records_commands(),
           outpost::cli::changes_commands(), outpost::cli::sync_commands(),
+          outpost::cli::serve_commands(),   outpost::cli::tokens_commands(),
           outpost::cli::bench_commands()};
 }
 

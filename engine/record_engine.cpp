@@ -101,13 +101,13 @@ RecordEngine::RecordEngine(std::unique_ptr<Storage> storage, const OpenOptions& 
 
 RecordEngine::~RecordEngine() { storage_->set_external_change_listener(nullptr); }
 
-template <typename Fn>
-auto RecordEngine::with_retry(Fn&& body) -> decltype(body()) {
+void RecordEngine::run_with_retry(const std::function<void()>& body) {
   Backoff backoff(std::chrono::milliseconds(2), std::chrono::milliseconds(250), kMaxAttempts);
   for (;;) {
     backoff.next_attempt();
     try {
-      return body();
+      body();
+      return;
     } catch (const RetryableError& e) {
       if (backoff.attempts() >= kMaxAttempts) throw;
       log_debug("engine", "retrying a transaction",
@@ -326,8 +326,9 @@ void RecordEngine::apply(Transaction& txn, const Plan& plan) {
   if (plan.noop) return;
   const Table& table = *plan.table;
   const Node& winner = pick_winner(plan.leaves);
-  ChangeRow change{table.name, plan.id, winner.revision, winner.deleted,
-                   leaf_revisions(plan.leaves), plan.previous_seq};
+  ChangeRow change{
+      table.name,       plan.id, winner.revision, winner.deleted, leaf_revisions(plan.leaves),
+      plan.previous_seq};
   int64_t seq = storage_->append_change(txn, change);
   for (const auto& [node, body] : plan.inserts) {
     storage_->insert_node(txn, table, plan.id, node, body, seq);

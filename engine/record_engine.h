@@ -6,9 +6,12 @@
 
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
+#include <type_traits>
 
 #include "api/engine.h"
 #include "engine/open.h"
@@ -16,7 +19,7 @@
 
 namespace outpost {
 
-class RecordEngine final : public Engine {
+class RecordEngine final : public Engine, private TokenStore {
  public:
   RecordEngine(std::unique_ptr<Storage> storage, const OpenOptions& options);
   ~RecordEngine() override;
@@ -48,6 +51,13 @@ class RecordEngine final : public Engine {
   void put_local(const std::string& id, const std::string& json) override;
 
   std::vector<std::string> check() override;
+  TokenStore* tokens() override { return this; }
+
+  // TokenStore (engine/tokens.cpp)
+  std::string create_token(const Token& token) override;
+  std::vector<Token> list_tokens() override;
+  bool revoke_token(const std::string& name) override;
+  std::optional<Token> authenticate(const std::string& secret) override;
 
  private:
   using Catalog = std::map<std::string, Table, std::less<>>;
@@ -63,8 +73,18 @@ class RecordEngine final : public Engine {
   void notify_commit();
   // Runs `body` (which begins and ends its own transaction), again with
   // jittered backoff while it throws RetryableError.
+  void run_with_retry(const std::function<void()>& body);
   template <typename Fn>
-  auto with_retry(Fn&& body) -> decltype(body());
+  auto with_retry(Fn&& body) -> decltype(body()) {
+    using Result = decltype(body());
+    if constexpr (std::is_void_v<Result>) {
+      run_with_retry(body);
+    } else {
+      std::optional<Result> out;
+      run_with_retry([&] { out.emplace(body()); });
+      return std::move(*out);
+    }
+  }
 
   std::unique_ptr<Storage> storage_;
   OpenOptions options_;

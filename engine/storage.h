@@ -19,6 +19,7 @@
 
 #include "api/record.h"
 #include "api/table.h"
+#include "api/tokens.h"
 
 namespace outpost {
 
@@ -166,6 +167,15 @@ class Storage {
   // cannot observe other processes ignore it; the engine then re-reads the
   // feed periodically while a long-poll waits.
   virtual void set_external_change_listener(std::function<void()> listener) { (void)listener; }
+
+  // API tokens, stored by the SHA-256 hex of their secret. The defaults
+  // refuse, for backends that do not hold tokens.
+  virtual void insert_token(Transaction& txn, const Token& token, const std::string& hash);
+  virtual std::vector<Token> load_tokens(Transaction& txn);
+  virtual bool revoke_token(Transaction& txn, const std::string& name);
+  // The token stored under `hash`, with that hash, if any.
+  virtual std::optional<std::pair<Token, std::string>> find_token(Transaction& txn,
+                                                                  const std::string& hash);
 
   // Local documents.
   virtual std::optional<std::string> get_local(Transaction& txn, std::string_view id) = 0;

@@ -22,6 +22,14 @@ std::string uuid_v4() {
   return out;
 }
 
+std::string random_bytes(size_t n) {
+  std::string out(n, '\0');
+  if (RAND_bytes(reinterpret_cast<unsigned char*>(out.data()), static_cast<int>(n)) != 1) {
+    throw std::runtime_error("OpenSSL: RAND_bytes failed");
+  }
+  return out;
+}
+
 bool is_uuid_v4(std::string_view text) {
   if (text.size() != 36) return false;
   for (size_t i = 0; i < text.size(); ++i) {

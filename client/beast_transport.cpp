@@ -1,0 +1,300 @@
+// The Boost.Beast transport: synchronous calls built from Beast's
+// asynchronous operations, each run to completion on the connection's own
+// io_context, so that beast::tcp_stream's expiry bounds every connect,
+// handshake, write and read (Beast's synchronous calls ignore it). This is
+// the only translation unit of the client that includes Beast or Asio.
+#include <openssl/ssl.h>
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+#include <atomic>
+#include <mutex>
+#include <optional>
+#include <vector>
+
+#include "api/error.h"
+#include "client/transport.h"
+
+namespace outpost {
+
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace ssl = asio::ssl;
+using tcp = asio::ip::tcp;
+using Clock = std::chrono::steady_clock;
+
+using Request = http::request<http::span_body<const char>>;
+
+// Idle connections older than this are not reused: the server may be about
+// to close them (its idle keep-alive limit is 60 s by default).
+constexpr std::chrono::seconds kMaxIdle{30};
+
+bool is_transient(const beast::error_code& ec) {
+  if (ec == beast::error::timeout || ec == http::error::end_of_stream ||
+      ec == http::error::partial_message || ec == asio::error::eof ||
+      ec == asio::error::connection_refused || ec == asio::error::connection_reset ||
+      ec == asio::error::connection_aborted || ec == asio::error::broken_pipe ||
+      ec == asio::error::network_unreachable || ec == asio::error::host_unreachable ||
+      ec == asio::error::network_down || ec == asio::error::network_reset ||
+      ec == asio::error::timed_out || ec == asio::error::try_again ||
+      ec == asio::error::host_not_found_try_again || ec == ssl::error::stream_truncated) {
+    return true;
+  }
+  return false;
+}
+
+std::string describe(const beast::error_code& ec) {
+  if (ec == beast::error::timeout) return "timed out";
+  std::string text = ec.message();
+  if (ec.category() == asio::error::get_ssl_category()) {
+    const unsigned long err = static_cast<unsigned long>(ec.value());
+    char reason[256];
+    ERR_error_string_n(err, reason, sizeof reason);
+    if (text.empty() || text == "unknown error") text = reason;
+  }
+  return text;
+}
+
+bool is_ip_address(const std::string& host) {
+  beast::error_code ec;
+  asio::ip::make_address(host, ec);
+  return !ec;
+}
+
+// One connection (plain or TLS) and the io_context its operations run on.
+// Used by one thread at a time (the pool hands it out).
+class Connection {
+ public:
+  Connection(const HttpUrl& url, const TransportOptions& options, ssl::context* tls_context)
+      : url_(url), options_(options) {
+    if (tls_context != nullptr) {
+      tls_.emplace(ioc_, *tls_context);
+    } else {
+      plain_.emplace(ioc_);
+    }
+  }
+
+  beast::tcp_stream& lowest() { return tls_ ? beast::get_lowest_layer(*tls_) : *plain_; }
+
+  // Connects (and handshakes); throws TransportFailure.
+  void open() {
+    tcp::resolver resolver(ioc_);
+    beast::error_code ec;
+    auto endpoints = resolver.resolve(url_.host, std::to_string(url_.port), ec);
+    if (ec) {
+      throw TransportFailure(url_.str() + ": cannot resolve " + url_.host + ": " + describe(ec),
+                             ec == asio::error::host_not_found_try_again);
+    }
+    lowest().expires_after(options_.connect_timeout);
+    lowest().async_connect(endpoints, [&](beast::error_code e, const tcp::endpoint&) { ec = e; });
+    run();
+    if (ec) {
+      throw TransportFailure(url_.str() + ": cannot connect: " + describe(ec), is_transient(ec));
+    }
+    beast::error_code ignored;
+    lowest().socket().set_option(tcp::no_delay(true), ignored);
+    if (!tls_) return;
+    if (!is_ip_address(url_.host)) {
+      SSL_set_tlsext_host_name(tls_->native_handle(), url_.host.c_str());
+    }
+    if (!options_.insecure) {
+      tls_->set_verify_mode(ssl::verify_peer);
+      tls_->set_verify_callback(ssl::host_name_verification(url_.host));
+    }
+    lowest().expires_after(options_.connect_timeout);
+    tls_->async_handshake(ssl::stream_base::client, [&](beast::error_code e) { ec = e; });
+    run();
+    if (ec) {
+      const bool tls_error = ec.category() == asio::error::get_ssl_category();
+      std::string message = url_.str() + ": TLS handshake failed: " + describe(ec);
+      if (tls_error && !options_.insecure) {
+        message += " (for a self-signed certificate give its CA file with --cacert FILE)";
+      }
+      throw TransportFailure(message, !tls_error && is_transient(ec),
+                             tls_error ? ErrorCode::internal : ErrorCode::unavailable);
+    }
+  }
+
+  // Thrown when a reused connection was found closed before any byte of
+  // the response arrived: the caller may retry on a new connection.
+  struct Stale {
+    beast::error_code ec;
+  };
+
+  HttpResponse exchange(const Request& request, std::chrono::milliseconds extra_timeout,
+                        std::atomic<uint64_t>& bytes, bool reused, bool& keep) {
+    return tls_ ? exchange_on(*tls_, request, extra_timeout, bytes, reused, keep)
+                : exchange_on(*plain_, request, extra_timeout, bytes, reused, keep);
+  }
+
+  Clock::time_point idle_since{};
+
+ private:
+  void run() {
+    ioc_.restart();
+    ioc_.run();
+  }
+
+  template <typename Stream>
+  HttpResponse exchange_on(Stream& stream, const Request& request,
+                           std::chrono::milliseconds extra_timeout, std::atomic<uint64_t>& bytes,
+                           bool reused, bool& keep) {
+    beast::error_code ec;
+    size_t n = 0;
+    lowest().expires_after(options_.io_timeout);
+    http::async_write(stream, request, [&](beast::error_code e, size_t written) {
+      ec = e;
+      n = written;
+    });
+    run();
+    bytes += n;
+    if (ec) {
+      if (reused && ec != beast::error::timeout) throw Stale{ec};
+      throw TransportFailure(url_.str() + ": sending the request failed: " + describe(ec),
+                             is_transient(ec));
+    }
+
+    http::response_parser<http::string_body> parser;
+    parser.body_limit(options_.max_response_body);
+    parser.header_limit(static_cast<uint32_t>(
+        std::min<size_t>(options_.max_response_header, std::numeric_limits<uint32_t>::max())));
+    lowest().expires_after(options_.io_timeout + extra_timeout);
+    n = 0;
+    http::async_read(stream, buffer_, parser, [&](beast::error_code e, size_t read) {
+      ec = e;
+      n = read;
+    });
+    run();
+    bytes += n;
+    if (ec) {
+      if (reused && !parser.got_some() &&
+          (ec == http::error::end_of_stream || ec == asio::error::eof ||
+           ec == asio::error::connection_reset || ec == ssl::error::stream_truncated)) {
+        throw Stale{ec};
+      }
+      if (ec == http::error::body_limit || ec == http::error::header_limit) {
+        throw TransportFailure(url_.str() + ": the response is larger than the client accepts (" +
+                                   describe(ec) + ")",
+                               false, ErrorCode::too_large);
+      }
+      throw TransportFailure(url_.str() + ": reading the response failed: " + describe(ec),
+                             is_transient(ec));
+    }
+    http::response<http::string_body> response = parser.release();
+    keep = response.keep_alive();
+    HttpResponse out;
+    out.status = static_cast<int>(response.result_int());
+    out.content_type = std::string(response[http::field::content_type]);
+    out.body = std::move(response.body());
+    return out;
+  }
+
+  const HttpUrl& url_;
+  const TransportOptions& options_;
+  asio::io_context ioc_{1};
+  std::optional<beast::tcp_stream> plain_;
+  std::optional<beast::ssl_stream<beast::tcp_stream>> tls_;
+  beast::flat_buffer buffer_;
+};
+
+class BeastTransport final : public Transport {
+ public:
+  BeastTransport(HttpUrl url, TransportOptions options)
+      : url_(std::move(url)), options_(std::move(options)) {
+    if (!url_.tls) return;
+    tls_context_.emplace(ssl::context::tls_client);
+    SSL_CTX_set_min_proto_version(tls_context_->native_handle(), TLS1_2_VERSION);
+    if (options_.insecure) {
+      tls_context_->set_verify_mode(ssl::verify_none);
+      return;
+    }
+    tls_context_->set_verify_mode(ssl::verify_peer);
+    beast::error_code ec;
+    if (!options_.ca_file.empty()) {
+      tls_context_->load_verify_file(options_.ca_file, ec);
+      if (ec) {
+        throw Error(ErrorCode::invalid_value, "--cacert " + options_.ca_file +
+                                                  ": cannot load CA certificates: " + describe(ec));
+      }
+    } else {
+      tls_context_->set_default_verify_paths(ec);
+    }
+  }
+
+  HttpResponse send(const HttpRequest& in) override {
+    Request request{http::string_to_verb(in.method), url_.base_path + in.target, 11};
+    request.set(http::field::host, url_.host_header());
+    request.set(http::field::user_agent, "outpost/0.1.0");
+    request.set(http::field::accept, "application/json");
+    if (!options_.token.empty()) request.set(http::field::authorization, "Bearer " + options_.token);
+    if (!in.body.empty() || in.method == "PUT" || in.method == "POST") {
+      request.set(http::field::content_type, "application/json");
+    }
+    request.body() = beast::span<const char>(in.body.data(), in.body.size());
+    request.keep_alive(true);
+    request.prepare_payload();
+
+    for (;;) {
+      std::unique_ptr<Connection> connection = take();
+      const bool reused = connection != nullptr;
+      if (!reused) {
+        connection = std::make_unique<Connection>(url_, options_,
+                                                  tls_context_ ? &*tls_context_ : nullptr);
+        connection->open();
+      }
+      bool keep = false;
+      try {
+        HttpResponse response =
+            connection->exchange(request, in.extra_timeout, bytes_, reused, keep);
+        if (keep) give_back(std::move(connection));
+        return response;
+      } catch (const Connection::Stale&) {
+        continue;  // the server closed an idle connection: try the next one, or a new one
+      }
+    }
+  }
+
+  uint64_t bytes_moved() const override { return bytes_.load(std::memory_order_relaxed); }
+
+ private:
+  std::unique_ptr<Connection> take() {
+    std::lock_guard lock(mu_);
+    const auto now = Clock::now();
+    while (!idle_.empty()) {
+      std::unique_ptr<Connection> c = std::move(idle_.back());
+      idle_.pop_back();
+      if (now - c->idle_since < kMaxIdle) return c;
+    }
+    return nullptr;
+  }
+
+  void give_back(std::unique_ptr<Connection> connection) {
+    connection->idle_since = Clock::now();
+    std::lock_guard lock(mu_);
+    if (idle_.size() < options_.max_idle_connections) idle_.push_back(std::move(connection));
+  }
+
+  const HttpUrl url_;
+  const TransportOptions options_;
+  std::optional<ssl::context> tls_context_;
+  std::mutex mu_;
+  std::vector<std::unique_ptr<Connection>> idle_;
+  std::atomic<uint64_t> bytes_{0};
+};
+
+}  // namespace
+
+std::unique_ptr<Transport> make_beast_transport(const HttpUrl& url,
+                                                const TransportOptions& options) {
+  return std::make_unique<BeastTransport>(url, options);
+}
+
+}  // namespace outpost

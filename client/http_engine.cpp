@@ -1,0 +1,318 @@
+#include "client/http_engine.h"
+
+#include <algorithm>
+#include <span>
+
+#include "api/error.h"
+#include "api/json.h"
+#include "utils/backoff.h"
+#include "utils/uuid.h"
+
+namespace outpost {
+
+namespace {
+
+// The code a status stands for when the body is not an error object (a
+// proxy's page, an empty body).
+ErrorCode code_of_status(int status) {
+  switch (status) {
+    case 400: return ErrorCode::invalid_json;
+    case 401: return ErrorCode::unauthorized;
+    case 403: return ErrorCode::forbidden;
+    case 404: return ErrorCode::not_found;
+    case 409: return ErrorCode::conflict;
+    case 413: return ErrorCode::too_large;
+    case 415: return ErrorCode::unsupported_media_type;
+    case 429:
+    case 502:
+    case 503:
+    case 504: return ErrorCode::unavailable;
+    default: return ErrorCode::internal;
+  }
+}
+
+bool retryable_status(int status) { return status == 502 || status == 503 || status == 504; }
+
+Error error_of_response(const HttpUrl& url, const HttpRequest& request,
+                        const HttpResponse& response) {
+  try {
+    if (!response.body.empty()) {
+      Error decoded = error_from_json(response.body);
+      if (response.status >= 500) {
+        return Error(decoded.code(), url.str() + ": " + decoded.message());
+      }
+      return decoded;
+    }
+  } catch (const Error&) {
+    // Not an error object: fall back on the status.
+  }
+  std::string text = response.body.substr(0, 200);
+  for (char& c : text) {
+    if (static_cast<unsigned char>(c) < ' ') c = ' ';
+  }
+  return Error(code_of_status(response.status),
+               url.str() + ": " + request.method + " " + request.target + " answered HTTP " +
+                   std::to_string(response.status) + (text.empty() ? "" : ": " + text));
+}
+
+std::string table_path(const std::string& table) { return "/v1/tables/" + percent_encode(table); }
+
+std::string record_path(const std::string& table, const std::string& id) {
+  return table_path(table) + "/records/" + percent_encode(id);
+}
+
+// Calls `fn` on consecutive slices of `items` no larger than `max`, and
+// concatenates the results.
+template <typename T, typename Fn>
+auto in_slices(const std::vector<T>& items, size_t max, Fn&& fn) {
+  using Result = decltype(fn(std::span<const T>()));
+  if (items.size() <= max) return fn(std::span<const T>(items));
+  Result all;
+  all.reserve(items.size());
+  for (size_t at = 0; at < items.size(); at += max) {
+    Result part = fn(std::span<const T>(items).subspan(at, std::min(max, items.size() - at)));
+    std::move(part.begin(), part.end(), std::back_inserter(all));
+  }
+  return all;
+}
+
+template <typename T>
+std::vector<T> to_vector(std::span<const T> slice) {
+  return std::vector<T>(slice.begin(), slice.end());
+}
+
+}  // namespace
+
+HttpEngine::HttpEngine(HttpUrl url, std::unique_ptr<Transport> transport,
+                       HttpClientOptions options)
+    : url_(std::move(url)), transport_(std::move(transport)), options_(std::move(options)) {
+  options_.max_batch = std::max<size_t>(1, options_.max_batch);
+  options_.max_attempts = std::max(1, options_.max_attempts);
+}
+
+HttpEngine::~HttpEngine() = default;
+
+uint64_t HttpEngine::bytes_moved() const { return transport_->bytes_moved(); }
+
+uint64_t HttpEngine::requests_sent() const { return requests_.load(std::memory_order_relaxed); }
+
+HttpResponse HttpEngine::call(HttpRequest request) {
+  Backoff backoff(options_.retry_base, options_.retry_cap, options_.max_attempts);
+  for (;;) {
+    backoff.next_attempt();
+    const bool last = backoff.attempts() >= options_.max_attempts;
+    ++requests_;
+    HttpResponse response;
+    try {
+      response = transport_->send(request);
+    } catch (const TransportFailure& failure) {
+      if (failure.transient() && !last) {
+        backoff.wait();
+        continue;
+      }
+      std::string message = failure.what();
+      if (failure.transient() && backoff.attempts() > 1) {
+        message += " (after " + std::to_string(backoff.attempts()) + " attempts)";
+      }
+      throw Error(failure.code(), message);
+    }
+    if (response.status >= 200 && response.status < 300) return response;
+    if (retryable_status(response.status) && !last) {
+      backoff.wait();
+      continue;
+    }
+    throw error_of_response(url_, request, response);
+  }
+}
+
+std::optional<HttpResponse> HttpEngine::call_or_missing(HttpRequest request, ErrorCode a,
+                                                        ErrorCode b) {
+  try {
+    return call(std::move(request));
+  } catch (const Error& e) {
+    if (e.code() == a || e.code() == b) return std::nullopt;
+    throw;
+  }
+}
+
+ServerInfo HttpEngine::info() { return info_from_json(call({"GET", "/v1", {}, {}}).body); }
+
+std::string HttpEngine::db_id() { return info().db_id; }
+
+std::string HttpEngine::backend() { return "http"; }
+
+std::string HttpEngine::update_seq() { return info().update_seq; }
+
+std::vector<Table> HttpEngine::list_tables() {
+  return tables_from_json(call({"GET", "/v1/tables", {}, {}}).body);
+}
+
+std::optional<Table> HttpEngine::get_table(const std::string& name) {
+  std::optional<HttpResponse> response =
+      call_or_missing({"GET", table_path(name), {}, {}}, ErrorCode::unknown_table,
+                      ErrorCode::not_found);
+  if (!response) return std::nullopt;
+  return table_from_json(response->body);
+}
+
+Table HttpEngine::put_table(const Table& table) {
+  return table_from_json(call({"PUT", table_path(table.name), table_to_json(table), {}}).body);
+}
+
+std::vector<WriteResult> HttpEngine::write(const std::vector<Edit>& edits) {
+  // A create without an id gets its UUID here rather than on the server, so
+  // that a retried request (the response was lost) cannot create it twice.
+  const bool needs_ids = std::any_of(edits.begin(), edits.end(), [](const Edit& e) {
+    return e.id.empty() && e.kind == Edit::Kind::put;
+  });
+  std::vector<Edit> with_ids;
+  if (needs_ids) {
+    with_ids = edits;
+    for (Edit& e : with_ids) {
+      if (e.id.empty() && e.kind == Edit::Kind::put) e.id = uuid_v4();
+    }
+  }
+  const std::vector<Edit>& all = needs_ids ? with_ids : edits;
+  return in_slices(all, options_.max_batch, [&](std::span<const Edit> slice) {
+    const std::string body = slice.size() == all.size()
+                                 ? bulk_docs_request_to_json(all)
+                                 : bulk_docs_request_to_json(to_vector(slice));
+    std::vector<WriteResult> results =
+        write_results_from_json(call({"POST", "/v1/bulk_docs", body, {}}).body);
+    if (results.size() != slice.size()) {
+      throw Error(ErrorCode::internal, url_.str() + ": bulk_docs answered " +
+                                           std::to_string(results.size()) + " results for " +
+                                           std::to_string(slice.size()) + " documents");
+    }
+    return results;
+  });
+}
+
+std::vector<WriteResult> HttpEngine::write_replicated(
+    const std::vector<RemoteRevision>& revisions) {
+  return in_slices(revisions, options_.max_batch, [&](std::span<const RemoteRevision> slice) {
+    const std::string body = slice.size() == revisions.size()
+                                 ? bulk_docs_request_to_json(revisions)
+                                 : bulk_docs_request_to_json(to_vector(slice));
+    std::vector<WriteResult> results =
+        write_results_from_json(call({"POST", "/v1/bulk_docs", body, {}}).body);
+    if (results.size() != slice.size()) {
+      throw Error(ErrorCode::internal, url_.str() + ": bulk_docs answered " +
+                                           std::to_string(results.size()) + " results for " +
+                                           std::to_string(slice.size()) + " documents");
+    }
+    return results;
+  });
+}
+
+std::optional<Record> HttpEngine::get(const std::string& table, const std::string& id,
+                                      const GetOptions& options) {
+  std::string target =
+      record_path(table, id) +
+      query_string({{"rev", options.revision.str()},
+                    {"conflicts", options.conflicts ? "true" : ""},
+                    {"ancestry", options.ancestry ? "true" : ""}});
+  std::optional<HttpResponse> response =
+      call_or_missing({"GET", std::move(target), {}, {}}, ErrorCode::not_found,
+                      ErrorCode::not_found);
+  if (!response) return std::nullopt;
+  return record_from_json(response->body);
+}
+
+RecordPage HttpEngine::list_records(const std::string& table, const std::string& after,
+                                    size_t limit) {
+  std::string target = table_path(table) + "/records" +
+                       query_string({{"after", after}, {"limit", std::to_string(limit)}});
+  return record_page_from_json(call({"GET", std::move(target), {}, {}}).body);
+}
+
+ConflictPage HttpEngine::list_conflicts(const std::string& table, const std::string& after,
+                                        size_t limit) {
+  std::string target = "/v1/conflicts" + query_string({{"table", table},
+                                                       {"after", after},
+                                                       {"limit", std::to_string(limit)}});
+  return conflict_page_from_json(call({"GET", std::move(target), {}, {}}).body);
+}
+
+ChangesPage HttpEngine::changes(const ChangesRequest& request) {
+  std::string target =
+      "/v1/changes" + query_string({{"since", request.since},
+                                    {"limit", std::to_string(request.limit)},
+                                    {"feed", request.timeout_ms > 0 ? "longpoll" : ""},
+                                    {"timeout_ms", request.timeout_ms > 0
+                                                       ? std::to_string(request.timeout_ms)
+                                                       : ""}});
+  if (!request.tables.empty()) {
+    // Names are joined with a literal ',' (table names never contain one).
+    target += target.find('?') == std::string::npos ? "?tables=" : "&tables=";
+    for (size_t i = 0; i < request.tables.size(); ++i) {
+      if (i > 0) target += ',';
+      target += percent_encode(request.tables[i]);
+    }
+  }
+  HttpRequest http{"GET", std::move(target), {}, {}};
+  if (request.timeout_ms > 0) http.extra_timeout = std::chrono::milliseconds(request.timeout_ms);
+  return changes_from_json(call(std::move(http)).body);
+}
+
+std::vector<RevsDiffResult> HttpEngine::revs_diff(const std::vector<RevsDiffQuery>& queries) {
+  if (queries.empty()) return {};
+  return in_slices(queries, options_.max_batch, [&](std::span<const RevsDiffQuery> slice) {
+    const std::string body = slice.size() == queries.size()
+                                 ? revs_diff_request_to_json(queries)
+                                 : revs_diff_request_to_json(to_vector(slice));
+    return revs_diff_response_from_json(call({"POST", "/v1/revs_diff", body, {}}).body);
+  });
+}
+
+std::vector<BulkGetResult> HttpEngine::bulk_get(const std::vector<BulkGetQuery>& queries) {
+  if (queries.empty()) return {};
+  return in_slices(queries, options_.max_batch, [&](std::span<const BulkGetQuery> slice) {
+    const std::string body = slice.size() == queries.size()
+                                 ? bulk_get_request_to_json(queries)
+                                 : bulk_get_request_to_json(to_vector(slice));
+    std::vector<BulkGetResult> results =
+        bulk_get_response_from_json(call({"POST", "/v1/bulk_get", body, {}}).body);
+    if (results.size() != slice.size()) {
+      throw Error(ErrorCode::internal, url_.str() + ": bulk_get answered " +
+                                           std::to_string(results.size()) + " results for " +
+                                           std::to_string(slice.size()) + " queries");
+    }
+    return results;
+  });
+}
+
+std::optional<std::string> HttpEngine::get_local(const std::string& id) {
+  std::optional<HttpResponse> response = call_or_missing(
+      {"GET", "/v1/local/" + percent_encode(id), {}, {}}, ErrorCode::not_found,
+      ErrorCode::not_found);
+  if (!response) return std::nullopt;
+  return std::move(response->body);
+}
+
+void HttpEngine::put_local(const std::string& id, const std::string& json) {
+  call({"PUT", "/v1/local/" + percent_encode(id), json, {}});
+}
+
+std::vector<std::string> HttpEngine::check() {
+  throw Error(ErrorCode::internal,
+              url_.str() + ": check is not supported over HTTP; run it on the server's database");
+}
+
+std::unique_ptr<HttpEngine> open_http_engine(const std::string& url,
+                                             const HttpClientOptions& options) {
+  HttpUrl parsed = parse_http_url(url);
+  TransportOptions transport;
+  transport.token = options.token;
+  transport.insecure = options.insecure;
+  transport.ca_file = options.ca_file;
+  transport.connect_timeout = options.connect_timeout;
+  transport.io_timeout = options.io_timeout;
+  transport.max_response_body = options.max_response_body;
+  transport.max_response_header = options.max_response_header;
+  transport.max_idle_connections = options.max_idle_connections;
+  std::unique_ptr<Transport> t = make_beast_transport(parsed, transport);
+  return std::make_unique<HttpEngine>(std::move(parsed), std::move(t), options);
+}
+
+}  // namespace outpost

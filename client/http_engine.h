@@ -1,0 +1,111 @@
+// The Engine over HTTP: a remote `outpost serve` seen as just another
+// Engine (DESIGN.md sections 1 and 8), so that replicate(local, remote) and
+// replicate(remote, local) are the same code as between two local databases.
+//
+// Every Engine call is one or more requests to the §8 routes, encoded and
+// decoded with the shared codec (api/json.h). Error responses become
+// outpost::Error with the server's code (409 conflict stays conflict, 403
+// forbidden stays forbidden). Batches larger than the server's limit are
+// split. Creates without an id get their UUID here, so that every request is
+// idempotent and safe to retry.
+//
+// Retries: a connection refused, reset or timed out and HTTP 502/503/504
+// are retried with capped, jittered backoff up to `max_attempts`; then the
+// call throws Error(unavailable) (which the reconciler retries in its turn).
+// 4xx responses are never retried. A rejected TLS certificate throws
+// Error(internal) at once.
+//
+// Not over HTTP: check() throws Error(internal); tokens() is nullptr.
+//
+// Thread-safety: an HttpEngine may be used from several threads at once;
+// each call takes a keep-alive connection of its own from a small pool.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "api/engine.h"
+#include "api/json.h"
+#include "client/transport.h"
+#include "client/url.h"
+
+namespace outpost {
+
+struct HttpClientOptions {
+  std::string token;      // bearer token; empty for a server run with --no-auth
+  bool insecure = false;  // https: do not verify the certificate (only when asked)
+  std::string ca_file;    // https: trust the CA certificates in this PEM file instead
+  std::chrono::milliseconds connect_timeout{10000};
+  std::chrono::milliseconds io_timeout{120000};  // per request; long-polls add their wait
+  int max_attempts = 4;                          // per call, transient failures included
+  std::chrono::milliseconds retry_base{100};
+  std::chrono::milliseconds retry_cap{2000};
+  size_t max_batch = 10000;  // documents per request (the server's limit, DESIGN.md §9)
+  size_t max_response_body = size_t{256} << 20;
+  size_t max_response_header = size_t{64} << 10;
+  size_t max_idle_connections = 8;
+};
+
+class HttpEngine final : public Engine {
+ public:
+  // `transport` moves the bytes (make_beast_transport, or a fake in tests).
+  HttpEngine(HttpUrl url, std::unique_ptr<Transport> transport, HttpClientOptions options);
+  ~HttpEngine() override;
+
+  std::string db_id() override;
+  std::string backend() override;
+  std::string update_seq() override;
+
+  std::vector<Table> list_tables() override;
+  std::optional<Table> get_table(const std::string& name) override;
+  Table put_table(const Table& table) override;
+
+  std::vector<WriteResult> write(const std::vector<Edit>& edits) override;
+  std::vector<WriteResult> write_replicated(const std::vector<RemoteRevision>& revisions) override;
+
+  std::optional<Record> get(const std::string& table, const std::string& id,
+                            const GetOptions& options = {}) override;
+  RecordPage list_records(const std::string& table, const std::string& after,
+                          size_t limit) override;
+  ConflictPage list_conflicts(const std::string& table, const std::string& after,
+                              size_t limit) override;
+
+  ChangesPage changes(const ChangesRequest& request) override;
+  std::vector<RevsDiffResult> revs_diff(const std::vector<RevsDiffQuery>& queries) override;
+  std::vector<BulkGetResult> bulk_get(const std::vector<BulkGetQuery>& queries) override;
+
+  std::optional<std::string> get_local(const std::string& id) override;
+  void put_local(const std::string& id, const std::string& json) override;
+
+  std::vector<std::string> check() override;
+
+  // The server's `GET /v1` object (db_id, backend, update_seq in one call).
+  ServerInfo info();
+  const HttpUrl& url() const { return url_; }
+  // Bytes sent and received so far (for ReplicationOptions::bytes_moved).
+  uint64_t bytes_moved() const;
+  // Requests sent so far, retries included.
+  uint64_t requests_sent() const;
+
+ private:
+  HttpResponse call(HttpRequest request);
+  // call() that returns nullopt for 404 with one of the given codes.
+  std::optional<HttpResponse> call_or_missing(HttpRequest request, ErrorCode a, ErrorCode b);
+
+  HttpUrl url_;
+  std::unique_ptr<Transport> transport_;
+  HttpClientOptions options_;
+  std::atomic<uint64_t> requests_{0};
+};
+
+// Opens the server at `url` (http:// or https://). Connects lazily: the
+// first call makes the first connection. Throws Error(invalid_value) for a
+// malformed URL or an unreadable CA file.
+std::unique_ptr<HttpEngine> open_http_engine(const std::string& url,
+                                             const HttpClientOptions& options = {});
+
+}  // namespace outpost

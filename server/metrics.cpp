@@ -1,0 +1,101 @@
+#include "server/metrics.h"
+
+#include <cstdio>
+
+namespace outpost::server {
+
+namespace {
+
+// Label values are route templates, methods and error codes: escape anyway.
+std::string label(std::string_view value) {
+  std::string out;
+  for (char c : value) {
+    if (c == '\\' || c == '"') {
+      out += '\\';
+      out += c;
+    } else if (c == '\n') {
+      out += "\\n";
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+std::string number(double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.17g", v);
+  return buf;
+}
+
+}  // namespace
+
+void Metrics::record_request(std::string_view route, std::string_view method, int status,
+                             double seconds) {
+  std::lock_guard lock(mu_);
+  ++requests_[{std::string(route), std::string(method), status}];
+  for (size_t i = 0; i < kLatencyBuckets.size(); ++i) {
+    if (seconds <= kLatencyBuckets[i]) {
+      ++bucket_counts_[i];
+      break;
+    }
+  }
+  ++latency_count_;
+  latency_sum_ += seconds;
+}
+
+void Metrics::record_error(std::string_view code) {
+  std::lock_guard lock(mu_);
+  auto it = errors_.find(code);
+  if (it == errors_.end()) it = errors_.emplace(std::string(code), 0).first;
+  ++it->second;
+}
+
+std::string Metrics::render() const {
+  std::string out;
+  std::lock_guard lock(mu_);
+  out += "# HELP outpost_http_requests_total HTTP requests by route template, method and status.\n";
+  out += "# TYPE outpost_http_requests_total counter\n";
+  for (const auto& [key, count] : requests_) {
+    const auto& [route, method, status] = key;
+    out += "outpost_http_requests_total{route=\"" + label(route) + "\",method=\"" + label(method) +
+           "\",status=\"" + std::to_string(status) + "\"} " + std::to_string(count) + "\n";
+  }
+  out += "# HELP outpost_http_request_duration_seconds Time from a request read to its response.\n";
+  out += "# TYPE outpost_http_request_duration_seconds histogram\n";
+  uint64_t cumulative = 0;
+  for (size_t i = 0; i < kLatencyBuckets.size(); ++i) {
+    cumulative += bucket_counts_[i];
+    out += "outpost_http_request_duration_seconds_bucket{le=\"" + number(kLatencyBuckets[i]) +
+           "\"} " + std::to_string(cumulative) + "\n";
+  }
+  out += "outpost_http_request_duration_seconds_bucket{le=\"+Inf\"} " +
+         std::to_string(latency_count_) + "\n";
+  out += "outpost_http_request_duration_seconds_sum " + number(latency_sum_) + "\n";
+  out += "outpost_http_request_duration_seconds_count " + std::to_string(latency_count_) + "\n";
+  out += "# HELP outpost_http_errors_total Error responses by error code.\n";
+  out += "# TYPE outpost_http_errors_total counter\n";
+  for (const auto& [code, count] : errors_) {
+    out += "outpost_http_errors_total{code=\"" + label(code) + "\"} " + std::to_string(count) +
+           "\n";
+  }
+  out += "# HELP outpost_http_open_connections Connections open now.\n";
+  out += "# TYPE outpost_http_open_connections gauge\n";
+  out += "outpost_http_open_connections " + std::to_string(open_connections_.load()) + "\n";
+  out += "# HELP outpost_http_connections_total Connections accepted.\n";
+  out += "# TYPE outpost_http_connections_total counter\n";
+  out += "outpost_http_connections_total " + std::to_string(connections_total_.load()) + "\n";
+  out += "# HELP outpost_http_connections_refused_total Connections closed at once (cap reached).\n";
+  out += "# TYPE outpost_http_connections_refused_total counter\n";
+  out += "outpost_http_connections_refused_total " + std::to_string(connections_refused_.load()) +
+         "\n";
+  out += "# HELP outpost_feed_waiters Long-poll requests waiting for changes now.\n";
+  out += "# TYPE outpost_feed_waiters gauge\n";
+  out += "outpost_feed_waiters " + std::to_string(feed_waiters_.load()) + "\n";
+  out += "# HELP outpost_revisions_written_total Revisions written through the API.\n";
+  out += "# TYPE outpost_revisions_written_total counter\n";
+  out += "outpost_revisions_written_total " + std::to_string(revisions_written_.load()) + "\n";
+  return out;
+}
+
+}  // namespace outpost::server

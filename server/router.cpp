@@ -1,0 +1,768 @@
+#include "server/router.h"
+
+#include <algorithm>
+#include <cctype>
+#include <chrono>
+#include <exception>
+#include <functional>
+#include <new>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "utils/log.h"
+
+namespace outpost::server {
+
+namespace {
+
+constexpr std::string_view kComponent = "http";
+constexpr size_t kDefaultPage = 1000;
+constexpr size_t kMaxTrackedAddresses = 10000;
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+bool iequals(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) ==
+                  std::tolower(static_cast<unsigned char>(y));
+         });
+}
+
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// Percent-decodes one path segment or query component; '+' is a space in a
+// query. Malformed escapes are invalid_value.
+std::string percent_decode(std::string_view text, bool plus_is_space) {
+  std::string out;
+  out.reserve(text.size());
+  for (size_t i = 0; i < text.size(); ++i) {
+    char c = text[i];
+    if (c == '%') {
+      int hi = i + 2 < text.size() ? hex_value(text[i + 1]) : -1;
+      int lo = i + 2 < text.size() ? hex_value(text[i + 2]) : -1;
+      if (hi < 0 || lo < 0) {
+        throw Error(ErrorCode::invalid_value, "malformed percent-encoding in the request target");
+      }
+      out += static_cast<char>(hi * 16 + lo);
+      i += 2;
+    } else if (c == '+' && plus_is_space) {
+      out += ' ';
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+class Query {
+ public:
+  explicit Query(std::string_view text) {
+    while (!text.empty()) {
+      size_t amp = text.find('&');
+      std::string_view item = text.substr(0, amp);
+      text = amp == std::string_view::npos ? std::string_view{} : text.substr(amp + 1);
+      if (item.empty()) continue;
+      size_t eq = item.find('=');
+      std::string key = percent_decode(item.substr(0, eq), true);
+      std::string value =
+          eq == std::string_view::npos ? std::string() : percent_decode(item.substr(eq + 1), true);
+      items_.emplace_back(std::move(key), std::move(value));
+    }
+  }
+
+  std::optional<std::string> get(std::string_view key) const {
+    for (const auto& [k, v] : items_) {
+      if (k == key) return v;
+    }
+    return std::nullopt;
+  }
+  std::string get_or(std::string_view key, std::string_view fallback = {}) const {
+    auto v = get(key);
+    return v ? *v : std::string(fallback);
+  }
+  bool flag(std::string_view key) const {
+    auto v = get(key);
+    if (!v) return false;
+    if (*v == "true" || v->empty()) return true;
+    if (*v == "false") return false;
+    throw Error(ErrorCode::invalid_value,
+                "query parameter '" + std::string(key) + "' takes true or false");
+  }
+  // A count in [1, max] (larger values are clamped to max).
+  size_t count(std::string_view key, size_t fallback, size_t max) const {
+    auto v = get(key);
+    if (!v) return std::min(fallback, max);
+    bool digits = !v->empty() && v->size() <= 18 &&
+                  std::all_of(v->begin(), v->end(), [](char c) { return c >= '0' && c <= '9'; });
+    size_t n = digits ? std::stoull(*v) : 0;
+    if (n == 0) {
+      throw Error(ErrorCode::invalid_value,
+                  "query parameter '" + std::string(key) + "' takes a whole number from 1 to " +
+                      std::to_string(max));
+    }
+    return std::min(n, max);
+  }
+
+ private:
+  std::vector<std::pair<std::string, std::string>> items_;
+};
+
+std::vector<std::string> split_list(std::string_view text) {
+  std::vector<std::string> out;
+  while (!text.empty()) {
+    size_t comma = text.find(',');
+    std::string_view item = text.substr(0, comma);
+    if (!item.empty()) out.emplace_back(item);
+    if (comma == std::string_view::npos) break;
+    text.remove_prefix(comma + 1);
+  }
+  return out;
+}
+
+HttpResponse json_response(int status, std::string body) {
+  HttpResponse response;
+  response.status = status;
+  response.body = std::move(body);
+  return response;
+}
+
+HttpResponse error_response(const Error& error) {
+  return json_response(http_status(error.code()), error_to_json(error));
+}
+
+Error too_many(std::string_view what, size_t n, size_t max) {
+  return Error(ErrorCode::too_large, std::string(what) + " holds " + std::to_string(n) +
+                                         " documents; at most " + std::to_string(max) +
+                                         " are accepted per request");
+}
+
+}  // namespace
+
+struct Router::Context {
+  const HttpRequest& request;
+  std::vector<std::string> segments;  // decoded path segments
+  Query query;
+  Token token;  // admin when auth is off
+  bool may_wait = true;
+
+  void require_read(const std::string& table) const {
+    if (!token.can_read(table)) {
+      throw Error(ErrorCode::forbidden, "this token may not read table '" + table + "'");
+    }
+  }
+  void require_write(const std::string& table) const {
+    if (!token.can_write(table)) {
+      throw Error(ErrorCode::forbidden, "this token may not write table '" + table + "'");
+    }
+  }
+  void require_admin() const {
+    if (!token.admin) throw Error(ErrorCode::forbidden, "this needs an admin token");
+  }
+};
+
+std::string_view HttpRequest::header(std::string_view name) const {
+  for (const auto& [k, v] : headers) {
+    if (iequals(k, name)) return v;
+  }
+  return {};
+}
+
+Router::Router(Engine& engine, RouterOptions options, Metrics* metrics)
+    : engine_(engine), options_(std::move(options)) {
+  if (!options_.tokens) options_.tokens = engine_.tokens();
+  if (!metrics) {
+    own_metrics_ = std::make_unique<Metrics>();
+    metrics = own_metrics_.get();
+  }
+  metrics_ = metrics;
+}
+
+bool Router::is_long_poll(const HttpRequest& request) {
+  if (request.method != "GET") return false;
+  std::string_view target = request.target;
+  size_t q = target.find('?');
+  if (target.substr(0, q) != "/v1/changes" || q == std::string_view::npos) return false;
+  try {
+    return Query(target.substr(q + 1)).get_or("feed") == "longpoll";
+  } catch (const Error&) {
+    return false;
+  }
+}
+
+HttpResponse Router::handle(const HttpRequest& request, bool may_wait) noexcept {
+  auto start = std::chrono::steady_clock::now();
+  std::string route = "unmatched";
+  HttpResponse response;
+  try {
+    try {
+      response = dispatch(request, route, may_wait);
+    } catch (const Error& e) {
+      response = error_response(e);
+    } catch (const std::bad_alloc&) {
+      log_error(kComponent, "out of memory answering a request",
+                {{"method", request.method}, {"route", route}});
+      response = error_response(Error(ErrorCode::unavailable, "the server is out of memory"));
+    } catch (const std::exception& e) {
+      log_error(kComponent, "internal error",
+                {{"method", request.method}, {"route", route}, {"what", e.what()}});
+      response = error_response(Error(ErrorCode::internal, "internal server error"));
+    } catch (...) {
+      log_error(kComponent, "internal error", {{"method", request.method}, {"route", route}});
+      response = error_response(Error(ErrorCode::internal, "internal server error"));
+    }
+    response.route = route;
+    double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    metrics_->record_request(route, request.method, response.status, seconds);
+    if (response.status >= 400) {
+      // The code is the "error" member; cheap to find again from the status.
+      try {
+        metrics_->record_error(error_from_json(response.body).code_name());
+      } catch (...) {
+      }
+    }
+    if (log_enabled(LogLevel::info)) {
+      log_info(kComponent, "request",
+               {{"method", request.method},
+                {"route", route},
+                {"status", response.status},
+                {"ms", seconds * 1000.0},
+                {"remote", request.remote}});
+    }
+  } catch (...) {
+    // Only allocation can fail here; answer with a fixed text.
+    response = HttpResponse{};
+    response.status = 500;
+    response.body = R"({"error":"internal","message":"internal server error"})";
+  }
+  return response;
+}
+
+HttpResponse Router::dispatch(const HttpRequest& request, std::string& route,
+                              bool may_wait) {
+  std::string_view target = request.target;
+  size_t qmark = target.find('?');
+  std::string_view path = target.substr(0, qmark);
+  std::string_view query_text =
+      qmark == std::string_view::npos ? std::string_view{} : target.substr(qmark + 1);
+  if (path.empty() || path[0] != '/') {
+    throw Error(ErrorCode::not_found, "no such route (paths begin with /v1)");
+  }
+
+  // Split on raw '/', then decode: an id may hold '/' written as %2F.
+  std::vector<std::string> segments;
+  {
+    std::string_view rest = path.substr(1);
+    for (;;) {
+      size_t slash = rest.find('/');
+      segments.push_back(percent_decode(rest.substr(0, slash), false));
+      if (slash == std::string_view::npos) break;
+      rest.remove_prefix(slash + 1);
+    }
+  }
+
+  using Handler = HttpResponse (Router::*)(Context&);
+  struct Method {
+    std::string_view name;
+    Handler handler;
+  };
+  std::vector<Method> methods;
+  bool needs_auth = true;
+  const size_t n = segments.size();
+  auto is = [&](size_t i, std::string_view s) { return i < n && segments[i] == s; };
+  auto nonempty = [&](size_t i) { return i < n && !segments[i].empty(); };
+
+  if (n == 1 && is(0, "metrics")) {
+    route = "/metrics";
+    methods = {{"GET", &Router::get_metrics}};
+  } else if (is(0, "v1")) {
+    if (n == 1) {
+      route = "/v1";
+      methods = {{"GET", &Router::get_root}};
+    } else if (n == 2 && is(1, "health")) {
+      route = "/v1/health";
+      needs_auth = false;
+      methods = {{"GET", nullptr}};
+    } else if (is(1, "tables")) {
+      if (n == 2) {
+        route = "/v1/tables";
+        methods = {{"GET", &Router::list_tables}};
+      } else if (n == 3 && nonempty(2)) {
+        route = "/v1/tables/{t}";
+        methods = {{"GET", &Router::get_table}, {"PUT", &Router::put_table}};
+      } else if (n == 4 && nonempty(2) && is(3, "records")) {
+        route = "/v1/tables/{t}/records";
+        methods = {{"GET", &Router::list_records}, {"POST", &Router::create_record}};
+      } else if (n == 5 && nonempty(2) && is(3, "records") && nonempty(4)) {
+        route = "/v1/tables/{t}/records/{id}";
+        methods = {{"GET", &Router::get_record},
+                   {"PUT", &Router::put_record},
+                   {"DELETE", &Router::delete_record}};
+      } else if (n == 6 && nonempty(2) && is(3, "records") && nonempty(4) && is(5, "resolve")) {
+        route = "/v1/tables/{t}/records/{id}/resolve";
+        methods = {{"POST", &Router::resolve_record}};
+      }
+    } else if (n == 2 && is(1, "conflicts")) {
+      route = "/v1/conflicts";
+      methods = {{"GET", &Router::list_conflicts}};
+    } else if (n == 2 && is(1, "changes")) {
+      route = "/v1/changes";
+      methods = {{"GET", &Router::changes}};
+    } else if (n == 2 && is(1, "revs_diff")) {
+      route = "/v1/revs_diff";
+      methods = {{"POST", &Router::revs_diff}};
+    } else if (n == 2 && is(1, "bulk_get")) {
+      route = "/v1/bulk_get";
+      methods = {{"POST", &Router::bulk_get}};
+    } else if (n == 2 && is(1, "bulk_docs")) {
+      route = "/v1/bulk_docs";
+      methods = {{"POST", &Router::bulk_docs}};
+    } else if (n == 3 && is(1, "local") && nonempty(2)) {
+      route = "/v1/local/{id}";
+      methods = {{"GET", &Router::get_local}, {"PUT", &Router::put_local}};
+    }
+  }
+  if (methods.empty()) {
+    throw Error(ErrorCode::not_found, "no such route: " + std::string(path.substr(0, 200)));
+  }
+  auto found = std::find_if(methods.begin(), methods.end(),
+                            [&](const Method& m) { return m.name == request.method; });
+  if (found == methods.end()) {
+    std::string allow;
+    for (const Method& m : methods) allow += (allow.empty() ? "" : ", ") + std::string(m.name);
+    HttpResponse response = json_response(
+        405, error_to_json(Error(ErrorCode::not_found, "method " + request.method.substr(0, 20) +
+                                                           " is not allowed on " + route +
+                                                           " (allowed: " + allow + ")")));
+    response.headers.emplace_back("Allow", allow);
+    return response;
+  }
+  if (!found->handler) {  // GET /v1/health
+    return json_response(200, R"({"status":"ok"})");
+  }
+
+  Context context{request, std::move(segments), Query(query_text), Token{}, may_wait};
+  int delay_ms = 0;
+  if (needs_auth) {
+    std::optional<Token> token = authenticate(request, delay_ms);
+    if (!token) {
+      HttpResponse response = error_response(
+          Error(ErrorCode::unauthorized,
+                request.header("Authorization").empty()
+                    ? "this request needs an 'Authorization: Bearer <token>' header"
+                    : "the bearer token is not valid (unknown, revoked or expired)"));
+      response.headers.emplace_back("WWW-Authenticate", "Bearer");
+      response.delay_ms = delay_ms;
+      return response;
+    }
+    context.token = std::move(*token);
+  } else {
+    context.token.admin = true;
+  }
+
+  if (request.body.size() > options_.max_body_bytes) {
+    throw Error(ErrorCode::too_large, "the request body is larger than " +
+                                          std::to_string(options_.max_body_bytes) + " bytes");
+  }
+  if (request.method == "POST" || request.method == "PUT") {
+    std::string_view type = request.header("Content-Type");
+    std::string_view media = trim(type.substr(0, type.find(';')));
+    if (!type.empty() && !iequals(media, "application/json")) {
+      throw Error(ErrorCode::unsupported_media_type,
+                  "request bodies must be application/json, not '" +
+                      std::string(media.substr(0, 100)) + "'");
+    }
+  }
+  return (this->*(found->handler))(context);
+}
+
+// ------------------------------------------------------------------ auth --
+
+std::optional<Token> Router::authenticate(const HttpRequest& request, int& delay_ms) {
+  if (!options_.auth) {
+    Token all;
+    all.name = "no-auth";
+    all.admin = true;
+    return all;
+  }
+  if (!options_.tokens) {
+    throw Error(ErrorCode::unavailable, "this database does not store API tokens");
+  }
+  std::string_view header = trim(request.header("Authorization"));
+  std::optional<Token> token;
+  if (header.size() > 7 && iequals(header.substr(0, 7), "bearer ")) {
+    std::string secret(trim(header.substr(7)));
+    token = options_.tokens->authenticate(secret);
+  }
+  if (!token) {
+    delay_ms = note_auth_failure(request.remote);
+    return std::nullopt;
+  }
+  note_auth_success(request.remote);
+  return token;
+}
+
+int Router::note_auth_failure(const std::string& remote) {
+  auto now = std::chrono::steady_clock::now();
+  std::lock_guard lock(auth_mu_);
+  if (auth_failures_.size() >= kMaxTrackedAddresses) {
+    std::erase_if(auth_failures_, [&](const auto& item) {
+      return now - item.second.last > options_.auth_failure_window;
+    });
+    if (auth_failures_.size() >= kMaxTrackedAddresses) auth_failures_.clear();
+  }
+  Failures& f = auth_failures_[remote];
+  if (now - f.last > options_.auth_failure_window) f.count = 0;
+  f.last = now;
+  ++f.count;
+  int over = f.count - options_.auth_free_failures;
+  if (over <= 0) return 0;
+  int64_t delay = options_.auth_base_delay_ms;
+  for (int i = 1; i < over && delay < options_.auth_max_delay_ms; ++i) delay *= 2;
+  return static_cast<int>(std::min<int64_t>(delay, options_.auth_max_delay_ms));
+}
+
+void Router::note_auth_success(const std::string& remote) {
+  std::lock_guard lock(auth_mu_);
+  if (!auth_failures_.empty()) auth_failures_.erase(remote);
+}
+
+// ---------------------------------------------------------------- routes --
+
+HttpResponse Router::get_root(Context&) {
+  ServerInfo info;
+  info.version = options_.version;
+  info.db_id = engine_.db_id();
+  info.backend = engine_.backend();
+  info.update_seq = engine_.update_seq();
+  return json_response(200, info_to_json(info));
+}
+
+HttpResponse Router::get_metrics(Context&) {
+  HttpResponse response = json_response(200, metrics_->render());
+  response.content_type = "text/plain; version=0.0.4; charset=utf-8";
+  return response;
+}
+
+HttpResponse Router::list_tables(Context& c) {
+  std::vector<Table> tables = engine_.list_tables();
+  std::erase_if(tables, [&](const Table& t) { return !c.token.can_read(t.name); });
+  return json_response(200, tables_to_json(tables));
+}
+
+HttpResponse Router::get_table(Context& c) {
+  const std::string& name = c.segments[2];
+  c.require_read(name);
+  std::optional<Table> table = engine_.get_table(name);
+  if (!table) throw Error(ErrorCode::unknown_table, "there is no table '" + name + "'");
+  return json_response(200, table_to_json(*table));
+}
+
+HttpResponse Router::put_table(Context& c) {
+  c.require_admin();
+  const std::string& name = c.segments[2];
+  Table table = table_from_json(c.request.body, name, options_.json);
+  table.name = name;
+  return json_response(200, table_to_json(engine_.put_table(table)));
+}
+
+HttpResponse Router::list_records(Context& c) {
+  const std::string& table = c.segments[2];
+  c.require_read(table);
+  RecordPage page = engine_.list_records(table, c.query.get_or("after"),
+                                         c.query.count("limit", kDefaultPage, options_.max_page));
+  return json_response(200, record_page_to_json(page));
+}
+
+HttpResponse Router::write_one(Context& c, const Edit& edit, int status) {
+  c.require_write(edit.table);
+  std::vector<WriteResult> results = engine_.write({edit});
+  if (results.size() != 1) throw Error(ErrorCode::internal, "the engine returned no result");
+  if (!results[0].ok()) throw *results[0].error;
+  metrics_->add_revisions_written(1);
+  return json_response(status, write_result_to_json(results[0]));
+}
+
+HttpResponse Router::create_record(Context& c) {
+  const std::string& table = c.segments[2];
+  c.require_write(table);
+  Edit edit = edit_from_json(c.request.body, Edit::Kind::put, table, {}, options_.json);
+  edit.table = table;
+  edit.id.clear();
+  edit.parent = Revision();
+  return write_one(c, edit, 201);
+}
+
+HttpResponse Router::get_record(Context& c) {
+  const std::string& table = c.segments[2];
+  const std::string& id = c.segments[4];
+  c.require_read(table);
+  GetOptions options;
+  if (auto rev = c.query.get("rev"); rev && !rev->empty()) {
+    options.revision = Revision::parse(*rev);
+  }
+  options.conflicts = c.query.flag("conflicts");
+  options.ancestry = c.query.flag("ancestry");
+  std::optional<Record> record = engine_.get(table, id, options);
+  if (!record) {
+    throw Error(ErrorCode::not_found,
+                options.revision.empty()
+                    ? "there is no record '" + id + "' in table '" + table + "'"
+                    : "there is no revision " + options.revision.str() + " of record '" + id +
+                          "' in table '" + table + "'");
+  }
+  return json_response(200, record_to_json(*record));
+}
+
+HttpResponse Router::put_record(Context& c) {
+  const std::string& table = c.segments[2];
+  c.require_write(table);
+  Edit edit = edit_from_json(c.request.body, Edit::Kind::put, table, c.segments[4], options_.json);
+  edit.table = table;
+  edit.id = c.segments[4];
+  return write_one(c, edit, 200);
+}
+
+HttpResponse Router::delete_record(Context& c) {
+  const std::string& table = c.segments[2];
+  c.require_write(table);
+  Edit edit;
+  edit.kind = Edit::Kind::remove;
+  edit.table = table;
+  edit.id = c.segments[4];
+  std::string revision = c.query.get_or("revision");
+  if (revision.empty()) {
+    throw Error(ErrorCode::invalid_revision,
+                "DELETE needs ?revision=LEAF naming the revision to delete");
+  }
+  edit.parent = Revision::parse(revision);
+  return write_one(c, edit, 200);
+}
+
+HttpResponse Router::resolve_record(Context& c) {
+  const std::string& table = c.segments[2];
+  c.require_write(table);
+  Edit edit =
+      edit_from_json(c.request.body, Edit::Kind::resolve, table, c.segments[4], options_.json);
+  edit.table = table;
+  edit.id = c.segments[4];
+  return write_one(c, edit, 200);
+}
+
+HttpResponse Router::list_conflicts(Context& c) {
+  std::string table = c.query.get_or("table");
+  if (!table.empty()) c.require_read(table);
+  ConflictPage page = engine_.list_conflicts(
+      table, c.query.get_or("after"), c.query.count("limit", kDefaultPage, options_.max_page));
+  // Every table: keep the readable ones; `next` still pages the whole list.
+  std::erase_if(page.entries, [&](const ConflictEntry& e) { return !c.token.can_read(e.table); });
+  return json_response(200, conflict_page_to_json(page));
+}
+
+HttpResponse Router::changes(Context& c) {
+  ChangesRequest request;
+  request.since = c.query.get_or("since");
+  request.limit = c.query.count("limit", options_.max_page, options_.max_page);
+  request.tables = split_list(c.query.get_or("tables"));
+  for (const std::string& t : request.tables) c.require_read(t);
+  bool nothing_readable = false;
+  if (request.tables.empty() && !c.token.admin) {
+    request.tables = c.token.read;  // only what this token may read
+    nothing_readable = request.tables.empty();
+  }
+
+  std::string feed = c.query.get_or("feed", "normal");
+  int timeout_ms = 0;
+  if (feed == "longpoll") {
+    timeout_ms = options_.default_longpoll_ms;
+    if (auto t = c.query.get("timeout_ms")) {
+      bool digits = !t->empty() && t->size() <= 9 &&
+                    std::all_of(t->begin(), t->end(), [](char ch) { return ch >= '0' && ch <= '9'; });
+      if (!digits) {
+        throw Error(ErrorCode::invalid_value, "timeout_ms takes a whole number of milliseconds");
+      }
+      timeout_ms = std::stoi(*t);
+    }
+    timeout_ms = std::min(timeout_ms, options_.max_longpoll_ms);
+  } else if (feed != "normal") {
+    throw Error(ErrorCode::invalid_value, "feed takes normal or longpoll, not '" +
+                                              feed.substr(0, 40) + "'");
+  }
+
+  struct Waiter {
+    Metrics& m;
+    explicit Waiter(Metrics& metrics) : m(metrics) { m.feed_waiter_added(); }
+    ~Waiter() { m.feed_waiter_removed(); }
+  };
+  std::optional<Waiter> waiter;
+  if (!c.may_wait) timeout_ms = 0;
+  if (timeout_ms > 0) {
+    if (static_cast<size_t>(metrics_->feed_waiters()) >= options_.max_feed_waiters) {
+      timeout_ms = 0;  // too many waiting: answer now, the client polls again
+    } else {
+      waiter.emplace(*metrics_);
+    }
+  }
+
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  auto remaining = [&] {
+    return static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                deadline - std::chrono::steady_clock::now())
+                                .count());
+  };
+  if (nothing_readable) {
+    // A token that reads nothing sees an empty feed; a long-poll still waits.
+    while (!stopping_ && remaining() > 0) {
+      std::this_thread::sleep_for(
+          std::chrono::milliseconds(std::min(remaining(), options_.longpoll_slice_ms)));
+    }
+    ChangesPage page;
+    page.last_seq = request.since;
+    return json_response(200, changes_to_json(page));
+  }
+  // Wait in slices, so that stop() cuts a long-poll short.
+  for (;;) {
+    int left = remaining();
+    request.timeout_ms = stopping_ ? 0 : std::max(0, std::min(left, options_.longpoll_slice_ms));
+    ChangesPage page = engine_.changes(request);
+    if (!page.results.empty() || request.timeout_ms <= 0 || remaining() <= 0 || stopping_) {
+      return json_response(200, changes_to_json(page));
+    }
+  }
+}
+
+HttpResponse Router::revs_diff(Context& c) {
+  std::vector<RevsDiffQuery> queries = revs_diff_request_from_json(c.request.body, options_.json);
+  if (queries.size() > options_.max_batch_docs) {
+    throw too_many("revs_diff", queries.size(), options_.max_batch_docs);
+  }
+  // Tables the token may neither read nor write: everything is "missing" and
+  // no leaves are shown (a later write is refused per document).
+  std::vector<RevsDiffQuery> allowed;
+  for (const RevsDiffQuery& q : queries) {
+    if (c.token.can_read(q.table) || c.token.can_write(q.table)) allowed.push_back(q);
+  }
+  std::vector<RevsDiffResult> answered =
+      allowed.empty() ? std::vector<RevsDiffResult>{} : engine_.revs_diff(allowed);
+  std::vector<RevsDiffResult> results;
+  results.reserve(queries.size());
+  size_t next = 0;
+  for (const RevsDiffQuery& q : queries) {
+    if ((c.token.can_read(q.table) || c.token.can_write(q.table)) && next < answered.size()) {
+      results.push_back(std::move(answered[next++]));
+    } else {
+      results.push_back(RevsDiffResult{q.table, q.id, q.revisions, {}});
+    }
+  }
+  return json_response(200, revs_diff_response_to_json(results));
+}
+
+HttpResponse Router::bulk_get(Context& c) {
+  std::vector<BulkGetQuery> queries = bulk_get_request_from_json(c.request.body, options_.json);
+  if (queries.size() > options_.max_batch_docs) {
+    throw too_many("bulk_get", queries.size(), options_.max_batch_docs);
+  }
+  std::vector<BulkGetQuery> allowed;
+  for (const BulkGetQuery& q : queries) {
+    if (c.token.can_read(q.table)) allowed.push_back(q);
+  }
+  std::vector<BulkGetResult> answered =
+      allowed.empty() ? std::vector<BulkGetResult>{} : engine_.bulk_get(allowed);
+  if (answered.size() != allowed.size()) {
+    throw Error(ErrorCode::internal, "the engine answered bulk_get with the wrong count");
+  }
+  std::vector<BulkGetResult> results;
+  results.reserve(queries.size());
+  size_t next = 0;
+  for (const BulkGetQuery& q : queries) {
+    if (c.token.can_read(q.table)) {
+      results.push_back(std::move(answered[next++]));
+    } else {
+      results.push_back(BulkGetResult{
+          std::nullopt, Error(ErrorCode::forbidden, "this token may not read table '" + q.table +
+                                                        "'")});
+    }
+  }
+  return json_response(200, bulk_get_response_to_json(queries, results));
+}
+
+HttpResponse Router::bulk_docs(Context& c) {
+  BulkDocsRequest request = bulk_docs_request_from_json(c.request.body, options_.json);
+  size_t total = request.edits.size() + request.revisions.size() + request.rejected.size();
+  if (total > options_.max_batch_docs) throw too_many("bulk_docs", total, options_.max_batch_docs);
+
+  // Positions in "docs" of the decoded documents, in order.
+  std::vector<size_t> positions;
+  {
+    size_t r = 0;
+    for (size_t i = 0; i < total; ++i) {
+      if (r < request.rejected.size() && request.rejected[r].index == i) {
+        ++r;
+      } else {
+        positions.push_back(i);
+      }
+    }
+  }
+  // Documents for tables the token may not write are refused one by one.
+  auto refuse = [&](size_t position, const std::string& table, const std::string& id) {
+    WriteResult result;
+    result.table = table;
+    result.id = id;
+    result.error = Error(ErrorCode::forbidden, "this token may not write table '" + table + "'");
+    request.rejected.push_back({position, std::move(result)});
+  };
+  std::vector<WriteResult> written;
+  if (request.new_edits) {
+    std::vector<Edit> allowed;
+    for (size_t i = 0; i < request.edits.size(); ++i) {
+      Edit& e = request.edits[i];
+      if (c.token.can_write(e.table)) {
+        allowed.push_back(std::move(e));
+      } else {
+        refuse(positions.at(i), e.table, e.id);
+      }
+    }
+    if (!allowed.empty()) written = engine_.write(allowed);
+  } else {
+    std::vector<RemoteRevision> allowed;
+    for (size_t i = 0; i < request.revisions.size(); ++i) {
+      RemoteRevision& r = request.revisions[i];
+      if (c.token.can_write(r.table)) {
+        allowed.push_back(std::move(r));
+      } else {
+        refuse(positions.at(i), r.table, r.id);
+      }
+    }
+    if (!allowed.empty()) written = engine_.write_replicated(allowed);
+  }
+  std::sort(request.rejected.begin(), request.rejected.end(),
+            [](const auto& a, const auto& b) { return a.index < b.index; });
+  size_t ok = 0;
+  for (const WriteResult& w : written) ok += w.ok() ? 1 : 0;
+  metrics_->add_revisions_written(ok);
+  return json_response(200, write_results_to_json(bulk_docs_results(request, std::move(written))));
+}
+
+HttpResponse Router::get_local(Context& c) {
+  std::optional<std::string> doc = engine_.get_local(c.segments[2]);
+  if (!doc) throw Error(ErrorCode::not_found, "there is no local document '" + c.segments[2] + "'");
+  return json_response(200, std::move(*doc));
+}
+
+HttpResponse Router::put_local(Context& c) {
+  check_json(c.request.body, options_.json);
+  engine_.put_local(c.segments[2], c.request.body);
+  return json_response(200, R"({"ok":true})");
+}
+
+}  // namespace outpost::server

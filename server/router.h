@@ -1,0 +1,122 @@
+// HTTP routing of API version 1 (DESIGN.md sections 8 and 9): a function
+// from an HttpRequest to an HttpResponse over one Engine. It authenticates
+// the bearer token, applies the token's table scopes to every route, enforces
+// the request-level limits (body size, JSON depth, documents per batch, feed
+// page, long-poll time), and turns every failure into an {"error","message"}
+// response: nothing thrown escapes handle(), and a bad request never changes
+// stored data. No sockets here; the server (server/server.h) only moves bytes.
+//
+// Thread-safety: handle() may be called from many threads at once. A
+// long-poll blocks the calling thread (up to max_longpoll_ms, or until
+// stop()); run it off the I/O threads (is_long_poll() says which requests).
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+
+#include "api/engine.h"
+#include "api/json.h"
+#include "api/tokens.h"
+#include "server/http_message.h"
+#include "server/metrics.h"
+
+namespace outpost::server {
+
+struct RouterOptions {
+  // false: every request has full access (`outpost serve --no-auth`).
+  bool auth = true;
+  // Where tokens are checked; nullptr: engine.tokens(). With auth on and no
+  // store, every authenticated route answers 503 unavailable.
+  TokenStore* tokens = nullptr;
+
+  JsonLimits json;                           // nesting depth of request bodies
+  size_t max_body_bytes = 16 * 1024 * 1024;  // 413 too_large beyond
+  size_t max_batch_docs = 10000;             // revs_diff, bulk_get, bulk_docs: 413 beyond
+  size_t max_page = 10000;                   // changes/records/conflicts limit (clamped)
+  int max_longpoll_ms = 5 * 60 * 1000;       // timeout_ms is clamped to this
+  int default_longpoll_ms = 60 * 1000;       // feed=longpoll without timeout_ms
+  size_t max_feed_waiters = 256;             // beyond, a long-poll answers at once
+  int longpoll_slice_ms = 500;               // how often a waiting long-poll checks stop()
+
+  // Authentication failures from one address beyond `auth_free_failures`
+  // (within `auth_failure_window`) are answered after a delay doubling from
+  // auth_base_delay_ms up to auth_max_delay_ms.
+  int auth_free_failures = 5;
+  int auth_base_delay_ms = 100;
+  int auth_max_delay_ms = 3000;
+  std::chrono::seconds auth_failure_window{600};
+
+  std::string version = "0.1.0";  // reported by GET /v1
+};
+
+class Router {
+ public:
+  Router(Engine& engine, RouterOptions options, Metrics* metrics = nullptr);
+  Router(const Router&) = delete;
+  Router& operator=(const Router&) = delete;
+
+  // Answers one request; never throws. Logs one line per request at info
+  // level (method, route template, status, ms, remote; never the
+  // Authorization header) and counts it in metrics(). With `may_wait`
+  // false a long-poll answers at once (the server has no thread to spare).
+  HttpResponse handle(const HttpRequest& request, bool may_wait = true) noexcept;
+
+  // Whether `request` may wait (GET /v1/changes with feed=longpoll).
+  static bool is_long_poll(const HttpRequest& request);
+
+  // Long-polls in progress return at once with what they have; later ones
+  // do not wait. Used by a graceful stop.
+  void stop() { stopping_ = true; }
+  bool stopping() const { return stopping_; }
+
+  Metrics& metrics() { return *metrics_; }
+  const RouterOptions& options() const { return options_; }
+
+ private:
+  struct Context;
+  HttpResponse dispatch(const HttpRequest& request, std::string& route, bool may_wait);
+  std::optional<Token> authenticate(const HttpRequest& request, int& delay_ms);
+  int note_auth_failure(const std::string& remote);
+  void note_auth_success(const std::string& remote);
+
+  HttpResponse get_root(Context& c);
+  HttpResponse list_tables(Context& c);
+  HttpResponse get_table(Context& c);
+  HttpResponse put_table(Context& c);
+  HttpResponse list_records(Context& c);
+  HttpResponse create_record(Context& c);
+  HttpResponse get_record(Context& c);
+  HttpResponse put_record(Context& c);
+  HttpResponse delete_record(Context& c);
+  HttpResponse resolve_record(Context& c);
+  HttpResponse list_conflicts(Context& c);
+  HttpResponse changes(Context& c);
+  HttpResponse revs_diff(Context& c);
+  HttpResponse bulk_get(Context& c);
+  HttpResponse bulk_docs(Context& c);
+  HttpResponse get_local(Context& c);
+  HttpResponse put_local(Context& c);
+  HttpResponse get_metrics(Context& c);
+  HttpResponse write_one(Context& c, const Edit& edit, int status);
+
+  Engine& engine_;
+  RouterOptions options_;
+  std::unique_ptr<Metrics> own_metrics_;
+  Metrics* metrics_;
+  std::atomic<bool> stopping_{false};
+
+  struct Failures {
+    int count = 0;
+    std::chrono::steady_clock::time_point last;
+  };
+  std::mutex auth_mu_;
+  std::map<std::string, Failures, std::less<>> auth_failures_;
+};
+
+}  // namespace outpost::server

@@ -1,0 +1,63 @@
+// The HTTP server (DESIGN.md sections 8 and 9): Boost.Beast over Asio,
+// plain or TLS (1.2 minimum), HTTP/1.1 keep-alive. A few I/O threads move
+// bytes; every request is answered by the Router on a worker pool (and
+// long-polls on a pool of their own), so blocking Engine calls never stall
+// the I/O threads. Enforced here: header and body size (read through a
+// request parser that carries the limits), read timeout for a whole request,
+// idle keep-alive timeout, and the cap on concurrent connections.
+//
+// Thread-safety: start(), stop() and port() from one controlling thread.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "server/router.h"
+
+namespace outpost::server {
+
+struct ServerOptions {
+  std::string host = "127.0.0.1";  // an IP address or a name to resolve
+  uint16_t port = 8080;            // 0: any free port (see port())
+  std::string tls_cert;            // PEM certificate chain; with tls_key: HTTPS
+  std::string tls_key;             // PEM private key
+
+  int io_threads = 2;
+  int worker_threads = 4;     // ordinary requests (blocking Engine calls)
+  int longpoll_threads = 64;  // long-polls beyond this many answer at once
+
+  size_t max_header_bytes = 16 * 1024;
+  size_t max_body_bytes = 16 * 1024 * 1024;
+  std::chrono::milliseconds read_timeout{30'000};  // one whole request (and one response write)
+  std::chrono::milliseconds idle_timeout{60'000};  // between requests on a kept-alive connection
+  size_t max_connections = 1024;                   // excess connections are closed at once
+};
+
+class Server {
+ public:
+  // `router` must outlive the server.
+  Server(Router& router, ServerOptions options);
+  ~Server();  // stop()
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  // Binds, listens and starts the threads. Throws Error(unavailable) when the
+  // address cannot be bound or the TLS files cannot be loaded.
+  void start();
+  uint16_t port() const;  // the bound port (after start)
+  bool tls() const;
+
+  // Graceful stop: stops accepting, cuts long-polls short, closes idle
+  // connections, lets in-flight requests finish (up to `grace`, then closes
+  // what is left) and joins every thread. Idempotent.
+  void stop(std::chrono::milliseconds grace = std::chrono::seconds(30));
+
+ private:
+  class Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace outpost::server
