@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "bench/bench_http.h"
 #include "bench/bench_put.h"
 #include "bench/bench_replicate.h"
 
@@ -14,6 +15,8 @@ constexpr BenchScenario kScenarios[] = {
      run_put_bench},
     {"replicate", "in-process replication SQLite to SQLite, and catching up after many edits",
      run_replicate_bench},
+    {"http", "push and pull over HTTP to a server process vs in-process replication",
+     run_http_bench},
 };
 
 }  // namespace

@@ -1,15 +1,20 @@
 #include "bench/bench_put.h"
 
 #include <stdlib.h>
+#include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <system_error>
+#include <thread>
 
 #include "api/engine.h"
 #include "api/error.h"
+#include "engine/postgres/pg_connection.h"
+#include "engine/postgres/pg_raw_baseline.h"
 
 namespace outpost {
 
@@ -89,28 +94,115 @@ void notify(const BenchOptions& options, std::string_view stage, size_t done, si
   if (options.progress) options.progress(stage, done, total);
 }
 
-// Writes records [0, count) through Engine::write, `per_write` per call, into
-// a fresh database at `file`. Returns the seconds the writes took.
-double time_engine(const BenchOptions& options, const std::filesystem::path& file, size_t count,
-                   size_t per_write, std::string_view stage) {
+// Where the writes of one figure go: a fresh SQLite file, or a fresh schema
+// of the PostgreSQL database named by --db (dropped afterwards).
+class Scratch {
+ public:
+  Scratch(const BenchOptions& options, const TempDir& dir, std::string url)
+      : options_(options), dir_(dir), url_(std::move(url)) {}
+  ~Scratch() {
+    for (const std::string& schema : schemas_) {
+      try {
+        pg_drop_scratch(pg_conninfo_from_url(url_), schema);
+      } catch (const Error&) {
+        // Best effort: a left-over schema is named outpost_bench_* and harmless.
+      }
+    }
+  }
+  bool postgres() const { return is_postgres_url(url_); }
+
+  // The URL of a fresh, empty database for the engine.
+  std::string engine_url(const std::string& name) {
+    if (!postgres()) return "sqlite:" + (dir_.path() / (name + ".db")).string();
+    return "postgres:" + pg_scratch_conninfo(pg_conninfo_from_url(url_), new_schema(name));
+  }
+
+  double time_baseline(size_t count, size_t per_transaction, std::string_view stage) {
+    const size_t report_every = per_transaction > 1 ? per_transaction : 100;
+    auto make_row = [this, count, report_every, stage](size_t i) {
+      if (i > 0 && i % report_every == 0) notify(options_, stage, i, count);
+      return bench_row(i);
+    };
+    if (postgres()) {
+      PgBaselineOptions baseline;
+      baseline.conninfo = pg_scratch_conninfo(pg_conninfo_from_url(url_), new_schema("raw"));
+      baseline.table = kTable;
+      baseline.records = count;
+      baseline.per_transaction = per_transaction;
+      baseline.make_row = make_row;
+      return run_pg_raw_baseline(baseline).seconds;
+    }
+    BaselineOptions baseline;
+    baseline.path = (dir_.path() / ("raw-" + std::to_string(++files_) + ".db")).string();
+    baseline.table = kTable;
+    baseline.records = count;
+    baseline.per_transaction = per_transaction;
+    baseline.synchronous_full = options_.durability == Durability::full;
+    baseline.make_row = make_row;
+    return run_sqlite_raw_baseline(baseline).seconds;
+  }
+
+ private:
+  std::string new_schema(const std::string& name) {
+    std::string schema =
+        "outpost_bench_" + std::to_string(::getpid()) + "_" + name + "_" + std::to_string(++files_);
+    schemas_.push_back(schema);
+    return schema;
+  }
+
+  const BenchOptions& options_;
+  const TempDir& dir_;
+  std::string url_;
+  std::vector<std::string> schemas_;
+  int files_ = 0;
+};
+
+// Writes records [0, count) through Engine::write, `per_write` per call, from
+// `writers` threads each taking an equal share, into the fresh database at
+// `url`. Returns the seconds the writes took.
+double time_engine(const BenchOptions& options, const std::string& url, size_t count,
+                   size_t per_write, std::string_view stage, size_t writers = 1) {
   OpenOptions open_options;
   open_options.durability = options.durability;
-  std::unique_ptr<Engine> engine = open_engine("sqlite:" + file.string(), open_options);
+  std::unique_ptr<Engine> engine = open_engine(url, open_options);
   engine->put_table(bench_table());
 
   const size_t report_every = per_write > 1 ? per_write : 100;
-  std::vector<Edit> edits;
-  edits.reserve(per_write);
-  const auto start = std::chrono::steady_clock::now();
-  for (size_t i = 0; i < count; ++i) {
-    edits.push_back(bench_edit(i));
-    if (edits.size() == per_write || i + 1 == count) {
-      for (const WriteResult& result : engine->write(edits)) {
-        if (result.error) throw *result.error;
+  std::atomic<size_t> done{0};
+  auto write_range = [&](size_t begin, size_t end) {
+    std::vector<Edit> edits;
+    edits.reserve(per_write);
+    for (size_t i = begin; i < end; ++i) {
+      edits.push_back(bench_edit(i));
+      if (edits.size() == per_write || i + 1 == end) {
+        for (const WriteResult& result : engine->write(edits)) {
+          if (result.error) throw *result.error;
+        }
+        edits.clear();
       }
-      edits.clear();
+      size_t n = ++done;
+      if (writers == 1 && n % report_every == 0) notify(options, stage, n, count);
     }
-    if ((i + 1) % report_every == 0) notify(options, stage, i + 1, count);
+  };
+  const auto start = std::chrono::steady_clock::now();
+  if (writers <= 1) {
+    write_range(0, count);
+  } else {
+    std::vector<std::thread> threads;
+    std::vector<std::exception_ptr> failures(writers);
+    for (size_t w = 0; w < writers; ++w) {
+      threads.emplace_back([&, w] {
+        try {
+          write_range(count * w / writers, count * (w + 1) / writers);
+        } catch (...) {
+          failures[w] = std::current_exception();
+        }
+      });
+    }
+    for (std::thread& t : threads) t.join();
+    for (const auto& failure : failures) {
+      if (failure) std::rethrow_exception(failure);
+    }
   }
   const double seconds = seconds_since(start);
 
@@ -125,24 +217,13 @@ double time_engine(const BenchOptions& options, const std::filesystem::path& fil
   return seconds;
 }
 
-double time_baseline(const BenchOptions& options, const std::filesystem::path& file, size_t count,
-                     size_t per_transaction, std::string_view stage) {
-  BaselineOptions baseline;
-  baseline.path = file.string();
-  baseline.table = kTable;
-  baseline.records = count;
-  baseline.per_transaction = per_transaction;
-  baseline.synchronous_full = options.durability == Durability::full;
-  const size_t report_every = per_transaction > 1 ? per_transaction : 100;
-  baseline.make_row = [&](size_t i) {
-    if (i > 0 && i % report_every == 0) notify(options, stage, i, count);
-    return bench_row(i);
-  };
-  return run_sqlite_raw_baseline(baseline).seconds;
-}
-
-bool starts_with(std::string_view text, std::string_view prefix) {
-  return text.substr(0, prefix.size()) == prefix;
+BenchFigure figure(std::string name, std::string label, size_t records, size_t per_transaction) {
+  BenchFigure f;
+  f.name = std::move(name);
+  f.label = std::move(label);
+  f.records = records;
+  f.per_transaction = per_transaction;
+  return f;
 }
 
 }  // namespace
@@ -163,47 +244,49 @@ BaselineRow bench_row(size_t i) {
 
 BenchReport run_put_bench(const BenchOptions& options) {
   const std::string url = options.db_url.empty() ? default_database_url() : options.db_url;
-  if (starts_with(url, "postgres:") || starts_with(url, "postgresql:")) {
+  if (url.starts_with("http:") || url.starts_with("https:")) {
     throw Error(ErrorCode::unavailable,
-                "the PostgreSQL variant of 'outpost bench put' is not available yet; "
-                "run it with --db sqlite: (the bench uses fresh files in a temporary directory)");
-  }
-  if (starts_with(url, "http:") || starts_with(url, "https:")) {
-    throw Error(ErrorCode::unavailable,
-                "'outpost bench put' measures a local database, not a server; use --db sqlite:");
+                "'outpost bench put' measures a local database, not a server; use --db sqlite: "
+                "or --db postgres:...");
   }
   if (options.records == 0) throw Error(ErrorCode::invalid_value, "bench: --records must be > 0");
 
   TempDir dir(options.dir);
+  Scratch scratch(options, dir, url);
   BenchReport result;
   result.scenario = "put";
-  result.backend = "sqlite";
+  result.backend = scratch.postgres() ? "postgres" : "sqlite";
   result.durability = options.durability == Durability::full ? "full" : "normal";
   result.baseline = "raw";
-  result.location = dir.path().parent_path().string();
+  result.location =
+      scratch.postgres() ? "fresh schemas of the --db database" : dir.path().parent_path().string();
 
   const size_t batch = options.batch == 0 ? 1 : options.batch;
-  BenchFigure batched;
-  batched.name = "put_batched";
-  batched.label = "put batched (" + std::to_string(batch) + "/txn)";
-  batched.records = options.records;
-  batched.per_transaction = batch;
-  batched.engine_seconds = time_engine(options, dir.path() / "engine-batched.db", options.records,
+  BenchFigure batched = figure("put_batched", "put batched (" + std::to_string(batch) + "/txn)",
+                               options.records, batch);
+  batched.engine_seconds = time_engine(options, scratch.engine_url("batched"), options.records,
                                        batch, "engine, batched");
-  batched.baseline_seconds =
-      time_baseline(options, dir.path() / "raw-batched.db", options.records, batch, "raw, batched");
+  batched.baseline_seconds = scratch.time_baseline(options.records, batch, "raw, batched");
   result.figures.push_back(batched);
 
+  if (scratch.postgres()) {
+    // The hub's case: many devices writing at once. The baseline stays one
+    // raw writer, so the ratio shows what concurrency adds.
+    constexpr size_t kWriters = 8;
+    BenchFigure concurrent =
+        figure("put_concurrent", "put " + std::to_string(kWriters) + " writers vs 1 raw",
+               options.records, batch);
+    concurrent.engine_seconds = time_engine(options, scratch.engine_url("concurrent"),
+                                            options.records, batch, "engine, 8 writers", kWriters);
+    concurrent.baseline_seconds = batched.baseline_seconds;
+    result.figures.push_back(concurrent);
+  }
+
   if (options.single_records > 0) {
-    BenchFigure single;
-    single.name = "put_single";
-    single.label = "put single (1/txn)";
-    single.records = options.single_records;
-    single.per_transaction = 1;
-    single.engine_seconds = time_engine(options, dir.path() / "engine-single.db",
+    BenchFigure single = figure("put_single", "put single (1/txn)", options.single_records, 1);
+    single.engine_seconds = time_engine(options, scratch.engine_url("single"),
                                         options.single_records, 1, "engine, single");
-    single.baseline_seconds = time_baseline(options, dir.path() / "raw-single.db",
-                                            options.single_records, 1, "raw, single");
+    single.baseline_seconds = scratch.time_baseline(options.single_records, 1, "raw, single");
     result.figures.push_back(single);
   }
   return result;

@@ -35,7 +35,8 @@ ListenAddress parse_listen(const std::string& text) {
     out.host = out.host.substr(1, out.host.size() - 2);
   }
   if (out.host.empty()) out.host = "127.0.0.1";
-  out.port = static_cast<uint16_t>(parse_int_arg(text.substr(colon + 1), "--listen port", 0, 65535));
+  out.port =
+      static_cast<uint16_t>(parse_int_arg(text.substr(colon + 1), "--listen port", 0, 65535));
   return out;
 }
 
@@ -76,7 +77,8 @@ int run_serve(Context& context, const ParsedArgs& args) {
   routing.json.max_depth = static_cast<size_t>(args.get_int("max-depth", 64, 2, 10'000));
   routing.max_batch_docs = static_cast<size_t>(args.get_int("max-docs", 10'000, 1, 1'000'000));
   routing.max_page = static_cast<size_t>(args.get_int("max-page", 10'000, 1, 1'000'000));
-  routing.max_longpoll_ms = static_cast<int>(args.get_int("max-longpoll-ms", 300'000, 0, 3'600'000));
+  routing.max_longpoll_ms =
+      static_cast<int>(args.get_int("max-longpoll-ms", 300'000, 0, 3'600'000));
   routing.default_longpoll_ms = std::min(routing.default_longpoll_ms, routing.max_longpoll_ms);
   routing.max_feed_waiters = static_cast<size_t>(options.longpoll_threads);
 
@@ -111,10 +113,11 @@ int run_serve(Context& context, const ParsedArgs& args) {
   server.start();
   std::cout << "listening on " << (server.tls() ? "https" : "http") << "://"
             << url_host(listen.host) << ":" << server.port() << std::endl;
-  log_info("server", "serving", {{"db", context.effective_db_url()},
-                                 {"port", server.port()},
-                                 {"tls", server.tls()},
-                                 {"auth", routing.auth}});
+  log_info("server", "serving",
+           {{"db", context.effective_db_url()},
+            {"port", server.port()},
+            {"tls", server.tls()},
+            {"auth", routing.auth}});
 
   int signal = 0;
   sigwait(&stop_signals, &signal);
@@ -147,13 +150,12 @@ const Command kCommands[] = {
     {.name = "",
      .usage = "[--listen HOST:PORT] [--tls-cert F --tls-key F] [--no-auth] [--threads N]",
      .summary = "serve the database over HTTP (API version 1, see docs/http-api.md)",
-     .details =
-         "Every request but GET /v1/health needs 'Authorization: Bearer <token>'. On the\n"
-         "first serve of a database without tokens, an admin token is created and printed\n"
-         "once as 'admin token: <secret>'; make more with 'outpost tokens create'.\n"
-         "Prints 'listening on http://HOST:PORT' when ready. SIGINT or SIGTERM stop it\n"
-         "gracefully: requests in flight finish, long-polls return early, exit 0.\n"
-         "Logs one line per request on stderr at --log-level info (the default here).\n",
+     .details = "Every request but GET /v1/health needs 'Authorization: Bearer <token>'. On the\n"
+                "first serve of a database without tokens, an admin token is created and printed\n"
+                "once as 'admin token: <secret>'; make more with 'outpost tokens create'.\n"
+                "Prints 'listening on http://HOST:PORT' when ready. SIGINT or SIGTERM stop it\n"
+                "gracefully: requests in flight finish, long-polls return early, exit 0.\n"
+                "Logs one line per request on stderr at --log-level info (the default here).\n",
      .options = kOptions,
      .max_args = 0,
      .run = run_serve},

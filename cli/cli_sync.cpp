@@ -42,10 +42,6 @@ void install_stop_handler() {
   sigaction(SIGTERM, &action, nullptr);
 }
 
-bool starts_with(std::string_view text, std::string_view prefix) {
-  return text.substr(0, prefix.size()) == prefix;
-}
-
 std::string fixed(double value, int digits) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%.*f", digits, value);
@@ -276,7 +272,8 @@ int run_sync(Context& context, const ParsedArgs& args) {
 }
 
 constexpr OptionSpec kOptions[] = {
-    {"remote", "URL", "the other database: http(s)://HOST:PORT, sqlite:PATH, a path, or postgres:..."},
+    {"remote", "URL",
+     "the other database: http(s)://HOST:PORT, sqlite:PATH, a path, or postgres:..."},
     {"token", "T", "bearer token for an http(s):// remote (default $OUTPOST_TOKEN)"},
     {"cacert", "FILE", "https: trust the CA certificate(s) in this PEM file (self-signed hubs)"},
     {"insecure", "", "https: do not verify the server's certificate (testing only)"},

@@ -93,8 +93,7 @@ int run_list(Context& context, const ParsedArgs&) {
       out += std::string(i ? "," : "") + "{\"name\":" + json_string(t.name) +
              ",\"admin\":" + (t.admin ? "true" : "false") + ",\"read\":" + json_list(t.read) +
              ",\"write\":" + json_list(t.write) +
-             ",\"created_at\":" + json_string(time_text(t.created_at_micros)) +
-             ",\"expires_at\":" +
+             ",\"created_at\":" + json_string(time_text(t.created_at_micros)) + ",\"expires_at\":" +
              (t.expires_at_micros ? json_string(time_text(t.expires_at_micros)) : "null") +
              ",\"revoked\":" + (t.revoked ? "true" : "false") + "}";
     }

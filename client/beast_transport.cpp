@@ -5,6 +5,7 @@
 // the only translation unit of the client that includes Beast or Asio.
 #include <openssl/ssl.h>
 
+#include <atomic>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -12,7 +13,6 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
-#include <atomic>
 #include <mutex>
 #include <optional>
 #include <vector>
@@ -181,9 +181,9 @@ class Connection {
         throw Stale{ec};
       }
       if (ec == http::error::body_limit || ec == http::error::header_limit) {
-        throw TransportFailure(url_.str() + ": the response is larger than the client accepts (" +
-                                   describe(ec) + ")",
-                               false, ErrorCode::too_large);
+        throw TransportFailure(
+            url_.str() + ": the response is larger than the client accepts (" + describe(ec) + ")",
+            false, ErrorCode::too_large);
       }
       throw TransportFailure(url_.str() + ": reading the response failed: " + describe(ec),
                              is_transient(ec));
@@ -234,7 +234,8 @@ class BeastTransport final : public Transport {
     request.set(http::field::host, url_.host_header());
     request.set(http::field::user_agent, "outpost/0.1.0");
     request.set(http::field::accept, "application/json");
-    if (!options_.token.empty()) request.set(http::field::authorization, "Bearer " + options_.token);
+    if (!options_.token.empty())
+      request.set(http::field::authorization, "Bearer " + options_.token);
     if (!in.body.empty() || in.method == "PUT" || in.method == "POST") {
       request.set(http::field::content_type, "application/json");
     }
@@ -246,8 +247,8 @@ class BeastTransport final : public Transport {
       std::unique_ptr<Connection> connection = take();
       const bool reused = connection != nullptr;
       if (!reused) {
-        connection = std::make_unique<Connection>(url_, options_,
-                                                  tls_context_ ? &*tls_context_ : nullptr);
+        connection =
+            std::make_unique<Connection>(url_, options_, tls_context_ ? &*tls_context_ : nullptr);
         connection->open();
       }
       bool keep = false;

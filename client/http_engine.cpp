@@ -16,18 +16,27 @@ namespace {
 // proxy's page, an empty body).
 ErrorCode code_of_status(int status) {
   switch (status) {
-    case 400: return ErrorCode::invalid_json;
-    case 401: return ErrorCode::unauthorized;
-    case 403: return ErrorCode::forbidden;
-    case 404: return ErrorCode::not_found;
-    case 409: return ErrorCode::conflict;
-    case 413: return ErrorCode::too_large;
-    case 415: return ErrorCode::unsupported_media_type;
+    case 400:
+      return ErrorCode::invalid_json;
+    case 401:
+      return ErrorCode::unauthorized;
+    case 403:
+      return ErrorCode::forbidden;
+    case 404:
+      return ErrorCode::not_found;
+    case 409:
+      return ErrorCode::conflict;
+    case 413:
+      return ErrorCode::too_large;
+    case 415:
+      return ErrorCode::unsupported_media_type;
     case 429:
     case 502:
     case 503:
-    case 504: return ErrorCode::unavailable;
-    default: return ErrorCode::internal;
+    case 504:
+      return ErrorCode::unavailable;
+    default:
+      return ErrorCode::internal;
   }
 }
 
@@ -53,6 +62,13 @@ Error error_of_response(const HttpUrl& url, const HttpRequest& request,
   return Error(code_of_status(response.status),
                url.str() + ": " + request.method + " " + request.target + " answered HTTP " +
                    std::to_string(response.status) + (text.empty() ? "" : ": " + text));
+}
+
+// A page size for the query: empty (the server's default) for 0, and
+// capped where the server caps anyway, so that SIZE_MAX ("all") is understood.
+std::string limit_param(size_t limit) {
+  if (limit == 0) return {};
+  return std::to_string(std::min<size_t>(limit, 1000000000));
 }
 
 std::string table_path(const std::string& table) { return "/v1/tables/" + percent_encode(table); }
@@ -83,8 +99,7 @@ std::vector<T> to_vector(std::span<const T> slice) {
 
 }  // namespace
 
-HttpEngine::HttpEngine(HttpUrl url, std::unique_ptr<Transport> transport,
-                       HttpClientOptions options)
+HttpEngine::HttpEngine(HttpUrl url, std::unique_ptr<Transport> transport, HttpClientOptions options)
     : url_(std::move(url)), transport_(std::move(transport)), options_(std::move(options)) {
   options_.max_batch = std::max<size_t>(1, options_.max_batch);
   options_.max_attempts = std::max(1, options_.max_attempts);
@@ -148,9 +163,8 @@ std::vector<Table> HttpEngine::list_tables() {
 }
 
 std::optional<Table> HttpEngine::get_table(const std::string& name) {
-  std::optional<HttpResponse> response =
-      call_or_missing({"GET", table_path(name), {}, {}}, ErrorCode::unknown_table,
-                      ErrorCode::not_found);
+  std::optional<HttpResponse> response = call_or_missing(
+      {"GET", table_path(name), {}, {}}, ErrorCode::unknown_table, ErrorCode::not_found);
   if (!response) return std::nullopt;
   return table_from_json(response->body);
 }
@@ -208,13 +222,11 @@ std::vector<WriteResult> HttpEngine::write_replicated(
 std::optional<Record> HttpEngine::get(const std::string& table, const std::string& id,
                                       const GetOptions& options) {
   std::string target =
-      record_path(table, id) +
-      query_string({{"rev", options.revision.str()},
-                    {"conflicts", options.conflicts ? "true" : ""},
-                    {"ancestry", options.ancestry ? "true" : ""}});
-  std::optional<HttpResponse> response =
-      call_or_missing({"GET", std::move(target), {}, {}}, ErrorCode::not_found,
-                      ErrorCode::not_found);
+      record_path(table, id) + query_string({{"rev", options.revision.str()},
+                                             {"conflicts", options.conflicts ? "true" : ""},
+                                             {"ancestry", options.ancestry ? "true" : ""}});
+  std::optional<HttpResponse> response = call_or_missing(
+      {"GET", std::move(target), {}, {}}, ErrorCode::not_found, ErrorCode::not_found);
   if (!response) return std::nullopt;
   return record_from_json(response->body);
 }
@@ -222,26 +234,26 @@ std::optional<Record> HttpEngine::get(const std::string& table, const std::strin
 RecordPage HttpEngine::list_records(const std::string& table, const std::string& after,
                                     size_t limit) {
   std::string target = table_path(table) + "/records" +
-                       query_string({{"after", after}, {"limit", std::to_string(limit)}});
+                       query_string({{"after", after}, {"limit", limit_param(limit)}});
   return record_page_from_json(call({"GET", std::move(target), {}, {}}).body);
 }
 
 ConflictPage HttpEngine::list_conflicts(const std::string& table, const std::string& after,
                                         size_t limit) {
-  std::string target = "/v1/conflicts" + query_string({{"table", table},
-                                                       {"after", after},
-                                                       {"limit", std::to_string(limit)}});
+  std::string target =
+      "/v1/conflicts" +
+      query_string({{"table", table}, {"after", after}, {"limit", limit_param(limit)}});
   return conflict_page_from_json(call({"GET", std::move(target), {}, {}}).body);
 }
 
 ChangesPage HttpEngine::changes(const ChangesRequest& request) {
   std::string target =
-      "/v1/changes" + query_string({{"since", request.since},
-                                    {"limit", std::to_string(request.limit)},
-                                    {"feed", request.timeout_ms > 0 ? "longpoll" : ""},
-                                    {"timeout_ms", request.timeout_ms > 0
-                                                       ? std::to_string(request.timeout_ms)
-                                                       : ""}});
+      "/v1/changes" +
+      query_string(
+          {{"since", request.since},
+           {"limit", limit_param(request.limit)},
+           {"feed", request.timeout_ms > 0 ? "longpoll" : ""},
+           {"timeout_ms", request.timeout_ms > 0 ? std::to_string(request.timeout_ms) : ""}});
   if (!request.tables.empty()) {
     // Names are joined with a literal ',' (table names never contain one).
     target += target.find('?') == std::string::npos ? "?tables=" : "&tables=";
@@ -283,9 +295,9 @@ std::vector<BulkGetResult> HttpEngine::bulk_get(const std::vector<BulkGetQuery>&
 }
 
 std::optional<std::string> HttpEngine::get_local(const std::string& id) {
-  std::optional<HttpResponse> response = call_or_missing(
-      {"GET", "/v1/local/" + percent_encode(id), {}, {}}, ErrorCode::not_found,
-      ErrorCode::not_found);
+  std::optional<HttpResponse> response =
+      call_or_missing({"GET", "/v1/local/" + percent_encode(id), {}, {}}, ErrorCode::not_found,
+                      ErrorCode::not_found);
   if (!response) return std::nullopt;
   return std::move(response->body);
 }

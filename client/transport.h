@@ -43,8 +43,7 @@ struct HttpResponse {
 // too_large for a response over the limits.
 class TransportFailure : public std::runtime_error {
  public:
-  TransportFailure(std::string message, bool transient,
-                   ErrorCode code = ErrorCode::unavailable)
+  TransportFailure(std::string message, bool transient, ErrorCode code = ErrorCode::unavailable)
       : std::runtime_error(std::move(message)), transient_(transient), code_(code) {}
   bool transient() const { return transient_; }
   ErrorCode code() const { return code_; }
@@ -68,9 +67,9 @@ class Transport {
 };
 
 struct TransportOptions {
-  std::string token;    // "Authorization: Bearer <token>" when not empty
+  std::string token;      // "Authorization: Bearer <token>" when not empty
   bool insecure = false;  // TLS: skip certificate and host name verification
-  std::string ca_file;  // TLS: trust these CA certificates (PEM) instead of the system's
+  std::string ca_file;    // TLS: trust these CA certificates (PEM) instead of the system's
   std::chrono::milliseconds connect_timeout{10000};
   std::chrono::milliseconds io_timeout{60000};  // writing a request; reading its response
   size_t max_response_body = size_t{256} << 20;

@@ -19,9 +19,9 @@ bool iequals_prefix(std::string_view text, std::string_view prefix) {
 }
 
 [[noreturn]] void bad_url(std::string_view url, std::string_view why) {
-  throw Error(ErrorCode::invalid_value,
-              "server URL '" + std::string(url) + "': " + std::string(why) +
-                  " (expected http://HOST[:PORT][/PATH] or https://...)");
+  throw Error(ErrorCode::invalid_value, "server URL '" + std::string(url) +
+                                            "': " + std::string(why) +
+                                            " (expected http://HOST[:PORT][/PATH] or https://...)");
 }
 
 int hex_digit(char c) {
@@ -102,7 +102,8 @@ HttpUrl parse_http_url(std::string_view url) {
   }
   while (!path.empty() && path.back() == '/') path.remove_suffix(1);
   for (char c : path) {
-    if (static_cast<unsigned char>(c) <= ' ') bad_url(url, "a path with a space or control character");
+    if (static_cast<unsigned char>(c) <= ' ')
+      bad_url(url, "a path with a space or control character");
   }
   result.base_path = std::string(path);
   return result;

@@ -15,9 +15,13 @@ std::string default_database_url() {
   return "sqlite:outpost.db";
 }
 
+bool is_postgres_url(std::string_view url) {
+  return url.starts_with("postgres:") || url.starts_with("postgresql:");
+}
+
 std::unique_ptr<Engine> open_engine(const std::string& given, const OpenOptions& options) {
   std::string url = given.empty() ? default_database_url() : given;
-  if (url.starts_with("postgres:") || url.starts_with("postgresql:")) {
+  if (is_postgres_url(url)) {
     // Messages never repeat the URL: it may carry a password.
     std::string conninfo = pg_conninfo_from_url(url);
     return std::make_unique<RecordEngine>(std::make_unique<PgStorage>(conninfo, options), options);
@@ -25,7 +29,7 @@ std::unique_ptr<Engine> open_engine(const std::string& given, const OpenOptions&
   std::string path = url;
   if (url.starts_with("sqlite:")) {
     path = url.substr(7);
-  } else if (auto colon = url.find("://"); colon != std::string::npos) {
+  } else if (url.find("://") != std::string::npos) {
     throw Error(ErrorCode::unavailable,
                 "unsupported database URL \"" + url +
                     "\"; use sqlite:PATH, a plain path, postgres://... or postgres:");

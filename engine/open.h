@@ -4,6 +4,7 @@
 
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "api/engine.h"
 
@@ -23,6 +24,9 @@ struct OpenOptions {
 //   "sqlite:outpost.db". Throws Error(unavailable) with one clear line when
 //   the database cannot be opened or was written by a newer schema version.
 std::unique_ptr<Engine> open_engine(const std::string& url, const OpenOptions& options = {});
+
+// True for the PostgreSQL URL forms open_engine() accepts.
+bool is_postgres_url(std::string_view url);
 
 // The URL open_engine("") would use.
 std::string default_database_url();

@@ -24,7 +24,7 @@ std::string label(std::string_view value) {
 
 std::string number(double v) {
   char buf[64];
-  std::snprintf(buf, sizeof buf, "%.17g", v);
+  std::snprintf(buf, sizeof buf, "%.6g", v);
   return buf;
 }
 
@@ -76,8 +76,8 @@ std::string Metrics::render() const {
   out += "# HELP outpost_http_errors_total Error responses by error code.\n";
   out += "# TYPE outpost_http_errors_total counter\n";
   for (const auto& [code, count] : errors_) {
-    out += "outpost_http_errors_total{code=\"" + label(code) + "\"} " + std::to_string(count) +
-           "\n";
+    out +=
+        "outpost_http_errors_total{code=\"" + label(code) + "\"} " + std::to_string(count) + "\n";
   }
   out += "# HELP outpost_http_open_connections Connections open now.\n";
   out += "# TYPE outpost_http_open_connections gauge\n";
@@ -85,7 +85,8 @@ std::string Metrics::render() const {
   out += "# HELP outpost_http_connections_total Connections accepted.\n";
   out += "# TYPE outpost_http_connections_total counter\n";
   out += "outpost_http_connections_total " + std::to_string(connections_total_.load()) + "\n";
-  out += "# HELP outpost_http_connections_refused_total Connections closed at once (cap reached).\n";
+  out +=
+      "# HELP outpost_http_connections_refused_total Connections closed at once (cap reached).\n";
   out += "# TYPE outpost_http_connections_refused_total counter\n";
   out += "outpost_http_connections_refused_total " + std::to_string(connections_refused_.load()) +
          "\n";

@@ -22,11 +22,13 @@ class Metrics {
   static constexpr std::array<double, 14> kLatencyBuckets = {
       0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10, 60, 300};
 
-  void record_request(std::string_view route, std::string_view method, int status,
-                      double seconds);
+  void record_request(std::string_view route, std::string_view method, int status, double seconds);
   void record_error(std::string_view code);  // an error response, by error code
   void add_revisions_written(uint64_t n) { revisions_written_ += n; }
-  void connection_opened() { ++open_connections_; ++connections_total_; }
+  void connection_opened() {
+    ++open_connections_;
+    ++connections_total_;
+  }
   void connection_closed() { --open_connections_; }
   void connection_refused() { ++connections_refused_; }
   void feed_waiter_added() { ++feed_waiters_; }

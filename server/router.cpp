@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 #include <chrono>
+#include <cstdio>
 #include <exception>
 #include <functional>
 #include <new>
@@ -19,6 +20,12 @@ namespace {
 constexpr std::string_view kComponent = "http";
 constexpr size_t kDefaultPage = 1000;
 constexpr size_t kMaxTrackedAddresses = 10000;
+
+std::string format_ms(double seconds) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.3f", seconds * 1000.0);
+  return buf;
+}
 
 std::string_view trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
@@ -106,9 +113,9 @@ class Query {
                   std::all_of(v->begin(), v->end(), [](char c) { return c >= '0' && c <= '9'; });
     size_t n = digits ? std::stoull(*v) : 0;
     if (n == 0) {
-      throw Error(ErrorCode::invalid_value,
-                  "query parameter '" + std::string(key) + "' takes a whole number from 1 to " +
-                      std::to_string(max));
+      throw Error(ErrorCode::invalid_value, "query parameter '" + std::string(key) +
+                                                "' takes a whole number from 1 to " +
+                                                std::to_string(max));
     }
     return std::min(n, max);
   }
@@ -236,7 +243,7 @@ HttpResponse Router::handle(const HttpRequest& request, bool may_wait) noexcept 
                {{"method", request.method},
                 {"route", route},
                 {"status", response.status},
-                {"ms", seconds * 1000.0},
+                {"ms", format_ms(seconds)},
                 {"remote", request.remote}});
     }
   } catch (...) {
@@ -248,8 +255,7 @@ HttpResponse Router::handle(const HttpRequest& request, bool may_wait) noexcept 
   return response;
 }
 
-HttpResponse Router::dispatch(const HttpRequest& request, std::string& route,
-                              bool may_wait) {
+HttpResponse Router::dispatch(const HttpRequest& request, std::string& route, bool may_wait) {
   std::string_view target = request.target;
   size_t qmark = target.find('?');
   std::string_view path = target.substr(0, qmark);
@@ -586,8 +592,9 @@ HttpResponse Router::changes(Context& c) {
   if (feed == "longpoll") {
     timeout_ms = options_.default_longpoll_ms;
     if (auto t = c.query.get("timeout_ms")) {
-      bool digits = !t->empty() && t->size() <= 9 &&
-                    std::all_of(t->begin(), t->end(), [](char ch) { return ch >= '0' && ch <= '9'; });
+      bool digits = !t->empty() && t->size() <= 9 && std::all_of(t->begin(), t->end(), [](char ch) {
+        return ch >= '0' && ch <= '9';
+      });
       if (!digits) {
         throw Error(ErrorCode::invalid_value, "timeout_ms takes a whole number of milliseconds");
       }
@@ -595,8 +602,8 @@ HttpResponse Router::changes(Context& c) {
     }
     timeout_ms = std::min(timeout_ms, options_.max_longpoll_ms);
   } else if (feed != "normal") {
-    throw Error(ErrorCode::invalid_value, "feed takes normal or longpoll, not '" +
-                                              feed.substr(0, 40) + "'");
+    throw Error(ErrorCode::invalid_value,
+                "feed takes normal or longpoll, not '" + feed.substr(0, 40) + "'");
   }
 
   struct Waiter {
@@ -689,8 +696,8 @@ HttpResponse Router::bulk_get(Context& c) {
       results.push_back(std::move(answered[next++]));
     } else {
       results.push_back(BulkGetResult{
-          std::nullopt, Error(ErrorCode::forbidden, "this token may not read table '" + q.table +
-                                                        "'")});
+          std::nullopt,
+          Error(ErrorCode::forbidden, "this token may not read table '" + q.table + "'")});
     }
   }
   return json_response(200, bulk_get_response_to_json(queries, results));

@@ -91,11 +91,12 @@ class Server::Impl {
     if (Router::is_long_poll(request)) {
       size_t running = ++longpolls_running_;
       if (running <= static_cast<size_t>(std::max(1, options_.longpoll_threads))) {
-        net::post(longpolls_, [this, request = std::move(request), done = std::move(done)]() mutable {
-          HttpResponse response = router_.handle(request, true);
-          --longpolls_running_;
-          done(std::move(response));
-        });
+        net::post(longpolls_,
+                  [this, request = std::move(request), done = std::move(done)]() mutable {
+                    HttpResponse response = router_.handle(request, true);
+                    --longpolls_running_;
+                    done(std::move(response));
+                  });
         return;
       }
       --longpolls_running_;
@@ -146,8 +147,8 @@ namespace {
 // is 413, a malformed request 400; a timeout or a lost connection gets none.
 std::optional<Error> read_error_response(const beast::error_code& ec, const ServerOptions& o) {
   if (ec == http::error::body_limit) {
-    return Error(ErrorCode::too_large, "the request body is larger than " +
-                                           std::to_string(o.max_body_bytes) + " bytes");
+    return Error(ErrorCode::too_large,
+                 "the request body is larger than " + std::to_string(o.max_body_bytes) + " bytes");
   }
   if (ec == http::error::header_limit) {
     return Error(ErrorCode::too_large, "the request header is larger than " +
@@ -170,7 +171,9 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
   static constexpr bool kTls = !std::is_same_v<Stream, beast::tcp_stream>;
 
   Session(Server::Impl& server, tcp::socket&& socket, std::string remote)
-      : server_(server), stream_(make_stream(server, std::move(socket))), timer_(stream_.get_executor()),
+      : server_(server),
+        stream_(make_stream(server, std::move(socket))),
+        timer_(stream_.get_executor()),
         remote_(std::move(remote)) {}
 
   ~Session() override { server_.remove_session(this); }
@@ -241,17 +244,15 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     parser_->header_limit(static_cast<std::uint32_t>(server_.options_.max_header_bytes));
     parser_->body_limit(server_.options_.max_body_bytes);
     tcp().expires_after(server_.options_.read_timeout);
-    http::async_read(stream_, buffer_, *parser_,
-                     [self = this->shared_from_this()](beast::error_code ec, size_t) {
-                       self->on_read(ec);
-                     });
+    http::async_read(
+        stream_, buffer_, *parser_,
+        [self = this->shared_from_this()](beast::error_code ec, size_t) { self->on_read(ec); });
   }
 
   void on_read(beast::error_code ec) {
     if (ec) {
       if (ec == beast::error::timeout) {
-        log_info(kComponent, "connection dropped: request not read in time",
-                 {{"remote", remote_}});
+        log_info(kComponent, "connection dropped: request not read in time", {{"remote", remote_}});
         return close();
       }
       std::optional<Error> error = read_error_response(ec, server_.options_);
@@ -263,7 +264,9 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
       server_.router_.metrics().record_request("unmatched", "-", response.status, 0);
       server_.router_.metrics().record_error(error->code_name());
       log_info("http", "request",
-               {{"route", "unmatched"}, {"status", response.status}, {"remote", remote_},
+               {{"route", "unmatched"},
+                {"status", response.status},
+                {"remote", remote_},
                 {"error", error->message()}});
       keep_alive_ = false;
       return send(std::move(response));
@@ -359,8 +362,8 @@ void Server::Impl::start() {
     }
     ssl_.emplace(ssl::context::tls_server);
     ssl_->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
-                      ssl::context::no_sslv3 | ssl::context::no_tlsv1 |
-                      ssl::context::no_tlsv1_1 | ssl::context::single_dh_use);
+                      ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1 |
+                      ssl::context::single_dh_use);
     SSL_CTX_set_min_proto_version(ssl_->native_handle(), TLS1_2_VERSION);
     beast::error_code ec;
     ssl_->use_certificate_chain_file(options_.tls_cert, ec);
@@ -382,8 +385,8 @@ void Server::Impl::start() {
     tcp::resolver resolver(ioc_);
     auto results = resolver.resolve(options_.host, std::to_string(options_.port), ec);
     if (ec || results.empty()) {
-      throw Error(ErrorCode::unavailable, "cannot resolve the listen address '" + options_.host +
-                                              "': " + ec.message());
+      throw Error(ErrorCode::unavailable,
+                  "cannot resolve the listen address '" + options_.host + "': " + ec.message());
     }
     endpoint = results.begin()->endpoint();
   } else {
@@ -417,10 +420,9 @@ void Server::Impl::start() {
 }
 
 void Server::Impl::accept() {
-  acceptor_->async_accept(net::make_strand(ioc_),
-                          [this](beast::error_code ec, tcp::socket socket) {
-                            on_accept(ec, std::move(socket));
-                          });
+  acceptor_->async_accept(net::make_strand(ioc_), [this](beast::error_code ec, tcp::socket socket) {
+    on_accept(ec, std::move(socket));
+  });
 }
 
 void Server::Impl::on_accept(beast::error_code ec, tcp::socket socket) {

@@ -55,8 +55,9 @@ class Server {
   // what is left) and joins every thread. Idempotent.
   void stop(std::chrono::milliseconds grace = std::chrono::seconds(30));
 
+  class Impl;  // server.cpp only
+
  private:
-  class Impl;
   std::unique_ptr<Impl> impl_;
 };
 

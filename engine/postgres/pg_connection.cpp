@@ -7,6 +7,7 @@
 
 #include "api/error.h"
 #include "engine/storage.h"
+#include "utils/log.h"
 
 namespace outpost {
 
@@ -14,13 +15,13 @@ namespace {
 
 // SQLSTATEs after which running the transaction again may succeed.
 bool is_transient(std::string_view sqlstate) {
-  return sqlstate == "40001"                // serialization_failure
-         || sqlstate == "40P01"             // deadlock_detected
-         || sqlstate.starts_with("08")      // connection exceptions
-         || sqlstate.starts_with("53")      // insufficient resources
-         || sqlstate == "57P01"             // admin_shutdown
-         || sqlstate == "57P02"             // crash_shutdown
-         || sqlstate == "57P03";            // cannot_connect_now
+  return sqlstate == "40001"            // serialization_failure
+         || sqlstate == "40P01"         // deadlock_detected
+         || sqlstate.starts_with("08")  // connection exceptions
+         || sqlstate.starts_with("53")  // insufficient resources
+         || sqlstate == "57P01"         // admin_shutdown
+         || sqlstate == "57P02"         // crash_shutdown
+         || sqlstate == "57P03";        // cannot_connect_now
 }
 
 std::string statement_head(std::string_view sql) {
@@ -162,7 +163,8 @@ std::string pg_conninfo_from_url(const std::string& url) {
   } else if (url.starts_with("postgres:")) {
     conninfo = url.substr(9);
   } else {
-    throw Error(ErrorCode::unavailable, "not a PostgreSQL database URL (postgres://... or postgres:)");
+    throw Error(ErrorCode::unavailable,
+                "not a PostgreSQL database URL (postgres://... or postgres:)");
   }
   if (conninfo.empty()) return conninfo;
   char* err = nullptr;
@@ -181,13 +183,22 @@ PgConnection::PgConnection(const std::string& conninfo) {
   const char* keys[] = {"connect_timeout", "fallback_application_name", "dbname", nullptr};
   const char* values[] = {"10", "outpost", conninfo.c_str(), nullptr};
   conn_ = PQconnectdbParams(keys, values, 1);
-  if (conn_ == nullptr) throw Error(ErrorCode::unavailable, "cannot connect to PostgreSQL: out of memory");
+  if (conn_ == nullptr)
+    throw Error(ErrorCode::unavailable, "cannot connect to PostgreSQL: out of memory");
   if (PQstatus(conn_) != CONNECTION_OK) {
     std::string msg = pg_one_line(PQerrorMessage(conn_));
     PQfinish(conn_);
     conn_ = nullptr;
     throw Error(ErrorCode::unavailable, "cannot connect to PostgreSQL: " + msg);
   }
+  // Server notices (e.g. "drop cascades to ...") go to the debug log, not
+  // to stderr.
+  PQsetNoticeProcessor(
+      conn_,
+      [](void*, const char* message) {
+        log_debug("postgres", "server notice", {{"message", pg_one_line(message)}});
+      },
+      nullptr);
   try {
     exec(
         "SET client_encoding='UTF8'; SET TimeZone='UTC'; SET DateStyle='ISO, YMD'; "
@@ -196,7 +207,8 @@ PgConnection::PgConnection(const std::string& conninfo) {
   } catch (const Error& e) {
     PQfinish(conn_);
     conn_ = nullptr;
-    throw Error(ErrorCode::unavailable, std::string("cannot set up a PostgreSQL session: ") + e.what());
+    throw Error(ErrorCode::unavailable,
+                std::string("cannot set up a PostgreSQL session: ") + e.what());
   }
 }
 

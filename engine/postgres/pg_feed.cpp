@@ -76,8 +76,7 @@ Position newest_visible(PgConnection& conn) {
 void PgStorage::check_cursor(std::string_view cursor) const { parse_cursor(cursor); }
 
 Storage::FeedPage PgStorage::read_changes(Transaction& txn, std::string_view since,
-                                          const std::vector<std::string>& tables,
-                                          size_t limit) {
+                                          const std::vector<std::string>& tables, size_t limit) {
   Position after = parse_cursor(since);
   PgConnection& conn = conn_of(txn);
   std::string sql =
@@ -117,8 +116,6 @@ Storage::FeedPage PgStorage::read_changes(Transaction& txn, std::string_view sin
   return page;
 }
 
-std::string PgStorage::last_cursor(Transaction& txn) {
-  return newest_visible(conn_of(txn)).str();
-}
+std::string PgStorage::last_cursor(Transaction& txn) { return newest_visible(conn_of(txn)).str(); }
 
 }  // namespace outpost

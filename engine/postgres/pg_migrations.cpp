@@ -96,7 +96,8 @@ std::string pg_create_table_sql(const Table& table) {
          "(\"_id\" TEXT COLLATE \"C\" NOT NULL, \"_rev\" TEXT COLLATE \"C\" NOT NULL, "
          "\"_parent\" TEXT COLLATE \"C\", \"_gen\" BIGINT NOT NULL, \"_deleted\" BOOLEAN NOT NULL, "
          "\"_leaf\" BOOLEAN NOT NULL, \"_stub\" BOOLEAN NOT NULL, \"_seq\" BIGINT NOT NULL" +
-         cols + ", CONSTRAINT " + pg_quote_identifier("_" + history_table_name(table.name) + "_pk") +
+         cols + ", CONSTRAINT " +
+         pg_quote_identifier("_" + history_table_name(table.name) + "_pk") +
          " PRIMARY KEY(\"_id\", \"_rev\"));";
 }
 

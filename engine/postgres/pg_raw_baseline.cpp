@@ -1,12 +1,11 @@
 #include "engine/postgres/pg_raw_baseline.h"
 
+#include <libpq-fe.h>
+
 #include <charconv>
 #include <chrono>
 
-#include <libpq-fe.h>
-
 #include "api/error.h"
-
 #include "engine/postgres/pg_connection.h"
 #include "utils/sha256.h"
 
@@ -118,10 +117,9 @@ BaselineResult run_pg_raw_baseline(const PgBaselineOptions& options) {
   const std::string columns_arrays =
       "$1::text[],$2::text[],$3::bigint[],$4::text[],$5::text[],$6::bigint[],$7::bigint[],"
       "$8::double precision[],$9::boolean[]";
-  const std::string insert_current = "INSERT INTO " + table + "(\"_id\",\"_rev\",\"_seq\"," +
-                                     std::string(kColumnNames) +
-                                     ",\"_conflicted\") SELECT *,false FROM unnest(" +
-                                     columns_arrays + ")";
+  const std::string insert_current =
+      "INSERT INTO " + table + "(\"_id\",\"_rev\",\"_seq\"," + std::string(kColumnNames) +
+      ",\"_conflicted\") SELECT *,false FROM unnest(" + columns_arrays + ")";
   const std::string insert_history =
       "INSERT INTO " + history + "(\"_id\",\"_rev\",\"_seq\"," + std::string(kColumnNames) +
       ",\"_parent\",\"_gen\",\"_deleted\",\"_leaf\",\"_stub\") SELECT *,NULL,1,false,true,false "

@@ -186,8 +186,8 @@ const PgStorage::TableSql& PgStorage::sql_for(const Table& table) {
   };
   std::string node_cols(kNodeColumns);
   s->leaves = "SELECT " + node_cols + " FROM " + h + " WHERE \"_id\"=$1 AND \"_leaf\"";
-  s->leaves_many = "SELECT \"_id\"," + node_cols + " FROM " + h +
-                   " WHERE \"_id\"=ANY($1::text[]) AND \"_leaf\"";
+  s->leaves_many =
+      "SELECT \"_id\"," + node_cols + " FROM " + h + " WHERE \"_id\"=ANY($1::text[]) AND \"_leaf\"";
   s->all_nodes = "SELECT " + node_cols + " FROM " + h + " WHERE \"_id\"=$1";
   s->find_node = s->all_nodes + " AND \"_rev\"=$2";
   s->body = "SELECT \"_stub\"" + reads + " FROM " + h + " WHERE \"_id\"=$1 AND \"_rev\"=$2";
@@ -224,9 +224,8 @@ class PgStorage::Txn final : public Transaction {
  public:
   Txn(PgStorage& owner, PgPool::Lease conn, TransactionKind kind)
       : owner_(owner), conn_(std::move(conn)), kind_(kind) {
-    conn_->exec(kind == TransactionKind::write
-                    ? "BEGIN ISOLATION LEVEL READ COMMITTED"
-                    : "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+    conn_->exec(kind == TransactionKind::write ? "BEGIN ISOLATION LEVEL READ COMMITTED"
+                                               : "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
   }
   ~Txn() override {
     if (done_) return;
@@ -271,15 +270,13 @@ class PgStorage::Txn final : public Transaction {
   struct TableBuffer {
     Table table;
     std::vector<size_t> by_name;  // column indexes in bytewise name order
-    Columns history;         // _id,_rev,_parent,_gen,_deleted,_leaf,_stub,_seq, columns
-    Columns leaf_updates;    // _id,_rev,_leaf
-    Columns winner_inserts;  // _id,_rev,_seq,_conflicted, columns
-    Columns winner_upserts;  // same
-    Columns removed;         // _id
+    Columns history;              // _id,_rev,_parent,_gen,_deleted,_leaf,_stub,_seq, columns
+    Columns leaf_updates;         // _id,_rev,_leaf
+    Columns winner_inserts;       // _id,_rev,_seq,_conflicted, columns
+    Columns winner_upserts;       // same
+    Columns removed;              // _id
     std::set<std::string, std::less<>> winner_ids;  // ids in the three above
-    bool empty() const {
-      return history.rows == 0 && leaf_updates.rows == 0 && winner_ids.empty();
-    }
+    bool empty() const { return history.rows == 0 && leaf_updates.rows == 0 && winner_ids.empty(); }
     void reset() {
       history.reset(8 + table.columns.size());
       leaf_updates.reset(3);
@@ -333,9 +330,8 @@ class PgStorage::Txn final : public Transaction {
       b.table = table;
       b.by_name.resize(table.columns.size());
       for (size_t i = 0; i < b.by_name.size(); ++i) b.by_name[i] = i;
-      std::sort(b.by_name.begin(), b.by_name.end(), [&](size_t x, size_t y) {
-        return table.columns[x].name < table.columns[y].name;
-      });
+      std::sort(b.by_name.begin(), b.by_name.end(),
+                [&](size_t x, size_t y) { return table.columns[x].name < table.columns[y].name; });
       b.reset();
     }
     return b;
@@ -397,9 +393,8 @@ void PgStorage::Txn::commit() {
     }
     if (hook) hook();
   }
-  PgResult res = conn_->exec(wrote_changes
-                                 ? std::string("NOTIFY ") + kPgChangesChannel + "; COMMIT"
-                                 : std::string("COMMIT"));
+  PgResult res = conn_->exec(wrote_changes ? std::string("NOTIFY ") + kPgChangesChannel + "; COMMIT"
+                                           : std::string("COMMIT"));
   done_ = true;
   if (res.command_tag() != "COMMIT") {
     throw Error(ErrorCode::internal, "PostgreSQL rolled the transaction back at commit");
@@ -420,9 +415,7 @@ void set_before_commit_hook_for_testing(PgStorage& storage, std::function<void()
 // ---------------------------------------------------------------- open
 
 PgStorage::PgStorage(const std::string& conninfo, const OpenOptions& options, size_t pool_size)
-    : conninfo_(conninfo),
-      options_(options),
-      pool_(std::make_unique<PgPool>(conninfo, pool_size)) {
+    : conninfo_(conninfo), options_(options), pool_(std::make_unique<PgPool>(conninfo, pool_size)) {
   // The first connection reports connection and login errors as they are.
   auto first = std::make_unique<PgConnection>(conninfo_);
   migrate(*first);
@@ -471,8 +464,7 @@ std::vector<Table> PgStorage::load_tables(Transaction& txn) {
                                            " has a column of unknown type " +
                                            std::string(res.text(r, 2)));
     }
-    tables.back().columns.push_back(
-        Column{std::string(res.text(r, 1)), *type, res.boolean(r, 3)});
+    tables.back().columns.push_back(Column{std::string(res.text(r, 1)), *type, res.boolean(r, 3)});
   }
   return tables;
 }
@@ -507,8 +499,8 @@ void PgStorage::create_table(Transaction& txn, const Table& table) {
   t.sync_all();
   PgConnection& conn = t.conn();
   pg_lock_catalog(conn);
-  if (conn.query("SELECT 1 FROM \"_tables\" WHERE \"name\"=$1", PgParams().add(table.name))
-          .rows() > 0) {
+  if (conn.query("SELECT 1 FROM \"_tables\" WHERE \"name\"=$1", PgParams().add(table.name)).rows() >
+      0) {
     throw RetryableError("table " + table.name + " was created by another connection meanwhile");
   }
   conn.exec(pg_create_table_sql(table));
@@ -540,9 +532,8 @@ void PgStorage::lock_ids(Txn& txn, const Table& table, std::vector<std::string> 
                          bool read_leaves) {
   std::sort(ids.begin(), ids.end());
   ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
-  std::erase_if(ids, [&](const std::string& id) {
-    return txn.records.contains(key_of(table.name, id));
-  });
+  std::erase_if(
+      ids, [&](const std::string& id) { return txn.records.contains(key_of(table.name, id)); });
   if (ids.empty()) return;
   PgConnection& conn = txn.conn();
   // Records that exist: lock their change rows, in a fixed order (so that
@@ -589,7 +580,8 @@ void PgStorage::lock_record(Transaction& txn, const Table& table, std::string_vi
   lock_ids(t, table, {std::string(id)}, false);
 }
 
-void PgStorage::prefetch(Transaction& txn, const Table& table, const std::vector<std::string>& ids) {
+void PgStorage::prefetch(Transaction& txn, const Table& table,
+                         const std::vector<std::string>& ids) {
   Txn& t = txn_of(txn);
   if (!t.writer()) return;
   lock_ids(t, table, ids, true);
@@ -772,8 +764,7 @@ std::vector<Node> PgStorage::leaves(Transaction& txn, const Table& table, std::s
   return out;
 }
 
-std::vector<Node> PgStorage::all_nodes(Transaction& txn, const Table& table,
-                                       std::string_view id) {
+std::vector<Node> PgStorage::all_nodes(Transaction& txn, const Table& table, std::string_view id) {
   Txn& t = txn_of(txn);
   t.sync(table.name, id);
   PgResult res = t.conn().query(sql_for(table).all_nodes, PgParams().add(id));
@@ -782,8 +773,8 @@ std::vector<Node> PgStorage::all_nodes(Transaction& txn, const Table& table,
   return out;
 }
 
-std::optional<Node> PgStorage::find_node(Transaction& txn, const Table& table,
-                                         std::string_view id, const Revision& revision) {
+std::optional<Node> PgStorage::find_node(Transaction& txn, const Table& table, std::string_view id,
+                                         const Revision& revision) {
   Txn& t = txn_of(txn);
   if (t.writer()) {
     auto it = t.records.find(key_of(table.name, id));
@@ -795,14 +786,13 @@ std::optional<Node> PgStorage::find_node(Transaction& txn, const Table& table,
     }
     t.sync(table.name, id);
   }
-  PgResult res =
-      t.conn().query(sql_for(table).find_node, PgParams().add(id).add(revision.str()));
+  PgResult res = t.conn().query(sql_for(table).find_node, PgParams().add(id).add(revision.str()));
   if (res.rows() == 0) return std::nullopt;
   return read_node(res, 0, 0);
 }
 
-std::optional<Attributes> PgStorage::body(Transaction& txn, const Table& table,
-                                          std::string_view id, const Revision& revision) {
+std::optional<Attributes> PgStorage::body(Transaction& txn, const Table& table, std::string_view id,
+                                          const Revision& revision) {
   Txn& t = txn_of(txn);
   t.sync(table.name, id);
   PgResult res = t.conn().query(sql_for(table).body, PgParams().add(id).add(revision.str()));
@@ -832,9 +822,9 @@ std::vector<std::pair<std::string, WinnerRow>> PgStorage::list_winners(Transacti
   std::vector<std::pair<std::string, WinnerRow>> out;
   int id_col = 2 + static_cast<int>(table.columns.size());
   for (int r = 0; r < res.rows(); ++r) {
-    out.emplace_back(std::string(res.text(r, id_col)),
-                     WinnerRow{read_revision(res, r, 0), res.boolean(r, 1),
-                               read_columns(res, r, 2, table)});
+    out.emplace_back(
+        std::string(res.text(r, id_col)),
+        WinnerRow{read_revision(res, r, 0), res.boolean(r, 1), read_columns(res, r, 2, table)});
   }
   return out;
 }

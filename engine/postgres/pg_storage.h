@@ -92,6 +92,12 @@ class PgStorage final : public Storage {
   void check_cursor(std::string_view cursor) const override;
   void set_external_change_listener(std::function<void()> listener) override;
 
+  void insert_token(Transaction& txn, const Token& token, const std::string& hash) override;
+  std::vector<Token> load_tokens(Transaction& txn) override;
+  bool revoke_token(Transaction& txn, const std::string& name) override;
+  std::optional<std::pair<Token, std::string>> find_token(Transaction& txn,
+                                                          const std::string& hash) override;
+
   std::optional<std::string> get_local(Transaction& txn, std::string_view id) override;
   void put_local(Transaction& txn, std::string_view id, std::string_view json) override;
 

@@ -18,6 +18,7 @@
 #include "api/json.h"
 #include "api/record.h"
 #include "api/revision.h"
+#include "engine/backends.h"
 #include "engine/open.h"
 
 namespace {
@@ -376,7 +377,21 @@ TEST_CASE("cli: bench put prints its figures") {
   CHECK(contains(run.out, "rec/s"));
   CHECK(contains(run.out, "ratio "));
 
-  Run postgres = cli.run({"bench", "put", "--db", "postgres:", "--records", "10"});
-  CHECK(postgres.status == 1);
-  CHECK(contains(postgres.err, "not available yet"));
+  Run server = cli.run({"bench", "put", "--db", "http://127.0.0.1:1", "--records", "10"});
+  CHECK(server.status == 1);
+  CHECK(contains(server.err, "measures a local database"));
+}
+
+TEST_CASE("cli: bench put on PostgreSQL prints engine, 8-writer and raw figures") {
+  if (!outpost::test::postgres_configured()) {
+    MESSAGE("PostgreSQL suites SKIPPED: set OUTPOST_TEST_PG");
+    return;
+  }
+  Cli cli;
+  const char* pg = std::getenv("OUTPOST_TEST_PG");
+  Run run = cli.ok({"bench", "put", "--db", pg, "--records", "2000", "--single", "20"});
+  CHECK(contains(run.out, "put batched (1000/txn)"));
+  CHECK(contains(run.out, "put 8 writers vs 1 raw"));
+  CHECK(contains(run.out, "put single (1/txn)"));
+  CHECK(contains(run.out, "ratio "));
 }

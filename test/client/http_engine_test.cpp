@@ -140,7 +140,8 @@ TEST_CASE("http engine: the change feed, with long-poll extending the read timeo
   request.timeout_ms = 1500;
   request.tables = {"a", "b_c"};
   f.engine->changes(request);
-  CHECK(f.last().target == "/v1/changes?since=4&limit=100&feed=longpoll&timeout_ms=1500&tables=a,b_c");
+  CHECK(f.last().target ==
+        "/v1/changes?since=4&limit=100&feed=longpoll&timeout_ms=1500&tables=a,b_c");
   CHECK(f.last().extra_timeout.count() == 1500);
 }
 
@@ -159,8 +160,10 @@ TEST_CASE("http engine: writes go to bulk_docs, split at the batch limit, ids fi
   auto results_for = [](size_t from, size_t n) {
     std::vector<outpost::WriteResult> results;
     for (size_t i = from; i < from + n; ++i) {
-      results.push_back({"items", "r" + std::to_string(i),
-                         outpost::Revision::parse("1-0123456789abcdef0123456789abcdef"), {}});
+      results.push_back({"items",
+                         "r" + std::to_string(i),
+                         outpost::Revision::parse("1-0123456789abcdef0123456789abcdef"),
+                         {}});
     }
     return json(200, outpost::write_results_to_json(results));
   };
@@ -175,7 +178,8 @@ TEST_CASE("http engine: writes go to bulk_docs, split at the batch limit, ids fi
     CHECK(r.method == "POST");
     CHECK(r.target == "/v1/bulk_docs");
   }
-  const outpost::BulkDocsRequest second = outpost::bulk_docs_request_from_json((*f.requests)[1].body);
+  const outpost::BulkDocsRequest second =
+      outpost::bulk_docs_request_from_json((*f.requests)[1].body);
   CHECK(second.new_edits);
   REQUIRE(second.edits.size() == 3);
   CHECK(second.edits[0].id == "r3");
@@ -188,9 +192,9 @@ TEST_CASE("http engine: writes go to bulk_docs, split at the batch limit, ids fi
 
 TEST_CASE("http engine: errors keep the server's code and 4xx is never retried") {
   Fixture f;
-  for (ErrorCode code : {ErrorCode::conflict, ErrorCode::forbidden, ErrorCode::unauthorized,
-                         ErrorCode::schema_conflict, ErrorCode::invalid_value,
-                         ErrorCode::too_large}) {
+  for (ErrorCode code :
+       {ErrorCode::conflict, ErrorCode::forbidden, ErrorCode::unauthorized,
+        ErrorCode::schema_conflict, ErrorCode::invalid_value, ErrorCode::too_large}) {
     f.requests->clear();
     f.answer(error_response(code, "refused"));
     f.answer(json(200, "[]"));
@@ -244,7 +248,8 @@ TEST_CASE("http engine: replication calls use their routes and codec") {
   Fixture f;
   std::vector<outpost::RevsDiffQuery> queries{
       {"items", "a", {outpost::Revision::parse("1-0123456789abcdef0123456789abcdef")}}};
-  f.answer(json(200, R"({"items":{"a":{"missing":["1-0123456789abcdef0123456789abcdef"],"leaves":[]}}})"));
+  f.answer(json(
+      200, R"({"items":{"a":{"missing":["1-0123456789abcdef0123456789abcdef"],"leaves":[]}}})"));
   std::vector<outpost::RevsDiffResult> diff = f.engine->revs_diff(queries);
   REQUIRE(diff.size() == 1);
   CHECK(diff[0].missing.size() == 1);
@@ -257,8 +262,8 @@ TEST_CASE("http engine: replication calls use their routes and codec") {
   std::vector<outpost::BulkGetQuery> wanted{
       {"items", "a", outpost::Revision::parse("1-0123456789abcdef0123456789abcdef"), {}}};
   f.answer(json(200, outpost::bulk_get_response_to_json(
-                         wanted, {outpost::BulkGetResult{
-                                     std::nullopt, Error(ErrorCode::not_found, "gone")}})));
+                         wanted, {outpost::BulkGetResult{std::nullopt,
+                                                         Error(ErrorCode::not_found, "gone")}})));
   std::vector<outpost::BulkGetResult> got = f.engine->bulk_get(wanted);
   REQUIRE(got.size() == 1);
   REQUIRE(got[0].error);
@@ -269,7 +274,8 @@ TEST_CASE("http engine: replication calls use their routes and codec") {
   rev.table = "items";
   rev.id = "a";
   rev.revision = outpost::Revision::parse("1-0123456789abcdef0123456789abcdef");
-  f.answer(json(200, R"([{"table":"items","id":"a","error":"invalid_revision","message":"forged"}])"));
+  f.answer(
+      json(200, R"([{"table":"items","id":"a","error":"invalid_revision","message":"forged"}])"));
   std::vector<outpost::WriteResult> written = f.engine->write_replicated({rev});
   REQUIRE(written.size() == 1);
   REQUIRE(written[0].error);

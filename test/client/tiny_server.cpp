@@ -53,8 +53,8 @@ TinyServer::~TinyServer() {
 
 std::string TinyServer::response(int status, const std::string& body) {
   return "HTTP/1.1 " + std::to_string(status) +
-         " X\r\nContent-Type: application/json\r\nContent-Length: " +
-         std::to_string(body.size()) + "\r\n\r\n" + body;
+         " X\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) +
+         "\r\n\r\n" + body;
 }
 
 void TinyServer::serve() {

@@ -16,8 +16,8 @@ namespace outpost::test {
 class TinyServer {
  public:
   struct Reply {
-    std::string raw;     // the whole response text, status line to body
-    bool close = false;  // close the connection after writing it
+    std::string raw;      // the whole response text, status line to body
+    bool close = false;   // close the connection after writing it
     bool silent = false;  // write nothing, keep the connection open (a hung server)
   };
   // Gets the request text (head and body); returns the reply.

@@ -98,8 +98,8 @@ TEST_CASE("transport: connection refused is retried until the server comes up") 
 
   SUBCASE("never up: unavailable after max_attempts") {
     options.max_attempts = 3;
-    auto short_lived = outpost::open_http_engine("http://127.0.0.1:" + std::to_string(port),
-                                                 options);
+    auto short_lived =
+        outpost::open_http_engine("http://127.0.0.1:" + std::to_string(port), options);
     CHECK(code_of([&] { short_lived->list_tables(); }) == ErrorCode::unavailable);
     CHECK(short_lived->requests_sent() == 3);
   }

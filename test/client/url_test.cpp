@@ -3,6 +3,8 @@
 
 #include <doctest/doctest.h>
 
+#include <optional>
+
 #include "api/error.h"
 
 using outpost::ErrorCode;
@@ -46,10 +48,10 @@ TEST_CASE("url: http and https URLs with default and explicit ports") {
 }
 
 TEST_CASE("url: malformed server URLs are invalid_value") {
-  for (const char* bad : {"ftp://hub", "hub:8080", "http://", "http://:80", "http://hub:",
-                          "http://hub:0", "http://hub:65536", "http://hub:80x",
-                          "http://user:pw@hub", "http://hub/?q=1", "http://hub/#f",
-                          "http://[::1", "http://[::1]x", "http://h ub", "sqlite:x.db"}) {
+  for (const char* bad :
+       {"ftp://hub", "hub:8080", "http://", "http://:80", "http://hub:", "http://hub:0",
+        "http://hub:65536", "http://hub:80x", "http://user:pw@hub", "http://hub/?q=1",
+        "http://hub/#f", "http://[::1", "http://[::1]x", "http://h ub", "sqlite:x.db"}) {
     INFO(bad);
     CHECK(parse_error(bad) == ErrorCode::invalid_value);
   }

@@ -6,8 +6,8 @@
 #include <doctest/doctest.h>
 
 #include <chrono>
-#include <ctime>
 #include <cstdlib>
+#include <ctime>
 #include <thread>
 
 #include "backends.h"
@@ -127,9 +127,8 @@ TEST_CASE("postgres bench: batched writes against raw libpq inserts" * doctest::
 
   MESSAGE("records=", records, " batch=", batch);
   MESSAGE("raw libpq multi-row inserts: ", static_cast<int64_t>(raw_rate), " records/s");
-  MESSAGE("engine batched:             ", static_cast<int64_t>(engine_rate),
-          " records/s (ratio ", engine_rate / raw_rate, "; client CPU ", engine_cpu, " s of ",
-          engine_seconds, " s)");
+  MESSAGE("engine batched:             ", static_cast<int64_t>(engine_rate), " records/s (ratio ",
+          engine_rate / raw_rate, "; client CPU ", engine_cpu, " s of ", engine_seconds, " s)");
   MESSAGE("engine, ", kWriters, " writers:          ", static_cast<int64_t>(multi_rate),
           " records/s");
 }

@@ -86,7 +86,8 @@ TEST_CASE("postgres concurrency: many writers on the same records lose nothing")
             }
             case 1: {  // a replicated branch from the root: a conflict
               auto branch = offline_chain("items", "hot", root, 2, tag);
-              WriteResult r = write_one_replicated(engine, remote_of("items", "hot", branch, 1, {root}));
+              WriteResult r =
+                  write_one_replicated(engine, remote_of("items", "hot", branch, 1, {root}));
               REQUIRE(r.ok());
               note("hot", branch[0].revision);
               note("hot", branch[1].revision);

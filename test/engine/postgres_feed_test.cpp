@@ -45,8 +45,8 @@ struct PgEngine {
 };
 
 PgEngine pg_engine(const TestDatabase& db, size_t pool_size = PgStorage::kDefaultPoolSize) {
-  auto storage = std::make_unique<PgStorage>(pg_conninfo_from_url(db.url()), OpenOptions{},
-                                             pool_size);
+  auto storage =
+      std::make_unique<PgStorage>(pg_conninfo_from_url(db.url()), OpenOptions{}, pool_size);
   PgEngine out;
   out.storage = storage.get();
   out.engine = std::make_unique<RecordEngine>(std::move(storage), OpenOptions{});

@@ -83,8 +83,8 @@ TEST_CASE("postgres open: a bad URL, an unreachable server and a failed login ar
     return;
   }
   std::string url = std::getenv("OUTPOST_TEST_PG");
-  std::string login = open_error("postgres:" + kv_conninfo(url, "no_such_role_x") +
-                                 " password='sekrit'");
+  std::string login =
+      open_error("postgres:" + kv_conninfo(url, "no_such_role_x") + " password='sekrit'");
   CHECK(login.find("no_such_role_x") != std::string::npos);
   CHECK(login.find("sekrit") == std::string::npos);
   std::string nodb = open_error("postgres:" + kv_conninfo(url) + " dbname='no_such_db_x'");
@@ -102,8 +102,8 @@ TEST_CASE("postgres open: URL, key=value and PG* environment forms reach the sam
   CHECK(open_engine("postgresql:" + kv)->db_id() == id);
 
   auto p = conninfo_params(db->url());
-  std::string uri = "postgresql://" + p["user"] + "@" + p["host"] + ":" + p["port"] + "/" +
-                    p["dbname"];
+  std::string uri =
+      "postgresql://" + p["user"] + "@" + p["host"] + ":" + p["port"] + "/" + p["dbname"];
   CHECK(open_engine(uri)->db_id() == id);
 
   // "postgres:" alone: everything from the PG* variables.
@@ -173,7 +173,8 @@ TEST_CASE("postgres open: tables have the shape of DESIGN.md section 5 with nati
       "FROM information_schema.columns WHERE table_name IN ('typed','typed_history')");
   for (int i = 0; i < cols.rows(); ++i) {
     types[std::string(cols.text(i, 0))] =
-        std::string(cols.text(i, 1)) + (cols.text(i, 2).empty() ? "" : " " + std::string(cols.text(i, 2)));
+        std::string(cols.text(i, 1)) +
+        (cols.text(i, 2).empty() ? "" : " " + std::string(cols.text(i, 2)));
   }
   CHECK(types["typed.s"] == "text");
   CHECK(types["typed.i"] == "bigint");
@@ -185,8 +186,8 @@ TEST_CASE("postgres open: tables have the shape of DESIGN.md section 5 with nati
   CHECK(types["typed._rev"] == "text C");
   CHECK(types["typed._seq"] == "bigint");
   CHECK(types["typed._conflicted"] == "boolean");
-  for (const char* c : {"_id", "_rev", "_parent", "_gen", "_deleted", "_leaf", "_stub", "_seq",
-                        "s", "i", "f", "b", "y", "t"}) {
+  for (const char* c : {"_id", "_rev", "_parent", "_gen", "_deleted", "_leaf", "_stub", "_seq", "s",
+                        "i", "f", "b", "y", "t"}) {
     CAPTURE(c);
     CHECK(types.count(std::string("typed_history.") + c) == 1);
   }

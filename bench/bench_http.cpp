@@ -1,0 +1,369 @@
+#include "bench/bench_http.h"
+
+#include <fcntl.h>
+#include <libpq-fe.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <random>
+#include <sstream>
+#include <thread>
+
+#include "api/engine.h"
+#include "api/error.h"
+#include "client/http_engine.h"
+#include "reconciler/replicator.h"
+
+namespace outpost {
+
+namespace {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+constexpr const char* kTable = "items";
+
+bool starts_with(std::string_view text, std::string_view prefix) {
+  return text.substr(0, prefix.size()) == prefix;
+}
+
+class ScratchDir {
+ public:
+  explicit ScratchDir(const fs::path& parent) {
+    std::error_code ec;
+    fs::path base = parent.empty() ? fs::temp_directory_path(ec) : parent;
+    if (ec) base = "/tmp";
+    std::string pattern = (base / "outpost-bench-XXXXXX").string();
+    if (mkdtemp(pattern.data()) == nullptr) {
+      throw Error(ErrorCode::unavailable, "cannot create a temporary directory in " +
+                                              base.string() + ": " + std::strerror(errno));
+    }
+    path_ = pattern;
+  }
+  ~ScratchDir() {
+    std::error_code ec;
+    fs::remove_all(path_, ec);
+  }
+  ScratchDir(const ScratchDir&) = delete;
+  ScratchDir& operator=(const ScratchDir&) = delete;
+  const fs::path& path() const { return path_; }
+
+ private:
+  fs::path path_;
+};
+
+std::string slurp(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+// `outpost serve --no-auth` on a free loopback port, run from this binary.
+class ServerProcess {
+ public:
+  ServerProcess(const fs::path& dir, const std::string& db_url, Durability durability) {
+    const fs::path out = dir / "serve.stdout";
+    const fs::path err = dir / "serve.stderr";
+    std::vector<std::string> args{
+        "outpost",  "--durability", durability == Durability::full ? "full" : "normal",
+        "serve",    "--db",         db_url,
+        "--listen", "127.0.0.1:0",  "--no-auth"};
+    std::vector<char*> argv;
+    for (std::string& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    pid_ = fork();
+    if (pid_ < 0) throw Error(ErrorCode::unavailable, "bench: fork failed");
+    if (pid_ == 0) {
+      const int o = open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+      const int e = open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+      if (o < 0 || e < 0 || dup2(o, STDOUT_FILENO) < 0 || dup2(e, STDERR_FILENO) < 0) _exit(127);
+      execv("/proc/self/exe", argv.data());
+      _exit(127);
+    }
+    const auto until = Clock::now() + std::chrono::seconds(60);
+    for (;;) {
+      const std::string text = slurp(out);
+      const size_t at = text.find("listening on ");
+      const size_t end = at == std::string::npos ? at : text.find('\n', at);
+      if (end != std::string::npos) {
+        url_ = text.substr(at + 13, end - at - 13);
+        return;
+      }
+      int status = 0;
+      if (waitpid(pid_, &status, WNOHANG) == pid_) {
+        pid_ = -1;
+        throw Error(ErrorCode::unavailable, "bench: outpost serve exited: " + slurp(err));
+      }
+      if (Clock::now() > until) {
+        throw Error(ErrorCode::unavailable, "bench: outpost serve did not start: " + slurp(err));
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+  }
+  ~ServerProcess() {
+    if (pid_ <= 0) return;
+    kill(pid_, SIGTERM);
+    int status = 0;
+    waitpid(pid_, &status, 0);
+  }
+  ServerProcess(const ServerProcess&) = delete;
+  ServerProcess& operator=(const ServerProcess&) = delete;
+  const std::string& url() const { return url_; }
+
+ private:
+  pid_t pid_ = -1;
+  std::string url_;
+};
+
+// A fresh PostgreSQL database on the server `url` names, dropped at the end.
+// (Test-style infrastructure: the only SQL here creates and drops it.)
+class FreshPostgres {
+ public:
+  explicit FreshPostgres(const std::string& url) : admin_(conninfo(url)) {
+    std::random_device random;
+    char name[40];
+    std::snprintf(name, sizeof name, "outpost_bench_%08x%08x", random(), random());
+    name_ = name;
+    exec("CREATE DATABASE \"" + name_ + "\"");
+    if (starts_with(url, "postgres://") || starts_with(url, "postgresql://")) {
+      // Replace the path (the database name), keep the query.
+      const size_t authority = url.find("//") + 2;
+      const size_t path = url.find('/', authority);
+      const size_t query = url.find('?', authority);
+      std::string base = url.substr(0, std::min(path, query));
+      url_ = base + "/" + name_ + (query == std::string::npos ? "" : url.substr(query));
+    } else {
+      url_ = url + (url.size() > 9 ? " " : "") + "dbname=" + name_;
+    }
+  }
+  ~FreshPostgres() {
+    try {
+      exec("DROP DATABASE IF EXISTS \"" + name_ + "\" WITH (FORCE)");
+    } catch (const Error&) {
+    }
+  }
+  FreshPostgres(const FreshPostgres&) = delete;
+  FreshPostgres& operator=(const FreshPostgres&) = delete;
+  const std::string& url() const { return url_; }
+
+ private:
+  static std::string conninfo(const std::string& url) {
+    if (starts_with(url, "postgres://") || starts_with(url, "postgresql://")) return url;
+    return url.substr(9);
+  }
+  void exec(const std::string& sql) {
+    PGconn* conn = PQconnectdb(admin_.c_str());
+    std::string error;
+    if (PQstatus(conn) != CONNECTION_OK) {
+      error = PQerrorMessage(conn);
+    } else {
+      PGresult* result = PQexec(conn, sql.c_str());
+      if (PQresultStatus(result) != PGRES_COMMAND_OK) error = PQerrorMessage(conn);
+      PQclear(result);
+    }
+    PQfinish(conn);
+    if (!error.empty()) throw Error(ErrorCode::unavailable, "bench: " + sql + ": " + error);
+  }
+
+  std::string admin_;
+  std::string name_;
+  std::string url_;
+};
+
+Table bench_table() {
+  return Table{kTable,
+               {{"name", ValueType::string, true},
+                {"city", ValueType::string, false},
+                {"qty", ValueType::int_, false},
+                {"seq", ValueType::int_, false},
+                {"price", ValueType::float_, false},
+                {"active", ValueType::bool_, false}}};
+}
+
+std::string record_id(size_t i) {
+  char id[32];
+  std::snprintf(id, sizeof id, "rec%08zu", i);
+  return id;
+}
+
+Attributes record_body(size_t i, size_t version) {
+  static const char* const kCities[] = {"Oslo",  "Lagos", "Lima",  "Hanoi",
+                                        "Quito", "Perth", "Porto", "Dhaka"};
+  Attributes a;
+  a.emplace("name",
+            Value::from_string("item-" + std::to_string(i) + "-v" + std::to_string(version)));
+  a.emplace("city", Value::from_string(kCities[(i + version) % 8]));
+  a.emplace("qty", Value::from_int(static_cast<int64_t>((i * 7919 + version) % 1000)));
+  a.emplace("seq", Value::from_int(static_cast<int64_t>(i)));
+  a.emplace("price", Value::from_float(static_cast<double>((i * 31 + version) % 10000) / 100.0));
+  a.emplace("active", Value::from_bool((i + version) % 3 != 0));
+  return a;
+}
+
+void notify(const BenchOptions& options, std::string_view stage, size_t done, size_t total) {
+  if (options.progress) options.progress(stage, done, total);
+}
+
+std::unique_ptr<Engine> open_device(const BenchOptions& options, const fs::path& file) {
+  OpenOptions open_options;
+  open_options.durability = options.durability;
+  return open_engine("sqlite:" + file.string(), open_options);
+}
+
+// Writes version `version` of records [0, count) that `pick` selects.
+void write_records(const BenchOptions& options, Engine& engine, size_t count, size_t batch,
+                   size_t step, std::string_view stage) {
+  std::vector<Edit> edits;
+  for (size_t i = 0; i < count; i += step) {
+    Edit e;
+    e.table = kTable;
+    e.id = record_id(i);
+    if (step > 1) e.parent = engine.get(kTable, e.id)->revision;
+    e.attributes = record_body(i, step > 1 ? 1 : 0);
+    edits.push_back(std::move(e));
+    if (edits.size() == batch || i + step >= count) {
+      for (const WriteResult& r : engine.write(edits)) {
+        if (r.error) throw *r.error;
+      }
+      edits.clear();
+      notify(options, stage, i + 1, count);
+    }
+  }
+}
+
+struct Timed {
+  double seconds = 0;
+  uint64_t bytes = 0;
+};
+
+Timed timed_replicate(const BenchOptions& options, Engine& source, Engine& target,
+                      std::string_view stage, size_t expected, HttpEngine* http) {
+  ReplicationOptions ro;
+  ro.batch_size = options.batch == 0 ? 1000 : options.batch;
+  if (http != nullptr) ro.bytes_moved = [http] { return http->bytes_moved(); };
+  ro.progress = [&](const ReplicationProgress& p) {
+    notify(options, stage, static_cast<size_t>(p.changes_read), expected);
+  };
+  const auto start = Clock::now();
+  ReplicationReport report = replicate(source, target, ro);
+  Timed t;
+  t.seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  t.bytes = report.bytes.value_or(0);
+  if (report.fatal) throw *report.fatal;
+  if (!report.errors.empty()) {
+    throw Error(report.errors[0].code, "bench: replication reported " +
+                                           std::to_string(report.errors.size()) +
+                                           " errors, the first: " + report.errors[0].message);
+  }
+  if (report.changes_read != expected) {
+    throw Error(ErrorCode::internal, "bench: " + std::string(stage) + " read " +
+                                         std::to_string(report.changes_read) +
+                                         " changes, expected " + std::to_string(expected));
+  }
+  return t;
+}
+
+BenchFigure figure(std::string name, std::string what, size_t records, size_t batch,
+                   const Timed& http, const Timed& local) {
+  BenchFigure f;
+  f.name = std::move(name);
+  char label[200];
+  std::snprintf(label, sizeof label, "%s over HTTP (%.3f s, %.1f MB) vs in process (%.3f s)",
+                what.c_str(), http.seconds, static_cast<double>(http.bytes) / 1e6, local.seconds);
+  f.label = label;
+  f.records = records;
+  f.per_transaction = batch;
+  f.engine_seconds = http.seconds;
+  f.baseline_seconds = local.seconds;
+  return f;
+}
+
+}  // namespace
+
+BenchReport run_http_bench(const BenchOptions& options) {
+  const std::string url = options.db_url.empty() ? default_database_url() : options.db_url;
+  const bool postgres = starts_with(url, "postgres:") || starts_with(url, "postgresql:");
+  if (!postgres && !starts_with(url, "sqlite:") && url.find("://") != std::string::npos) {
+    throw Error(ErrorCode::unavailable,
+                "'outpost bench http' runs its own server on a fresh SQLite file, or on a fresh "
+                "database of the PostgreSQL server --db postgres:... names");
+  }
+  if (options.records == 0) throw Error(ErrorCode::invalid_value, "bench: --records must be > 0");
+  const size_t n = options.records;
+  const size_t batch = options.batch == 0 ? 1000 : options.batch;
+  const size_t step = n >= 100 ? 100 : n;  // 1% of the records
+  const size_t updated = (n + step - 1) / step;
+
+  ScratchDir dir(options.dir);
+  std::optional<FreshPostgres> pg;
+  std::string hub_url = "sqlite:" + (dir.path() / "hub.db").string();
+  if (postgres) {
+    pg.emplace(url);
+    hub_url = pg->url();
+  }
+  BenchReport result;
+  result.scenario = "http";
+  result.backend = postgres ? "postgres server" : "sqlite server";
+  result.durability = options.durability == Durability::full ? "full" : "normal";
+  result.baseline = "in-process";
+  result.location = dir.path().parent_path().string();
+
+  auto device = open_device(options, dir.path() / "device.db");
+  device->put_table(bench_table());
+  write_records(options, *device, n, batch, 1, "device writes");
+
+  // In process: device → local hub → fresh device.
+  auto local_hub = open_device(options, dir.path() / "local_hub.db");
+  auto local_copy = open_device(options, dir.path() / "local_copy.db");
+  const Timed local_push =
+      timed_replicate(options, *device, *local_hub, "in-process push", n, nullptr);
+  const Timed local_pull =
+      timed_replicate(options, *local_hub, *local_copy, "in-process pull", n, nullptr);
+
+  // Over HTTP: device → server → fresh device.
+  ServerProcess server(dir.path(), hub_url, options.durability);
+  HttpClientOptions client;
+  std::unique_ptr<HttpEngine> hub = open_http_engine(server.url(), client);
+  auto copy = open_device(options, dir.path() / "copy.db");
+  const Timed http_push = timed_replicate(options, *device, *hub, "push over HTTP", n, hub.get());
+  const Timed http_pull = timed_replicate(options, *hub, *copy, "pull over HTTP", n, hub.get());
+  if (!copy->get(kTable, record_id(n - 1))) {
+    throw Error(ErrorCode::internal, "bench: the last record did not arrive");
+  }
+
+  // 1% of the records change on the device; both hubs and copies catch up.
+  write_records(options, *device, n, batch, step, "updating 1%");
+  const Timed local_push_1 =
+      timed_replicate(options, *device, *local_hub, "in-process push 1%", updated, nullptr);
+  const Timed local_pull_1 =
+      timed_replicate(options, *local_hub, *local_copy, "in-process pull 1%", updated, nullptr);
+  const Timed http_push_1 =
+      timed_replicate(options, *device, *hub, "push 1% over HTTP", updated, hub.get());
+  const Timed http_pull_1 =
+      timed_replicate(options, *hub, *copy, "pull 1% over HTTP", updated, hub.get());
+  if (copy->get(kTable, record_id(0))->revision != device->get(kTable, record_id(0))->revision) {
+    throw Error(ErrorCode::internal, "bench: the incremental pull did not arrive");
+  }
+
+  result.figures.push_back(
+      figure("http_push", "push to an empty server", n, batch, http_push, local_push));
+  result.figures.push_back(
+      figure("http_pull", "pull into an empty device", n, batch, http_pull, local_pull));
+  result.figures.push_back(figure("http_push_incremental",
+                                  "incremental push of " + std::to_string(updated) + " changed",
+                                  updated, batch, http_push_1, local_push_1));
+  result.figures.push_back(figure("http_pull_incremental",
+                                  "incremental pull of " + std::to_string(updated) + " changed",
+                                  updated, batch, http_pull_1, local_pull_1));
+  return result;
+}
+
+}  // namespace outpost

@@ -1,0 +1,93 @@
+// API tokens in the _tokens table of a PostgreSQL database (DESIGN.md
+// section 9): the same columns and encodings as on SQLite.
+#include "api/value.h"
+#include "engine/postgres/pg_connection.h"
+#include "engine/postgres/pg_storage.h"
+
+namespace outpost {
+
+namespace {
+
+constexpr std::string_view kTokenColumns =
+    R"("name","admin","read","write","created_at","expires_at","revoked","hash")";
+
+std::string join_names(const std::vector<std::string>& names) {
+  std::string out;
+  for (const std::string& n : names) out += (out.empty() ? "" : ",") + n;
+  return out;
+}
+
+std::vector<std::string> split_names(std::string_view text) {
+  std::vector<std::string> out;
+  while (!text.empty()) {
+    size_t comma = text.find(',');
+    out.emplace_back(text.substr(0, comma));
+    if (comma == std::string_view::npos) break;
+    text.remove_prefix(comma + 1);
+  }
+  return out;
+}
+
+std::pair<Token, std::string> read_token(const PgResult& res, int row) {
+  Token t;
+  t.name = std::string(res.text(row, 0));
+  t.admin = res.boolean(row, 1);
+  t.read = split_names(res.text(row, 2));
+  t.write = split_names(res.text(row, 3));
+  t.created_at_micros = Value::parse(ValueType::timestamp, res.text(row, 4)).as_timestamp_micros();
+  if (!res.is_null(row, 5)) {
+    t.expires_at_micros =
+        Value::parse(ValueType::timestamp, res.text(row, 5)).as_timestamp_micros();
+  }
+  t.revoked = res.boolean(row, 6);
+  return {std::move(t), std::string(res.text(row, 7))};
+}
+
+}  // namespace
+
+void PgStorage::insert_token(Transaction& txn, const Token& token, const std::string& hash) {
+  PgParams params;
+  params.add(token.name).add(token.admin).add(join_names(token.read)).add(join_names(token.write));
+  params.add(Value::from_timestamp_micros(token.created_at_micros).text());
+  if (token.expires_at_micros) {
+    params.add(Value::from_timestamp_micros(*token.expires_at_micros).text());
+  } else {
+    params.add_null();
+  }
+  params.add(token.revoked).add(hash);
+  try {
+    conn_of(txn).query("INSERT INTO \"_tokens\"(" + std::string(kTokenColumns) +
+                           ") VALUES($1,$2,$3,$4,$5,$6,$7,$8)",
+                       params);
+  } catch (const PgStatementError& e) {
+    // Another connection created a token of that name meanwhile: running
+    // again finds it and reports the conflict.
+    if (e.sqlstate() == "23505") throw RetryableError("a token was created at the same time");
+    throw;
+  }
+}
+
+std::vector<Token> PgStorage::load_tokens(Transaction& txn) {
+  PgResult res = conn_of(txn).query("SELECT " + std::string(kTokenColumns) +
+                                    " FROM \"_tokens\" ORDER BY \"name\"");
+  std::vector<Token> out;
+  for (int r = 0; r < res.rows(); ++r) out.push_back(read_token(res, r).first);
+  return out;
+}
+
+bool PgStorage::revoke_token(Transaction& txn, const std::string& name) {
+  PgResult res = conn_of(txn).query("UPDATE \"_tokens\" SET \"revoked\"=true WHERE \"name\"=$1",
+                                    PgParams().add(name));
+  return res.affected() > 0;
+}
+
+std::optional<std::pair<Token, std::string>> PgStorage::find_token(Transaction& txn,
+                                                                   const std::string& hash) {
+  PgResult res = conn_of(txn).query(
+      "SELECT " + std::string(kTokenColumns) + " FROM \"_tokens\" WHERE \"hash\"=$1",
+      PgParams().add(hash));
+  if (res.rows() == 0) return std::nullopt;
+  return read_token(res, 0);
+}
+
+}  // namespace outpost
