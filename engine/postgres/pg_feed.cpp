@@ -10,6 +10,7 @@
 
 #include "engine/postgres/pg_connection.h"
 #include "engine/postgres/pg_storage.h"
+#include "engine/storage_text.h"
 
 namespace outpost {
 
@@ -44,17 +45,6 @@ Position parse_cursor(std::string_view cursor) {
                     "returned, of the form XID:SEQ)");
   }
   return pos;
-}
-
-std::vector<Revision> split_revisions(std::string_view text) {
-  std::vector<Revision> out;
-  while (!text.empty()) {
-    size_t space = text.find(' ');
-    out.push_back(Revision::parse(text.substr(0, space)));
-    if (space == std::string_view::npos) break;
-    text.remove_prefix(space + 1);
-  }
-  return out;
 }
 
 // Rows below this are final: no transaction that could still commit has a

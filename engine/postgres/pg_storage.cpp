@@ -10,6 +10,7 @@
 #include "engine/postgres/pg_pool.h"
 #include "engine/postgres/pg_schema.h"
 #include "engine/postgres/pg_test_hooks.h"
+#include "engine/storage_text.h"
 #include "utils/sha256.h"
 
 namespace outpost {
@@ -121,15 +122,6 @@ Node read_node(const PgResult& res, int row, int first) {
   n.leaf = res.boolean(row, first + 3);
   n.stub = res.boolean(row, first + 4);
   return n;
-}
-
-std::string join_revisions(const std::vector<Revision>& revs) {
-  std::string out;
-  for (const Revision& r : revs) {
-    if (!out.empty()) out += ' ';
-    out += r.str();
-  }
-  return out;
 }
 
 using RecordKey = std::pair<std::string, std::string>;  // table, id

@@ -3,6 +3,7 @@
 #include "api/value.h"
 #include "engine/postgres/pg_connection.h"
 #include "engine/postgres/pg_storage.h"
+#include "engine/storage_text.h"
 
 namespace outpost {
 
@@ -10,23 +11,6 @@ namespace {
 
 constexpr std::string_view kTokenColumns =
     R"("name","admin","read","write","created_at","expires_at","revoked","hash")";
-
-std::string join_names(const std::vector<std::string>& names) {
-  std::string out;
-  for (const std::string& n : names) out += (out.empty() ? "" : ",") + n;
-  return out;
-}
-
-std::vector<std::string> split_names(std::string_view text) {
-  std::vector<std::string> out;
-  while (!text.empty()) {
-    size_t comma = text.find(',');
-    out.emplace_back(text.substr(0, comma));
-    if (comma == std::string_view::npos) break;
-    text.remove_prefix(comma + 1);
-  }
-  return out;
-}
 
 std::pair<Token, std::string> read_token(const PgResult& res, int row) {
   Token t;

@@ -5,6 +5,7 @@
 #include <charconv>
 
 #include "engine/sqlite/sqlite_db.h"
+#include "engine/storage_text.h"
 #include "utils/uuid.h"
 
 namespace outpost {
@@ -109,26 +110,6 @@ Node read_node(const SqliteStatement& stmt) {
   n.stub = stmt.column_int(4) != 0;
   n.seq = stmt.column_int(5);
   return n;
-}
-
-std::string join_revisions(const std::vector<Revision>& revs) {
-  std::string out;
-  for (const Revision& r : revs) {
-    if (!out.empty()) out += ' ';
-    out += r.str();
-  }
-  return out;
-}
-
-std::vector<Revision> split_revisions(std::string_view text) {
-  std::vector<Revision> out;
-  while (!text.empty()) {
-    size_t space = text.find(' ');
-    out.push_back(Revision::parse(text.substr(0, space)));
-    if (space == std::string_view::npos) break;
-    text.remove_prefix(space + 1);
-  }
-  return out;
 }
 
 int64_t parse_cursor(std::string_view cursor) {
@@ -657,23 +638,6 @@ namespace {
 
 constexpr std::string_view kTokenColumns =
     R"("name","admin","read","write","created_at","expires_at","revoked","hash")";
-
-std::string join_names(const std::vector<std::string>& names) {
-  std::string out;
-  for (const std::string& n : names) out += (out.empty() ? "" : ",") + n;
-  return out;
-}
-
-std::vector<std::string> split_names(std::string_view text) {
-  std::vector<std::string> out;
-  while (!text.empty()) {
-    size_t comma = text.find(',');
-    out.emplace_back(text.substr(0, comma));
-    if (comma == std::string_view::npos) break;
-    text.remove_prefix(comma + 1);
-  }
-  return out;
-}
 
 std::pair<Token, std::string> read_token(const SqliteStatement& stmt) {
   Token t;

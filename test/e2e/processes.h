@@ -63,6 +63,9 @@ CommandRun run_outpost(const std::filesystem::path& dir, const std::vector<std::
                        const std::vector<std::string>& extra_env = {});
 
 struct ServeOptions {
+  ServeOptions() = default;
+  explicit ServeOptions(std::string url) : db_url(std::move(url)) {}
+
   std::string db_url;
   bool auth = true;
   std::string tls_cert, tls_key;  // both set: https

@@ -142,6 +142,21 @@ TEST_CASE("server: header limit (413)") {
   CHECK(s.get("/v1")->status == 200);
 }
 
+TEST_CASE("server: a malformed HTTP request is 400 and the server keeps serving") {
+  Running s;
+  for (const std::string bad :
+       {"HELLO\r\n\r\n", "GET /v1 HTTP/9.9\r\n\r\n", "GET /v1 HTTP/1.1\r\nBad Header\r\n\r\n"}) {
+    CAPTURE(bad);
+    Connection c(s.port);
+    auto r = c.roundtrip(bad);
+    REQUIRE(r);
+    CHECK(r->status == 400);
+    CHECK(r->code() == "invalid_value");
+    CHECK(c.closed_within(2s));
+  }
+  CHECK(s.get("/v1")->status == 200);
+}
+
 TEST_CASE("server: JSON depth, batch size and feed page limits over the wire") {
   server::RouterOptions routing;
   routing.json.max_depth = 8;
