@@ -8,7 +8,9 @@
 //   pull 1%      the same 1% into the device that pulled before
 // The hub is a SQLite file in a temporary directory, or, with --db
 // postgres:..., a fresh database created on that PostgreSQL server (and
-// dropped at the end). Figures only, never a pass or a fail.
+// dropped at the end). The in-process baseline is always SQLite to SQLite
+// (device → local hub → device), on the same records in the same run.
+// Figures only, never a pass or a fail.
 // Thread-safety: see bench.h.
 #pragma once
 

@@ -111,6 +111,13 @@ class Replicator {
 
     std::optional<Checkpoint> saved =
         call("get_local", [&] { return checkpointer_->load_target(); });
+    if (saved && source_rolled_back(*saved)) {
+      log_warn(kLog,
+               "the source's copy of the checkpoint differs from the target's (the source was "
+               "restored from a backup, or its last save failed); starting from the beginning",
+               {{"since", saved->last_seq}});
+      saved.reset();
+    }
     std::string since = saved ? saved->last_seq : std::string();
     if (saved) skipped_ = saved->skipped;
     report_.start_seq = since;
@@ -321,6 +328,23 @@ class Replicator {
                 {"error", r.error->code_name()},
                 {"message", r.error->message()}});
     }
+  }
+
+  // A source restored from a backup hands out its old cursors again for new
+  // edits, so resuming from the target's newer checkpoint would skip them.
+  // Its own copy of the checkpoint was restored with it and tells: when the
+  // source holds a copy that disagrees with the target's, start over
+  // (revs_diff keeps that cheap). A source without a copy (it refused it,
+  // or never had one) is trusted.
+  bool source_rolled_back(const Checkpoint& target_copy) {
+    std::optional<Checkpoint> source_copy;
+    try {
+      source_copy = call("get_local", [&] { return checkpointer_->load_source(); });
+    } catch (const Error& e) {
+      if (e.code() == ErrorCode::unavailable) throw;
+      return false;  // e.g. a token that may not read local documents
+    }
+    return source_copy && source_copy->last_seq != target_copy.last_seq;
   }
 
   void save_checkpoint(const std::string& last_seq) {
