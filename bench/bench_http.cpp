@@ -1,7 +1,6 @@
 #include "bench/bench_http.h"
 
 #include <fcntl.h>
-#include <libpq-fe.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/wait.h>
@@ -18,6 +17,7 @@
 
 #include "api/engine.h"
 #include "api/error.h"
+#include "bench/bench_common.h"
 #include "client/http_engine.h"
 #include "reconciler/replicator.h"
 
@@ -28,36 +28,11 @@ namespace {
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 
-constexpr const char* kTable = "items";
+constexpr const char* kTable = kBenchTable;
 
 bool starts_with(std::string_view text, std::string_view prefix) {
   return text.substr(0, prefix.size()) == prefix;
 }
-
-class ScratchDir {
- public:
-  explicit ScratchDir(const fs::path& parent) {
-    std::error_code ec;
-    fs::path base = parent.empty() ? fs::temp_directory_path(ec) : parent;
-    if (ec) base = "/tmp";
-    std::string pattern = (base / "outpost-bench-XXXXXX").string();
-    if (mkdtemp(pattern.data()) == nullptr) {
-      throw Error(ErrorCode::unavailable, "cannot create a temporary directory in " +
-                                              base.string() + ": " + std::strerror(errno));
-    }
-    path_ = pattern;
-  }
-  ~ScratchDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  ScratchDir(const ScratchDir&) = delete;
-  ScratchDir& operator=(const ScratchDir&) = delete;
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
 
 std::string slurp(const fs::path& path) {
   std::ifstream in(path, std::ios::binary);
@@ -123,91 +98,6 @@ class ServerProcess {
   std::string url_;
 };
 
-// A fresh PostgreSQL database on the server `url` names, dropped at the end.
-// (Test-style infrastructure: the only SQL here creates and drops it.)
-class FreshPostgres {
- public:
-  explicit FreshPostgres(const std::string& url) : admin_(conninfo(url)) {
-    std::random_device random;
-    char name[40];
-    std::snprintf(name, sizeof name, "outpost_bench_%08x%08x", random(), random());
-    name_ = name;
-    exec("CREATE DATABASE \"" + name_ + "\"");
-    if (starts_with(url, "postgres://") || starts_with(url, "postgresql://")) {
-      // Replace the path (the database name), keep the query.
-      const size_t authority = url.find("//") + 2;
-      const size_t path = url.find('/', authority);
-      const size_t query = url.find('?', authority);
-      std::string base = url.substr(0, std::min(path, query));
-      url_ = base + "/" + name_ + (query == std::string::npos ? "" : url.substr(query));
-    } else {
-      url_ = url + (url.size() > 9 ? " " : "") + "dbname=" + name_;
-    }
-  }
-  ~FreshPostgres() {
-    try {
-      exec("DROP DATABASE IF EXISTS \"" + name_ + "\" WITH (FORCE)");
-    } catch (const Error&) {
-    }
-  }
-  FreshPostgres(const FreshPostgres&) = delete;
-  FreshPostgres& operator=(const FreshPostgres&) = delete;
-  const std::string& url() const { return url_; }
-
- private:
-  static std::string conninfo(const std::string& url) {
-    if (starts_with(url, "postgres://") || starts_with(url, "postgresql://")) return url;
-    return url.substr(9);
-  }
-  void exec(const std::string& sql) {
-    PGconn* conn = PQconnectdb(admin_.c_str());
-    std::string error;
-    if (PQstatus(conn) != CONNECTION_OK) {
-      error = PQerrorMessage(conn);
-    } else {
-      PGresult* result = PQexec(conn, sql.c_str());
-      if (PQresultStatus(result) != PGRES_COMMAND_OK) error = PQerrorMessage(conn);
-      PQclear(result);
-    }
-    PQfinish(conn);
-    if (!error.empty()) throw Error(ErrorCode::unavailable, "bench: " + sql + ": " + error);
-  }
-
-  std::string admin_;
-  std::string name_;
-  std::string url_;
-};
-
-Table bench_table() {
-  return Table{kTable,
-               {{"name", ValueType::string, true},
-                {"city", ValueType::string, false},
-                {"qty", ValueType::int_, false},
-                {"seq", ValueType::int_, false},
-                {"price", ValueType::float_, false},
-                {"active", ValueType::bool_, false}}};
-}
-
-std::string record_id(size_t i) {
-  char id[32];
-  std::snprintf(id, sizeof id, "rec%08zu", i);
-  return id;
-}
-
-Attributes record_body(size_t i, size_t version) {
-  static const char* const kCities[] = {"Oslo",  "Lagos", "Lima",  "Hanoi",
-                                        "Quito", "Perth", "Porto", "Dhaka"};
-  Attributes a;
-  a.emplace("name",
-            Value::from_string("item-" + std::to_string(i) + "-v" + std::to_string(version)));
-  a.emplace("city", Value::from_string(kCities[(i + version) % 8]));
-  a.emplace("qty", Value::from_int(static_cast<int64_t>((i * 7919 + version) % 1000)));
-  a.emplace("seq", Value::from_int(static_cast<int64_t>(i)));
-  a.emplace("price", Value::from_float(static_cast<double>((i * 31 + version) % 10000) / 100.0));
-  a.emplace("active", Value::from_bool((i + version) % 3 != 0));
-  return a;
-}
-
 void notify(const BenchOptions& options, std::string_view stage, size_t done, size_t total) {
   if (options.progress) options.progress(stage, done, total);
 }
@@ -225,9 +115,9 @@ void write_records(const BenchOptions& options, Engine& engine, size_t count, si
   for (size_t i = 0; i < count; i += step) {
     Edit e;
     e.table = kTable;
-    e.id = record_id(i);
+    e.id = bench_record_id(i);
     if (step > 1) e.parent = engine.get(kTable, e.id)->revision;
-    e.attributes = record_body(i, step > 1 ? 1 : 0);
+    e.attributes = bench_record(i, step > 1 ? 1 : 0);
     edits.push_back(std::move(e));
     if (edits.size() == batch || i + step >= count) {
       for (const WriteResult& r : engine.write(edits)) {
@@ -294,7 +184,7 @@ BenchReport run_http_bench(const BenchOptions& options) {
   if (!postgres && !starts_with(url, "sqlite:") && url.find("://") != std::string::npos) {
     throw Error(ErrorCode::unavailable,
                 "'outpost bench http' runs its own server on a fresh SQLite file, or on a fresh "
-                "database of the PostgreSQL server --db postgres:... names");
+                "schema of the PostgreSQL database --db postgres:... names");
   }
   if (options.records == 0) throw Error(ErrorCode::invalid_value, "bench: --records must be > 0");
   const size_t n = options.records;
@@ -303,11 +193,11 @@ BenchReport run_http_bench(const BenchOptions& options) {
   const size_t updated = (n + step - 1) / step;
 
   ScratchDir dir(options.dir);
-  std::optional<FreshPostgres> pg;
+  std::optional<ScratchSchema> pg;
   std::string hub_url = "sqlite:" + (dir.path() / "hub.db").string();
   if (postgres) {
-    pg.emplace(url);
-    hub_url = pg->url();
+    pg.emplace(url, "hub");
+    hub_url = pg->engine_url();
   }
   BenchReport result;
   result.scenario = "http";
@@ -335,7 +225,7 @@ BenchReport run_http_bench(const BenchOptions& options) {
   auto copy = open_device(options, dir.path() / "copy.db");
   const Timed http_push = timed_replicate(options, *device, *hub, "push over HTTP", n, hub.get());
   const Timed http_pull = timed_replicate(options, *hub, *copy, "pull over HTTP", n, hub.get());
-  if (!copy->get(kTable, record_id(n - 1))) {
+  if (!copy->get(kTable, bench_record_id(n - 1))) {
     throw Error(ErrorCode::internal, "bench: the last record did not arrive");
   }
 
@@ -349,7 +239,8 @@ BenchReport run_http_bench(const BenchOptions& options) {
       timed_replicate(options, *device, *hub, "push 1% over HTTP", updated, hub.get());
   const Timed http_pull_1 =
       timed_replicate(options, *hub, *copy, "pull 1% over HTTP", updated, hub.get());
-  if (copy->get(kTable, record_id(0))->revision != device->get(kTable, record_id(0))->revision) {
+  if (copy->get(kTable, bench_record_id(0))->revision !=
+      device->get(kTable, bench_record_id(0))->revision) {
     throw Error(ErrorCode::internal, "bench: the incremental pull did not arrive");
   }
 

@@ -13,43 +13,16 @@
 
 #include "api/engine.h"
 #include "api/error.h"
-#include "engine/postgres/pg_connection.h"
+#include "bench/bench_common.h"
 #include "engine/postgres/pg_raw_baseline.h"
 
 namespace outpost {
 
 namespace {
 
-constexpr const char* kTable = "items";
+constexpr const char* kTable = kBenchTable;
 constexpr const char* kCities[] = {"Oslo",  "Lagos", "Lima",  "Hanoi",
                                    "Quito", "Perth", "Porto", "Dhaka"};
-
-// A fresh directory, removed with everything in it at the end of its scope.
-class TempDir {
- public:
-  explicit TempDir(const std::filesystem::path& parent) {
-    std::error_code ec;
-    std::filesystem::path base = parent.empty() ? std::filesystem::temp_directory_path(ec) : parent;
-    if (ec) base = "/tmp";
-    std::string pattern = (base / "outpost-bench-XXXXXX").string();
-    if (mkdtemp(pattern.data()) == nullptr) {
-      throw Error(ErrorCode::unavailable, "cannot create a temporary directory in " +
-                                              base.string() + ": " + std::strerror(errno));
-    }
-    path_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-
-  const std::filesystem::path& path() const { return path_; }
-
- private:
-  std::filesystem::path path_;
-};
 
 std::string base36(size_t v) {
   std::string out;
@@ -59,16 +32,6 @@ std::string base36(size_t v) {
     v /= 36;
   } while (v > 0);
   return out;
-}
-
-Table bench_table() {
-  return Table{kTable,
-               {{"name", ValueType::string, true},
-                {"city", ValueType::string, false},
-                {"qty", ValueType::int_, false},
-                {"seq", ValueType::int_, false},
-                {"price", ValueType::float_, false},
-                {"active", ValueType::bool_, false}}};
 }
 
 Edit bench_edit(size_t i) {
@@ -98,23 +61,14 @@ void notify(const BenchOptions& options, std::string_view stage, size_t done, si
 // of the PostgreSQL database named by --db (dropped afterwards).
 class Scratch {
  public:
-  Scratch(const BenchOptions& options, const TempDir& dir, std::string url)
+  Scratch(const BenchOptions& options, const ScratchDir& dir, std::string url)
       : options_(options), dir_(dir), url_(std::move(url)) {}
-  ~Scratch() {
-    for (const std::string& schema : schemas_) {
-      try {
-        pg_drop_scratch(pg_conninfo_from_url(url_), schema);
-      } catch (const Error&) {
-        // Best effort: a left-over schema is named outpost_bench_* and harmless.
-      }
-    }
-  }
   bool postgres() const { return is_postgres_url(url_); }
 
   // The URL of a fresh, empty database for the engine.
   std::string engine_url(const std::string& name) {
     if (!postgres()) return "sqlite:" + (dir_.path() / (name + ".db")).string();
-    return "postgres:" + pg_scratch_conninfo(pg_conninfo_from_url(url_), new_schema(name));
+    return new_schema(name).engine_url();
   }
 
   double time_baseline(size_t count, size_t per_transaction, std::string_view stage) {
@@ -125,7 +79,7 @@ class Scratch {
     };
     if (postgres()) {
       PgBaselineOptions baseline;
-      baseline.conninfo = pg_scratch_conninfo(pg_conninfo_from_url(url_), new_schema("raw"));
+      baseline.conninfo = new_schema("raw").conninfo();
       baseline.table = kTable;
       baseline.records = count;
       baseline.per_transaction = per_transaction;
@@ -143,17 +97,16 @@ class Scratch {
   }
 
  private:
-  std::string new_schema(const std::string& name) {
-    std::string schema =
-        "outpost_bench_" + std::to_string(::getpid()) + "_" + name + "_" + std::to_string(++files_);
-    schemas_.push_back(schema);
-    return schema;
+  const ScratchSchema& new_schema(const std::string& name) {
+    schemas_.push_back(
+        std::make_unique<ScratchSchema>(url_, name + "_" + std::to_string(++files_)));
+    return *schemas_.back();
   }
 
   const BenchOptions& options_;
-  const TempDir& dir_;
+  const ScratchDir& dir_;
   std::string url_;
-  std::vector<std::string> schemas_;
+  std::vector<std::unique_ptr<ScratchSchema>> schemas_;
   int files_ = 0;
 };
 
@@ -251,7 +204,7 @@ BenchReport run_put_bench(const BenchOptions& options) {
   }
   if (options.records == 0) throw Error(ErrorCode::invalid_value, "bench: --records must be > 0");
 
-  TempDir dir(options.dir);
+  ScratchDir dir(options.dir);
   Scratch scratch(options, dir, url);
   BenchReport result;
   result.scenario = "put";

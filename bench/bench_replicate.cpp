@@ -9,71 +9,16 @@
 
 #include "api/engine.h"
 #include "api/error.h"
+#include "bench/bench_common.h"
 #include "reconciler/replicator.h"
 
 namespace outpost {
 
 namespace {
 
-constexpr const char* kTable = "items";
+constexpr const char* kTable = kBenchTable;
 constexpr size_t kCatchUpRecords = 100;
 constexpr size_t kCatchUpEdits = 10000;
-
-// A fresh directory, removed with everything in it at the end of its scope.
-class ScratchDir {
- public:
-  explicit ScratchDir(const std::filesystem::path& parent) {
-    std::error_code ec;
-    std::filesystem::path base = parent.empty() ? std::filesystem::temp_directory_path(ec) : parent;
-    if (ec) base = "/tmp";
-    std::string pattern = (base / "outpost-bench-XXXXXX").string();
-    if (mkdtemp(pattern.data()) == nullptr) {
-      throw Error(ErrorCode::unavailable, "cannot create a temporary directory in " +
-                                              base.string() + ": " + std::strerror(errno));
-    }
-    path_ = pattern;
-  }
-  ~ScratchDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  ScratchDir(const ScratchDir&) = delete;
-  ScratchDir& operator=(const ScratchDir&) = delete;
-  const std::filesystem::path& path() const { return path_; }
-
- private:
-  std::filesystem::path path_;
-};
-
-Table bench_table() {
-  return Table{kTable,
-               {{"name", ValueType::string, true},
-                {"city", ValueType::string, false},
-                {"qty", ValueType::int_, false},
-                {"seq", ValueType::int_, false},
-                {"price", ValueType::float_, false},
-                {"active", ValueType::bool_, false}}};
-}
-
-std::string record_id(size_t i) {
-  char id[32];
-  std::snprintf(id, sizeof id, "rec%08zu", i);
-  return id;
-}
-
-Attributes record_body(size_t i, size_t version) {
-  static const char* const kCities[] = {"Oslo",  "Lagos", "Lima",  "Hanoi",
-                                        "Quito", "Perth", "Porto", "Dhaka"};
-  Attributes a;
-  a.emplace("name",
-            Value::from_string("item-" + std::to_string(i) + "-v" + std::to_string(version)));
-  a.emplace("city", Value::from_string(kCities[(i + version) % 8]));
-  a.emplace("qty", Value::from_int(static_cast<int64_t>((i * 7919 + version) % 1000)));
-  a.emplace("seq", Value::from_int(static_cast<int64_t>(i)));
-  a.emplace("price", Value::from_float(static_cast<double>((i * 31 + version) % 10000) / 100.0));
-  a.emplace("active", Value::from_bool((i + version) % 3 != 0));
-  return a;
-}
 
 double seconds_since(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -99,8 +44,8 @@ double fill(const BenchOptions& options, Engine& engine, size_t count, size_t ba
   for (size_t i = 0; i < count; ++i) {
     Edit e;
     e.table = kTable;
-    e.id = record_id(i);
-    e.attributes = record_body(i, 0);
+    e.id = bench_record_id(i);
+    e.attributes = bench_record(i, 0);
     edits.push_back(std::move(e));
     if (edits.size() == batch || i + 1 == count) {
       for (const WriteResult& r : engine.write(edits)) {
@@ -172,7 +117,7 @@ BenchReport run_replicate_bench(const BenchOptions& options) {
     full.per_transaction = batch;
     full.baseline_seconds = fill(options, *source, options.records, batch, "local write");
     full.engine_seconds = timed_replicate(options, *source, *target, "replicate", options.records);
-    if (!target->get(kTable, record_id(options.records - 1))) {
+    if (!target->get(kTable, bench_record_id(options.records - 1))) {
       throw Error(ErrorCode::internal, "bench: the last record did not arrive");
     }
     result.figures.push_back(full);
@@ -189,16 +134,17 @@ BenchReport run_replicate_bench(const BenchOptions& options) {
     timed_replicate(options, *hub, *device, "catch-up setup", kCatchUpRecords);
     // The device goes offline; the hub edits every record 100 times.
     std::vector<Revision> tips(kCatchUpRecords);
-    for (size_t i = 0; i < kCatchUpRecords; ++i) tips[i] = hub->get(kTable, record_id(i))->revision;
+    for (size_t i = 0; i < kCatchUpRecords; ++i)
+      tips[i] = hub->get(kTable, bench_record_id(i))->revision;
     const size_t rounds = kCatchUpEdits / kCatchUpRecords;
     for (size_t round = 1; round <= rounds; ++round) {
       std::vector<Edit> edits;
       for (size_t i = 0; i < kCatchUpRecords; ++i) {
         Edit e;
         e.table = kTable;
-        e.id = record_id(i);
+        e.id = bench_record_id(i);
         e.parent = tips[i];
-        e.attributes = record_body(i, round);
+        e.attributes = bench_record(i, round);
         edits.push_back(std::move(e));
       }
       std::vector<WriteResult> results = hub->write(edits);
@@ -219,7 +165,7 @@ BenchReport run_replicate_bench(const BenchOptions& options) {
                   "catch up %zu edits to %zu records (%.3f s) vs copying them fresh (%.3f s)",
                   kCatchUpEdits, kCatchUpRecords, catch_up.engine_seconds, fresh_copy);
     catch_up.label = label;
-    if (device->get(kTable, record_id(0))->revision != tips[0]) {
+    if (device->get(kTable, bench_record_id(0))->revision != tips[0]) {
       throw Error(ErrorCode::internal, "bench: the device did not catch up");
     }
     result.figures.push_back(catch_up);

@@ -1,0 +1,57 @@
+// What the benchmark scenarios share: scratch space that cleans up after
+// itself (a temporary directory, a PostgreSQL schema) and the record shape
+// they all write. Thread-safety: plain values and RAII owners of one thread.
+#pragma once
+
+#include <cstddef>
+#include <filesystem>
+#include <string>
+
+#include "api/table.h"
+#include "api/value.h"
+
+namespace outpost {
+
+inline constexpr const char* kBenchTable = "items";
+
+// A fresh directory under `parent` (empty: the system's temporary
+// directory), removed with everything in it at the end of its scope.
+class ScratchDir {
+ public:
+  explicit ScratchDir(const std::filesystem::path& parent);
+  ~ScratchDir();
+  ScratchDir(const ScratchDir&) = delete;
+  ScratchDir& operator=(const ScratchDir&) = delete;
+  const std::filesystem::path& path() const { return path_; }
+
+ private:
+  std::filesystem::path path_;
+};
+
+// A fresh schema of the PostgreSQL database named by `url`, dropped with
+// everything in it at the end of its scope.
+class ScratchSchema {
+ public:
+  ScratchSchema(const std::string& url, const std::string& name);
+  ~ScratchSchema();
+  ScratchSchema(const ScratchSchema&) = delete;
+  ScratchSchema& operator=(const ScratchSchema&) = delete;
+  // A libpq conninfo whose search_path is the schema, and the engine URL for it.
+  const std::string& conninfo() const { return conninfo_; }
+  std::string engine_url() const { return "postgres:" + conninfo_; }
+
+ private:
+  std::string base_;
+  std::string schema_;
+  std::string conninfo_;
+};
+
+// The benchmark table: name, city (strings), qty, seq (ints), price (float),
+// active (bool); name required.
+Table bench_table();
+// "rec00000042".
+std::string bench_record_id(size_t i);
+// The attributes of record i at `version` (0 for its first revision).
+Attributes bench_record(size_t i, size_t version);
+
+}  // namespace outpost
