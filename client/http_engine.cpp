@@ -173,6 +173,24 @@ Table HttpEngine::put_table(const Table& table) {
   return table_from_json(call({"PUT", table_path(table.name), table_to_json(table), {}}).body);
 }
 
+// POST /v1/bulk_docs in slices the server accepts; one result per document.
+template <typename Doc>
+std::vector<WriteResult> HttpEngine::post_bulk_docs(const std::vector<Doc>& docs) {
+  return in_slices(docs, options_.max_batch, [&](std::span<const Doc> slice) {
+    const std::string body = slice.size() == docs.size()
+                                 ? bulk_docs_request_to_json(docs)
+                                 : bulk_docs_request_to_json(to_vector(slice));
+    std::vector<WriteResult> results =
+        write_results_from_json(call({"POST", "/v1/bulk_docs", body, {}}).body);
+    if (results.size() != slice.size()) {
+      throw Error(ErrorCode::internal, url_.str() + ": bulk_docs answered " +
+                                           std::to_string(results.size()) + " results for " +
+                                           std::to_string(slice.size()) + " documents");
+    }
+    return results;
+  });
+}
+
 std::vector<WriteResult> HttpEngine::write(const std::vector<Edit>& edits) {
   // A create without an id gets its UUID here rather than on the server, so
   // that a retried request (the response was lost) cannot create it twice.
@@ -187,36 +205,12 @@ std::vector<WriteResult> HttpEngine::write(const std::vector<Edit>& edits) {
     }
   }
   const std::vector<Edit>& all = needs_ids ? with_ids : edits;
-  return in_slices(all, options_.max_batch, [&](std::span<const Edit> slice) {
-    const std::string body = slice.size() == all.size()
-                                 ? bulk_docs_request_to_json(all)
-                                 : bulk_docs_request_to_json(to_vector(slice));
-    std::vector<WriteResult> results =
-        write_results_from_json(call({"POST", "/v1/bulk_docs", body, {}}).body);
-    if (results.size() != slice.size()) {
-      throw Error(ErrorCode::internal, url_.str() + ": bulk_docs answered " +
-                                           std::to_string(results.size()) + " results for " +
-                                           std::to_string(slice.size()) + " documents");
-    }
-    return results;
-  });
+  return post_bulk_docs(all);
 }
 
 std::vector<WriteResult> HttpEngine::write_replicated(
     const std::vector<RemoteRevision>& revisions) {
-  return in_slices(revisions, options_.max_batch, [&](std::span<const RemoteRevision> slice) {
-    const std::string body = slice.size() == revisions.size()
-                                 ? bulk_docs_request_to_json(revisions)
-                                 : bulk_docs_request_to_json(to_vector(slice));
-    std::vector<WriteResult> results =
-        write_results_from_json(call({"POST", "/v1/bulk_docs", body, {}}).body);
-    if (results.size() != slice.size()) {
-      throw Error(ErrorCode::internal, url_.str() + ": bulk_docs answered " +
-                                           std::to_string(results.size()) + " results for " +
-                                           std::to_string(slice.size()) + " documents");
-    }
-    return results;
-  });
+  return post_bulk_docs(revisions);
 }
 
 std::optional<Record> HttpEngine::get(const std::string& table, const std::string& id,

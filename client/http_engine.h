@@ -93,6 +93,8 @@ class HttpEngine final : public Engine {
 
  private:
   HttpResponse call(HttpRequest request);
+  template <typename Doc>
+  std::vector<WriteResult> post_bulk_docs(const std::vector<Doc>& docs);
   // call() that returns nullopt for 404 with one of the given codes.
   std::optional<HttpResponse> call_or_missing(HttpRequest request, ErrorCode a, ErrorCode b);
 
