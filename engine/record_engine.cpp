@@ -72,13 +72,6 @@ void check_attributes(const Table& table, const Attributes& attributes, bool req
   }
 }
 
-std::optional<Node> find_in(const std::vector<Node>& nodes, const Revision& revision) {
-  for (const Node& n : nodes) {
-    if (n.revision == revision) return n;
-  }
-  return std::nullopt;
-}
-
 }  // namespace
 
 // What one document of a batch will change: nodes to insert (parents first),
@@ -442,26 +435,6 @@ std::vector<WriteResult> RecordEngine::write_replicated(const std::vector<Remote
 
 // ---------------------------------------------------------------- reads
 
-std::vector<Revision> RecordEngine::ancestry_of(Transaction& txn, const Table& table,
-                                                const std::string& id, const Node& node,
-                                                const std::vector<Revision>& known) {
-  std::vector<Revision> out;
-  if (node.parent.empty()) return out;
-  std::unordered_map<std::string, Revision> parent_of;
-  for (const Node& n : storage_->all_nodes(txn, table, id)) {
-    parent_of.emplace(n.revision.str(), n.parent);
-  }
-  Revision at = node.parent;
-  while (!at.empty() && out.size() < options_.revs_limit) {
-    out.push_back(at);
-    if (std::find(known.begin(), known.end(), at) != known.end()) break;
-    auto it = parent_of.find(at.str());
-    if (it == parent_of.end()) break;
-    at = it->second;
-  }
-  return out;
-}
-
 std::optional<Record> RecordEngine::get(const std::string& table_name, const std::string& id,
                                         const GetOptions& options) {
   return with_retry([&]() -> std::optional<Record> {
@@ -483,7 +456,10 @@ std::optional<Record> RecordEngine::get(const std::string& table_name, const std
     if (!body) return std::nullopt;
     Record record{table.name, id, node->revision, node->deleted, std::move(*body), {}, {}};
     if (options.conflicts) record.conflicts = conflicts_of(leaves);
-    if (options.ancestry) record.ancestry = ancestry_of(*txn, table, id, *node, {});
+    if (options.ancestry) {
+      record.ancestry = ancestry_in(storage_->all_nodes(*txn, table, id), *node, {},
+                                    options_.revs_limit);
+    }
     return record;
   });
 }
@@ -579,24 +555,51 @@ void RecordEngine::notify_commit() {
   feed_cv_.notify_all();
 }
 
+namespace {
+
+// The positions of `queries` grouped by table, each table that `catalog`
+// holds once; queries of other tables are left out.
+template <typename Query, typename CatalogT>
+std::vector<std::pair<const Table*, std::vector<size_t>>> group_by_table(
+    const std::vector<Query>& queries, const CatalogT& catalog) {
+  std::map<std::string_view, std::vector<size_t>> positions;
+  for (size_t i = 0; i < queries.size(); ++i) {
+    if (catalog.contains(queries[i].table)) positions[queries[i].table].push_back(i);
+  }
+  std::vector<std::pair<const Table*, std::vector<size_t>>> out;
+  for (auto& [name, at] : positions) out.emplace_back(&catalog.find(name)->second, std::move(at));
+  return out;
+}
+
+// The trees of the records that queries `at` name, in that order.
+template <typename Query>
+std::vector<std::vector<Node>> trees_of(Storage& storage, Transaction& txn, const Table& table,
+                                        const std::vector<Query>& queries,
+                                        const std::vector<size_t>& at) {
+  std::vector<std::string> ids;
+  ids.reserve(at.size());
+  for (size_t i : at) ids.push_back(queries[i].id);
+  return storage.trees(txn, table, ids);
+}
+
+}  // namespace
+
 std::vector<RevsDiffResult> RecordEngine::revs_diff(const std::vector<RevsDiffQuery>& queries) {
   return with_retry([&] {
     auto txn = storage_->begin(TransactionKind::read);
     auto cat = catalog(*txn);
+    // A record of an unknown table has nothing: every revision is missing.
     std::vector<RevsDiffResult> out;
     out.reserve(queries.size());
-    for (const RevsDiffQuery& q : queries) {
-      RevsDiffResult r{q.table, q.id, {}, {}};
-      auto it = cat->find(q.table);
-      std::vector<Node> leaves;
-      if (it != cat->end()) leaves = storage_->leaves(*txn, it->second, q.id);
-      for (const Revision& rev : q.revisions) {
-        bool have = find_in(leaves, rev).has_value() ||
-                    (!leaves.empty() && storage_->find_node(*txn, it->second, q.id, rev));
-        if (!have) r.missing.push_back(rev);
+    for (const RevsDiffQuery& q : queries) out.push_back({q.table, q.id, q.revisions, {}});
+    for (const auto& [table, at] : group_by_table(queries, *cat)) {
+      std::vector<std::vector<Node>> trees = trees_of(*storage_, *txn, *table, queries, at);
+      for (size_t k = 0; k < at.size(); ++k) {
+        RevsDiffResult& r = out[at[k]];
+        std::erase_if(r.missing,
+                      [&](const Revision& rev) { return find_in(trees[k], rev).has_value(); });
+        r.leaves = leaf_revisions(leaves_of(trees[k]));
       }
-      r.leaves = leaf_revisions(leaves);
-      out.push_back(std::move(r));
     }
     return out;
   });
@@ -606,28 +609,45 @@ std::vector<BulkGetResult> RecordEngine::bulk_get(const std::vector<BulkGetQuery
   return with_retry([&] {
     auto txn = storage_->begin(TransactionKind::read);
     auto cat = catalog(*txn);
-    std::vector<BulkGetResult> out;
-    out.reserve(queries.size());
-    for (const BulkGetQuery& q : queries) {
-      BulkGetResult r;
+    std::vector<BulkGetResult> out(queries.size());
+    auto missing = [&](const BulkGetQuery& q) {
+      return Error(ErrorCode::not_found,
+                   "record " + q.table + "/" + q.id + " has no revision " + q.revision.str());
+    };
+    for (size_t i = 0; i < queries.size(); ++i) {
+      if (cat->contains(queries[i].table)) continue;
       try {
-        const Table& table = table_in(*cat, q.table);
-        std::optional<Node> node = storage_->find_node(*txn, table, q.id, q.revision);
-        std::optional<Attributes> body;
-        if (node) body = storage_->body(*txn, table, q.id, q.revision);
-        if (!body) {
-          throw Error(ErrorCode::not_found,
-                      "record " + q.table + "/" + q.id + " has no revision " + q.revision.str());
-        }
-        r.revision =
-            RemoteRevision{table.name,       q.id,
-                           node->revision,   node->deleted,
-                           std::move(*body), ancestry_of(*txn, table, q.id, *node, q.known)};
+        table_in(*cat, queries[i].table);  // says why: invalid_name or unknown_table
       } catch (const Error& e) {
-        if (!is_document_error(e.code())) throw;
-        r.error = e;
+        out[i].error = e;
       }
-      out.push_back(std::move(r));
+    }
+    for (const auto& [table, at] : group_by_table(queries, *cat)) {
+      std::vector<std::vector<Node>> trees = trees_of(*storage_, *txn, *table, queries, at);
+      // Bodies of the revisions the trees hold (stubs have none).
+      std::vector<Storage::RevisionKey> keys;
+      std::vector<size_t> key_of(at.size(), SIZE_MAX);
+      for (size_t k = 0; k < at.size(); ++k) {
+        const BulkGetQuery& q = queries[at[k]];
+        std::optional<Node> node = find_in(trees[k], q.revision);
+        if (!node || node->stub) continue;
+        key_of[k] = keys.size();
+        keys.push_back({q.id, q.revision});
+      }
+      std::vector<std::optional<Attributes>> bodies = storage_->bodies(*txn, *table, keys);
+      for (size_t k = 0; k < at.size(); ++k) {
+        const BulkGetQuery& q = queries[at[k]];
+        BulkGetResult& r = out[at[k]];
+        if (key_of[k] == SIZE_MAX || !bodies[key_of[k]]) {
+          r.error = missing(q);
+          continue;
+        }
+        Node node = *find_in(trees[k], q.revision);
+        std::vector<Revision> ancestry = ancestry_in(trees[k], node, q.known, options_.revs_limit);
+        r.revision = RemoteRevision{table->name,  q.id,
+                                    node.revision, node.deleted,
+                                    std::move(*bodies[key_of[k]]), std::move(ancestry)};
+      }
     }
     return out;
   });

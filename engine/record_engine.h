@@ -68,8 +68,6 @@ class RecordEngine final : public Engine, private TokenStore {
   Plan plan_edit(Transaction& txn, const Catalog& catalog, const Edit& edit);
   Plan plan_remote(Transaction& txn, const Catalog& catalog, const RemoteRevision& remote);
   void apply(Transaction& txn, const Plan& plan);
-  std::vector<Revision> ancestry_of(Transaction& txn, const Table& table, const std::string& id,
-                                    const Node& node, const std::vector<Revision>& known);
   void notify_commit();
   // Runs `body` (which begins and ends its own transaction), again with
   // jittered backoff while it throws RetryableError.

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cassert>
+#include <string_view>
+#include <unordered_map>
 
 #include "api/error.h"
 
@@ -39,6 +41,39 @@ std::vector<Revision> conflicts_of(const std::vector<Node>& leaves) {
 std::vector<Revision> leaf_revisions(const std::vector<Node>& leaves) {
   std::vector<Revision> out;
   for (const Node& n : sorted_by_rank(leaves)) out.push_back(n.revision);
+  return out;
+}
+
+std::vector<Node> leaves_of(const std::vector<Node>& nodes) {
+  std::vector<Node> out;
+  for (const Node& n : nodes) {
+    if (n.leaf) out.push_back(n);
+  }
+  return out;
+}
+
+std::optional<Node> find_in(const std::vector<Node>& nodes, const Revision& revision) {
+  for (const Node& n : nodes) {
+    if (n.revision == revision) return n;
+  }
+  return std::nullopt;
+}
+
+std::vector<Revision> ancestry_in(const std::vector<Node>& tree, const Node& node,
+                                  const std::vector<Revision>& known, size_t limit) {
+  std::vector<Revision> out;
+  if (node.parent.empty()) return out;
+  std::unordered_map<std::string_view, const Revision*> parent_of;
+  parent_of.reserve(tree.size());
+  for (const Node& n : tree) parent_of.emplace(n.revision.str(), &n.parent);
+  const Revision* at = &node.parent;
+  while (!at->empty() && out.size() < limit) {
+    out.push_back(*at);
+    if (std::find(known.begin(), known.end(), *at) != known.end()) break;
+    auto it = parent_of.find(at->str());
+    if (it == parent_of.end()) break;
+    at = it->second;
+  }
   return out;
 }
 

@@ -30,6 +30,19 @@ std::vector<Revision> leaf_revisions(const std::vector<Node>& leaves);
 // the newest node of a record is always a leaf. 0 when there are none.
 int64_t newest_seq(const std::vector<Node>& leaves);
 
+// The leaves among `nodes` (a record's whole tree, or any part of it).
+std::vector<Node> leaves_of(const std::vector<Node>& nodes);
+
+// The node of `revision` among `nodes`, if there.
+std::optional<Node> find_in(const std::vector<Node>& nodes, const Revision& revision);
+
+// The ancestry sent with `node` (DESIGN.md section 4): its ancestors in
+// `tree` (the record's whole tree), nearest first, down to and including the
+// first one in `known`, at most `limit` of them; it ends early at an
+// ancestor the tree does not hold.
+std::vector<Revision> ancestry_in(const std::vector<Node>& tree, const Node& node,
+                                  const std::vector<Revision>& known, size_t limit);
+
 // The leaves after adding `node` as a new leaf whose parent (if it was a
 // leaf) stops being one.
 std::vector<Node> with_new_leaf(std::vector<Node> leaves, const Node& node);

@@ -117,6 +117,20 @@ class Storage {
   virtual std::optional<Attributes> body(Transaction& txn, const Table& table, std::string_view id,
                                          const Revision& revision) = 0;
 
+  // Batched forms of all_nodes() and body() for the read paths that serve a
+  // whole replication batch (revs_diff, bulk_get). The results are in the
+  // order of the input, which may repeat a record. The defaults call the
+  // single-record forms; a backend whose statements cost a round trip each
+  // reads the batch in one statement.
+  virtual std::vector<std::vector<Node>> trees(Transaction& txn, const Table& table,
+                                               const std::vector<std::string>& ids);
+  struct RevisionKey {
+    std::string id;
+    Revision revision;
+  };
+  virtual std::vector<std::optional<Attributes>> bodies(Transaction& txn, const Table& table,
+                                                        const std::vector<RevisionKey>& keys);
+
   // Writes. The engine calls them in this order for each record it changes:
   // append_change (which allocates the seq), insert_node / set_leaf, then
   // put_winner or remove_winner.

@@ -5,7 +5,6 @@
 
 #include <chrono>
 #include <cstdint>
-#include <random>
 
 namespace outpost {
 
@@ -25,7 +24,6 @@ class Backoff {
   std::chrono::milliseconds base_, cap_;
   int max_attempts_;
   int attempts_ = 0;
-  std::minstd_rand rng_;
 };
 
 }  // namespace outpost

@@ -49,10 +49,14 @@ Position parse_cursor(std::string_view cursor) {
 
 // Rows below this are final: no transaction that could still commit has a
 // smaller xid.
+//
+// The xid is read as text under another name: ORDER BY "xid" would otherwise
+// sort by that text column ("1000" before "999") and skip changes.
 constexpr const char* kVisible = "\"xid\"<pg_snapshot_xmin(pg_current_snapshot())";
 
 Position newest_visible(PgConnection& conn) {
-  PgResult res = conn.query(std::string("SELECT \"xid\"::text,\"seq\" FROM \"_changes\" WHERE ") +
+  PgResult res = conn.query(std::string("SELECT \"xid\"::text AS \"xid_text\",\"seq\" "
+                                        "FROM \"_changes\" WHERE ") +
                             kVisible + " ORDER BY \"xid\" DESC,\"seq\" DESC LIMIT 1");
   Position pos;
   if (res.rows() == 0) return pos;
@@ -71,7 +75,8 @@ Storage::FeedPage PgStorage::read_changes(Transaction& txn, std::string_view sin
   PgConnection& conn = conn_of(txn);
   std::string sql =
       std::string(
-          "SELECT \"xid\"::text,\"seq\",\"table\",\"id\",\"rev\",\"deleted\",\"leaves\" "
+          "SELECT \"xid\"::text AS \"xid_text\",\"seq\",\"table\",\"id\",\"rev\",\"deleted\","
+          "\"leaves\" "
           "FROM \"_changes\" WHERE (\"xid\",\"seq\")>($1::xid8,$2::bigint) AND ") +
       kVisible;
   PgParams params;

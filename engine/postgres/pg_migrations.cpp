@@ -165,7 +165,7 @@ void PgStorage::check_feed_horizon(PgConnection& conn) {
   // restored into a younger cluster) would stay hidden for a long time, and
   // rows written now would sort before them: refuse to open.
   PgResult res = conn.query(
-      "SELECT (SELECT \"xid\"::text FROM \"_changes\" ORDER BY \"xid\" DESC LIMIT 1), "
+      "SELECT (SELECT max(\"xid\")::text FROM \"_changes\"), "
       "pg_snapshot_xmax(pg_current_snapshot())::text");
   if (res.is_null(0, 0)) return;
   uint64_t newest = parse_u64(res.text(0, 0));

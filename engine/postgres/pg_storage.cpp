@@ -10,6 +10,7 @@
 #include "engine/postgres/pg_pool.h"
 #include "engine/postgres/pg_schema.h"
 #include "engine/postgres/pg_test_hooks.h"
+#include "engine/rev_tree.h"
 #include "engine/storage_text.h"
 #include "utils/sha256.h"
 
@@ -137,7 +138,7 @@ RecordKey key_of(std::string_view table, std::string_view id) {
 struct PgStorage::TableSql {
   std::string name;
   size_t columns = 0;
-  std::string leaves, leaves_many, all_nodes, find_node, body, winner_row, list_winners;
+  std::string leaves, all_nodes, trees, find_node, body, bodies, winner_row, list_winners;
   std::string list_conflicted, record_ids;
   std::string insert_history, insert_winners, upsert_winners, delete_winners, update_leaves;
 };
@@ -178,11 +179,12 @@ const PgStorage::TableSql& PgStorage::sql_for(const Table& table) {
   };
   std::string node_cols(kNodeColumns);
   s->leaves = "SELECT " + node_cols + " FROM " + h + " WHERE \"_id\"=$1 AND \"_leaf\"";
-  s->leaves_many =
-      "SELECT \"_id\"," + node_cols + " FROM " + h + " WHERE \"_id\"=ANY($1::text[]) AND \"_leaf\"";
   s->all_nodes = "SELECT " + node_cols + " FROM " + h + " WHERE \"_id\"=$1";
+  s->trees = "SELECT \"_id\"," + node_cols + " FROM " + h + " WHERE \"_id\"=ANY($1::text[])";
   s->find_node = s->all_nodes + " AND \"_rev\"=$2";
   s->body = "SELECT \"_stub\"" + reads + " FROM " + h + " WHERE \"_id\"=$1 AND \"_rev\"=$2";
+  s->bodies = "SELECT \"_id\",\"_rev\",\"_stub\"" + reads + " FROM " + h +
+              " WHERE (\"_id\",\"_rev\") IN (SELECT * FROM unnest($1::text[],$2::text[]))";
   s->winner_row = "SELECT \"_rev\",\"_conflicted\"" + reads + " FROM " + t + " WHERE \"_id\"=$1";
   s->list_winners = "SELECT \"_rev\",\"_conflicted\"" + reads + ",\"_id\" FROM " + t +
                     " WHERE \"_id\">$1 ORDER BY \"_id\" LIMIT $2";
@@ -240,8 +242,8 @@ class PgStorage::Txn final : public Transaction {
     // created the record meanwhile.
     bool fresh = false;
     int64_t reserved_seq = 0;  // seq taken when it was locked (0: used up)
-    bool cached = false;       // `leaves` is current (including buffered writes)
-    std::vector<Node> leaves;
+    bool cached = false;       // `nodes` is the whole tree (including buffered writes)
+    std::vector<Node> nodes;
     bool pending = false;  // buffered writes not yet sent
   };
   // Rows of one kind waiting to be written, one array per column (the
@@ -352,6 +354,23 @@ class PgStorage::Txn final : public Transaction {
   }
   void sync_all() {
     if (any_pending) owner_.flush(*this);
+  }
+  // The state of a record this writer locked, its whole tree read on first
+  // use (nobody else changes the record until the transaction ends); null
+  // for a reader, or a record this transaction did not lock.
+  RecordState* locked_tree(const Table& table, std::string_view id) {
+    if (!writer()) return nullptr;
+    auto it = records.find(key_of(table.name, id));
+    if (it == records.end()) return nullptr;
+    RecordState& state = it->second;
+    if (!state.cached) {
+      sync(table.name, id);
+      PgResult res = conn_->query(owner_.sql_for(table).all_nodes, PgParams().add(id));
+      state.nodes.clear();
+      for (int r = 0; r < res.rows(); ++r) state.nodes.push_back(read_node(res, r, 0));
+      state.cached = true;
+    }
+    return &state;
   }
   // Takes `n` more seqs from the sequence in one round trip.
   void fill_seq_pool(size_t n) {
@@ -521,7 +540,7 @@ void PgStorage::add_columns(Transaction& txn, const Table& merged,
 // ---------------------------------------------------------------- locking
 
 void PgStorage::lock_ids(Txn& txn, const Table& table, std::vector<std::string> ids,
-                         bool read_leaves) {
+                         bool read_trees) {
   std::sort(ids.begin(), ids.end());
   ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
   std::erase_if(
@@ -554,15 +573,15 @@ void PgStorage::lock_ids(Txn& txn, const Table& table, std::vector<std::string> 
     ++fresh;
   }
   if (fresh > 1) txn.fill_seq_pool(fresh);
-  if (!read_leaves || existing.empty()) return;
+  if (!read_trees || existing.empty()) return;
   PgArray known;
   for (const std::string& id : existing) {
     known.add(id);
     txn.records[key_of(table.name, id)].cached = true;
   }
-  PgResult res = conn.query(sql_for(table).leaves_many, PgParams().add(known.str()));
+  PgResult res = conn.query(sql_for(table).trees, PgParams().add(known.str()));
   for (int r = 0; r < res.rows(); ++r) {
-    txn.records[key_of(table.name, res.text(r, 0))].leaves.push_back(read_node(res, r, 1));
+    txn.records[key_of(table.name, res.text(r, 0))].nodes.push_back(read_node(res, r, 1));
   }
 }
 
@@ -660,7 +679,7 @@ void PgStorage::insert_node(Transaction& txn, const Table& table, std::string_vi
   Txn& t = txn_of(txn);
   Txn::TableBuffer& b = t.buffer_for(table);
   Txn::RecordState& state = t.touch(table.name, id);
-  if (state.cached && node.leaf) state.leaves.push_back(node);
+  if (state.cached) state.nodes.push_back(node);
   Txn::Columns& h = b.history;
   h.arrays[0].add(id);
   h.arrays[1].add(node.revision.str());
@@ -684,11 +703,8 @@ void PgStorage::set_leaf(Transaction& txn, const Table& table, std::string_view 
   Txn::TableBuffer& b = t.buffer_for(table);
   Txn::RecordState& state = t.touch(table.name, id);
   if (state.cached) {
-    if (leaf) {
-      state.cached = false;
-      state.leaves.clear();
-    } else {
-      std::erase_if(state.leaves, [&](const Node& n) { return n.revision == revision; });
+    for (Node& n : state.nodes) {
+      if (n.revision == revision) n.leaf = leaf;
     }
   }
   Txn::Columns& l = b.leaf_updates;
@@ -736,48 +752,49 @@ void PgStorage::remove_winner(Transaction& txn, const Table& table, std::string_
 
 std::vector<Node> PgStorage::leaves(Transaction& txn, const Table& table, std::string_view id) {
   Txn& t = txn_of(txn);
-  Txn::RecordState* state = nullptr;
-  if (t.writer()) {
-    auto it = t.records.find(key_of(table.name, id));
-    if (it != t.records.end()) {
-      if (it->second.cached) return it->second.leaves;
-      state = &it->second;
-    }
-    t.sync(table.name, id);
-  }
+  if (Txn::RecordState* state = t.locked_tree(table, id)) return leaves_of(state->nodes);
+  if (t.writer()) t.sync(table.name, id);
   PgResult res = t.conn().query(sql_for(table).leaves, PgParams().add(id));
   std::vector<Node> out;
   for (int r = 0; r < res.rows(); ++r) out.push_back(read_node(res, r, 0));
-  if (state) {
-    // A locked record: nobody else changes it until we end.
-    state->cached = true;
-    state->leaves = out;
-  }
   return out;
 }
 
 std::vector<Node> PgStorage::all_nodes(Transaction& txn, const Table& table, std::string_view id) {
   Txn& t = txn_of(txn);
-  t.sync(table.name, id);
+  if (Txn::RecordState* state = t.locked_tree(table, id)) return state->nodes;
+  if (t.writer()) t.sync(table.name, id);
   PgResult res = t.conn().query(sql_for(table).all_nodes, PgParams().add(id));
   std::vector<Node> out;
   for (int r = 0; r < res.rows(); ++r) out.push_back(read_node(res, r, 0));
   return out;
 }
 
+std::vector<std::vector<Node>> PgStorage::trees(Transaction& txn, const Table& table,
+                                                const std::vector<std::string>& ids) {
+  Txn& t = txn_of(txn);
+  t.sync_all();
+  PgArray wanted;
+  for (const std::string& id : ids) wanted.add(id);
+  PgResult res = t.conn().query(sql_for(table).trees, PgParams().add(wanted.str()));
+  std::map<std::string, std::vector<Node>, std::less<>> by_id;
+  for (int r = 0; r < res.rows(); ++r) {
+    by_id[std::string(res.text(r, 0))].push_back(read_node(res, r, 1));
+  }
+  std::vector<std::vector<Node>> out;
+  out.reserve(ids.size());
+  for (const std::string& id : ids) {
+    auto it = by_id.find(id);
+    out.push_back(it == by_id.end() ? std::vector<Node>() : it->second);
+  }
+  return out;
+}
+
 std::optional<Node> PgStorage::find_node(Transaction& txn, const Table& table, std::string_view id,
                                          const Revision& revision) {
   Txn& t = txn_of(txn);
-  if (t.writer()) {
-    auto it = t.records.find(key_of(table.name, id));
-    if (it != t.records.end() && it->second.cached) {
-      for (const Node& n : it->second.leaves) {
-        if (n.revision == revision) return n;
-      }
-      if (it->second.leaves.empty()) return std::nullopt;  // no history at all
-    }
-    t.sync(table.name, id);
-  }
+  if (Txn::RecordState* state = t.locked_tree(table, id)) return find_in(state->nodes, revision);
+  if (t.writer()) t.sync(table.name, id);
   PgResult res = t.conn().query(sql_for(table).find_node, PgParams().add(id).add(revision.str()));
   if (res.rows() == 0) return std::nullopt;
   return read_node(res, 0, 0);
@@ -790,6 +807,30 @@ std::optional<Attributes> PgStorage::body(Transaction& txn, const Table& table, 
   PgResult res = t.conn().query(sql_for(table).body, PgParams().add(id).add(revision.str()));
   if (res.rows() == 0 || res.boolean(0, 0)) return std::nullopt;
   return read_columns(res, 0, 1, table);
+}
+
+std::vector<std::optional<Attributes>> PgStorage::bodies(Transaction& txn, const Table& table,
+                                                         const std::vector<RevisionKey>& keys) {
+  std::vector<std::optional<Attributes>> out(keys.size());
+  if (keys.empty()) return out;
+  Txn& t = txn_of(txn);
+  t.sync_all();
+  PgArray ids, revisions;
+  for (const RevisionKey& k : keys) {
+    ids.add(k.id);
+    revisions.add(k.revision.str());
+  }
+  PgResult res =
+      t.conn().query(sql_for(table).bodies, PgParams().add(ids.str()).add(revisions.str()));
+  std::map<RecordKey, int> row_of;  // (id, revision) → result row
+  for (int r = 0; r < res.rows(); ++r) {
+    if (!res.boolean(r, 2)) row_of.emplace(key_of(res.text(r, 0), res.text(r, 1)), r);
+  }
+  for (size_t i = 0; i < keys.size(); ++i) {
+    auto it = row_of.find(key_of(keys[i].id, keys[i].revision.str()));
+    if (it != row_of.end()) out[i] = read_columns(res, it->second, 3, table);
+  }
+  return out;
 }
 
 // ---------------------------------------------------------------- reads

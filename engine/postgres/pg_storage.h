@@ -11,7 +11,7 @@
 //   REPEATABLE READ READ ONLY. Connections come from a bounded pool.
 // - Writes are buffered inside a transaction and sent as one multi-row
 //   statement per table and kind (unnest of array parameters) before a read
-//   that could see them and at commit; prefetch() locks and reads the leaves
+//   that could see them and at commit; prefetch() locks and reads the trees
 //   of a whole batch in a few statements.
 // - Change feed ordered by (writer's xid8, seq), showing only rows whose xid
 //   is below the snapshot's xmin: no change is ever skipped (see
@@ -66,6 +66,10 @@ class PgStorage final : public Storage {
                                 const Revision& revision) override;
   std::optional<Attributes> body(Transaction& txn, const Table& table, std::string_view id,
                                  const Revision& revision) override;
+  std::vector<std::vector<Node>> trees(Transaction& txn, const Table& table,
+                                       const std::vector<std::string>& ids) override;
+  std::vector<std::optional<Attributes>> bodies(Transaction& txn, const Table& table,
+                                                const std::vector<RevisionKey>& keys) override;
 
   int64_t append_change(Transaction& txn, const ChangeRow& change) override;
   void insert_node(Transaction& txn, const Table& table, std::string_view id, const Node& node,
@@ -111,7 +115,7 @@ class PgStorage final : public Storage {
   const TableSql& sql_for(const Table& table);
   void migrate(PgConnection& conn);
   void check_feed_horizon(PgConnection& conn);
-  void lock_ids(Txn& txn, const Table& table, std::vector<std::string> ids, bool read_leaves);
+  void lock_ids(Txn& txn, const Table& table, std::vector<std::string> ids, bool read_trees);
   void flush(Txn& txn);
   void flush_changes(Txn& txn);
 
