@@ -623,30 +623,23 @@ std::vector<BulkGetResult> RecordEngine::bulk_get(const std::vector<BulkGetQuery
       }
     }
     for (const auto& [table, at] : group_by_table(queries, *cat)) {
-      std::vector<std::vector<Node>> trees = trees_of(*storage_, *txn, *table, queries, at);
-      // Bodies of the revisions the trees hold (stubs have none).
       std::vector<Storage::RevisionKey> keys;
-      std::vector<size_t> key_of(at.size(), SIZE_MAX);
-      for (size_t k = 0; k < at.size(); ++k) {
-        const BulkGetQuery& q = queries[at[k]];
-        std::optional<Node> node = find_in(trees[k], q.revision);
-        if (!node || node->stub) continue;
-        key_of[k] = keys.size();
-        keys.push_back({q.id, q.revision});
-      }
-      std::vector<std::optional<Attributes>> bodies = storage_->bodies(*txn, *table, keys);
+      keys.reserve(at.size());
+      for (size_t i : at) keys.push_back({queries[i].id, queries[i].revision});
+      std::vector<Storage::TreeAndBody> found = storage_->trees_and_bodies(*txn, *table, keys);
       for (size_t k = 0; k < at.size(); ++k) {
         const BulkGetQuery& q = queries[at[k]];
         BulkGetResult& r = out[at[k]];
-        if (key_of[k] == SIZE_MAX || !bodies[key_of[k]]) {
+        std::optional<Node> node = find_in(found[k].tree, q.revision);
+        if (!node || !found[k].body) {
           r.error = missing(q);
           continue;
         }
-        Node node = *find_in(trees[k], q.revision);
-        std::vector<Revision> ancestry = ancestry_in(trees[k], node, q.known, options_.revs_limit);
-        r.revision = RemoteRevision{table->name,  q.id,
-                                    node.revision, node.deleted,
-                                    std::move(*bodies[key_of[k]]), std::move(ancestry)};
+        std::vector<Revision> ancestry =
+            ancestry_in(found[k].tree, *node, q.known, options_.revs_limit);
+        r.revision = RemoteRevision{table->name,   q.id,
+                                    node->revision, node->deleted,
+                                    std::move(*found[k].body), std::move(ancestry)};
       }
     }
     return out;

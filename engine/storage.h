@@ -130,6 +130,15 @@ class Storage {
   };
   virtual std::vector<std::optional<Attributes>> bodies(Transaction& txn, const Table& table,
                                                         const std::vector<RevisionKey>& keys);
+  // For bulk_get: the tree of each key's record, and the body of the key's
+  // revision (nullopt when the tree lacks it or holds only a stub). The
+  // default calls trees() and bodies().
+  struct TreeAndBody {
+    std::vector<Node> tree;
+    std::optional<Attributes> body;
+  };
+  virtual std::vector<TreeAndBody> trees_and_bodies(Transaction& txn, const Table& table,
+                                                    const std::vector<RevisionKey>& keys);
 
   // Writes. The engine calls them in this order for each record it changes:
   // append_change (which allocates the seq), insert_node / set_leaf, then

@@ -2,6 +2,9 @@
 
 #include <algorithm>
 #include <climits>
+#include <condition_variable>
+#include <deque>
+#include <exception>
 #include <map>
 #include <mutex>
 #include <set>
@@ -23,6 +26,18 @@ constexpr std::string_view kLog = "replicate";
 
 // Thrown inside a run when the cancel flag stops a retry wait.
 struct Cancelled {};
+
+// Thrown in the reading half of a run when the writing half has stopped.
+struct WriterStopped {};
+
+// Revisions read from the source for the target: one chunk of a feed page.
+// The page's last job carries the cursor to save once all of it is written.
+struct WriteJob {
+  std::vector<RemoteRevision> docs;
+  std::optional<std::string> checkpoint;       // end of a page: save this cursor
+  std::map<std::string, std::string> skipped;  // the checkpoint's skipped tables
+  size_t changes = 0;                          // feed entries of the page (with checkpoint)
+};
 
 std::string key_of(const std::string& table, const std::string& id) {
   std::string key = table;
@@ -86,7 +101,10 @@ class Replicator {
           throw;
         }
         if (cancelled()) throw Cancelled{};
-        ++report_.retries;
+        {
+          std::lock_guard lock(report_mu_);
+          ++report_.retries;
+        }
         log_info(kLog, "transient failure, retrying",
                  {{"call", what}, {"attempt", backoff.attempts()}, {"message", e.message()}});
         sleep_unless_cancelled(backoff.delay());
@@ -127,6 +145,21 @@ class Replicator {
     ensure_tables();
     catch_up_skipped_tables();
 
+    start_writer();
+    try {
+      read_feed(since);
+    } catch (...) {
+      // What was read is still written (up to the last whole page, which
+      // the checkpoint then covers); the reading half's error is reported.
+      stop_writer();
+      throw;
+    }
+    stop_writer();
+  }
+
+  // The reading half of the main loop: pages of the feed from `since`, each
+  // turned into write jobs for the writing half (write_loop).
+  void read_feed(std::string since) {
     bool first = true;
     while (!cancelled()) {
       ChangesRequest request;
@@ -153,15 +186,94 @@ class Replicator {
         if (!options_.continuous) break;
         continue;
       }
-      report_.changes_read += page.results.size();
-      ++report_.batches;
-      copy_batch(page.results);
+      read_page(page.results, [&](std::vector<RemoteRevision> docs) {
+        WriteJob job;
+        job.docs = std::move(docs);
+        queue_job(std::move(job));
+      });
       std::string next = page.last_seq.empty() ? page.results.back().seq : page.last_seq;
-      save_checkpoint(next);
+      WriteJob end;
+      end.checkpoint = next;
+      end.skipped = skipped_;
+      end.changes = page.results.size();
+      queue_job(std::move(end));
       since = next;
-      report_.last_seq = next;
-      notify_progress();
     }
+  }
+
+  // ------------------------------------------------------------ the writing half
+  //
+  // The target's writes and the checkpoints run on a thread of their own, so
+  // that reading the next chunk from the source overlaps writing this one.
+  // Jobs are written in order; whatever has queued up meanwhile goes into
+  // one write, never past the end of a page, and the checkpoint is saved
+  // after the page's last write: it covers only pages written entirely.
+
+  void start_writer() {
+    writer_ = std::thread([this] { write_loop(); });
+  }
+
+  // Lets the writer finish what is queued, joins it, and rethrows its
+  // failure, if any.
+  void stop_writer() {
+    {
+      std::lock_guard lock(queue_mu_);
+      closed_ = true;
+    }
+    queue_cv_.notify_all();
+    writer_.join();
+    if (writer_failure_) std::rethrow_exception(writer_failure_);
+  }
+
+  void queue_job(WriteJob job) {
+    std::unique_lock lock(queue_mu_);
+    // Room for about one page beyond the one being written.
+    queue_cv_.wait(lock, [&] { return writer_failure_ || queued_docs_ < batch_size_; });
+    if (writer_failure_) throw WriterStopped{};
+    queued_docs_ += job.docs.size();
+    queue_.push_back(std::move(job));
+    lock.unlock();
+    queue_cv_.notify_all();
+  }
+
+  void write_loop() {
+    try {
+      for (;;) {
+        WriteJob merged;
+        {
+          std::unique_lock lock(queue_mu_);
+          queue_cv_.wait(lock, [&] { return closed_ || !queue_.empty(); });
+          if (queue_.empty()) return;  // closed and drained
+          while (!queue_.empty() && !merged.checkpoint) {
+            WriteJob& next = queue_.front();
+            queued_docs_ -= next.docs.size();
+            std::move(next.docs.begin(), next.docs.end(), std::back_inserter(merged.docs));
+            merged.checkpoint = std::move(next.checkpoint);
+            merged.skipped = std::move(next.skipped);
+            merged.changes = next.changes;
+            queue_.pop_front();
+          }
+        }
+        queue_cv_.notify_all();
+        if (cancelled()) throw Cancelled{};
+        write_docs(merged.docs);
+        if (!merged.checkpoint) continue;
+        save_checkpoint(*merged.checkpoint, merged.skipped);
+        {
+          std::lock_guard lock(report_mu_);
+          report_.changes_read += merged.changes;
+          ++report_.batches;
+          report_.last_seq = *merged.checkpoint;
+        }
+        notify_progress();
+      }
+    } catch (...) {
+      std::lock_guard lock(queue_mu_);
+      writer_failure_ = std::current_exception();
+      queue_.clear();
+      queued_docs_ = 0;
+    }
+    queue_cv_.notify_all();
   }
 
   // Makes the target's definitions a superset of the source's for the
@@ -195,8 +307,8 @@ class Replicator {
       // schema_conflict, forbidden, invalid_name ...: this table only.
       failed_tables_.insert(table.name);
       skipped_.try_emplace(table.name, batch_since_);
-      report_.errors.push_back({table.name, "", "", e.code(),
-                                "table " + table.name + " is not replicated: " + e.message()});
+      add_error({table.name, "", "", e.code(),
+                 "table " + table.name + " is not replicated: " + e.message()});
       log_warn(kLog, "table skipped", {{"table", table.name}, {"message", e.message()}});
     }
   }
@@ -210,9 +322,8 @@ class Replicator {
     if (!table) {
       failed_tables_.insert(name);
       skipped_.try_emplace(name, batch_since_);
-      report_.errors.push_back(
-          {name, "", "", ErrorCode::unknown_table,
-           "the source lists changes of table " + name + " but has no definition for it"});
+      add_error({name, "", "", ErrorCode::unknown_table,
+                 "the source lists changes of table " + name + " but has no definition for it"});
       return false;
     }
     std::optional<Table> existing = call("get_table", [&] { return target_.get_table(name); });
@@ -237,21 +348,28 @@ class Replicator {
         ChangesPage page = call("changes", [&] { return source_.changes(request); });
         if (page.results.empty()) {
           skipped_.erase(table);
-          save_checkpoint(report_.last_seq);
+          save_checkpoint(report_.last_seq, skipped_);
           break;
         }
-        report_.changes_read += page.results.size();
-        ++report_.batches;
-        copy_batch(page.results);
+        read_page(page.results, [&](std::vector<RemoteRevision> docs) { write_docs(docs); });
         cursor = page.last_seq.empty() ? page.results.back().seq : page.last_seq;
         skipped_[table] = cursor;
-        save_checkpoint(report_.last_seq);
+        save_checkpoint(report_.last_seq, skipped_);
+        {
+          std::lock_guard lock(report_mu_);
+          report_.changes_read += page.results.size();
+          ++report_.batches;
+        }
         notify_progress();
       }
     }
   }
 
-  void copy_batch(const std::vector<Change>& changes) {
+  // Asks the target what it lacks of `changes` (a feed page) and reads that
+  // from the source, in chunks of a quarter page, handing each chunk's
+  // revisions to `sink` as soon as it is read.
+  template <typename Sink>
+  void read_page(const std::vector<Change>& changes, Sink&& sink) {
     // A feed lists each record once, at its latest position; should a batch
     // hold a record twice anyway, only its latest entry counts (its leaves
     // supersede the earlier ones).
@@ -269,14 +387,25 @@ class Replicator {
       if (leaves.empty() && !change.revision.empty()) leaves.push_back(change.revision);
       diff_queries.push_back({change.table, change.id, std::move(leaves)});
     }
-    if (diff_queries.empty()) return;
+    const size_t chunk = std::max<size_t>(1, batch_size_ / 4);
+    for (size_t at = 0; at < diff_queries.size(); at += chunk) {
+      std::vector<RevsDiffQuery> part(
+          diff_queries.begin() + static_cast<std::ptrdiff_t>(at),
+          diff_queries.begin() + static_cast<std::ptrdiff_t>(std::min(at + chunk, diff_queries.size())));
+      std::vector<RemoteRevision> docs = read_missing(part);
+      if (!docs.empty()) sink(std::move(docs));
+    }
+  }
 
+  // The revisions of `diff_queries` that the target lacks, read from the source.
+  std::vector<RemoteRevision> read_missing(const std::vector<RevsDiffQuery>& diff_queries) {
     std::vector<RevsDiffResult> diffs =
         call("revs_diff", [&] { return target_.revs_diff(diff_queries); });
     std::unordered_map<std::string, const RevsDiffResult*> diff_of;
     for (const RevsDiffResult& d : diffs) diff_of.emplace(key_of(d.table, d.id), &d);
 
     std::vector<BulkGetQuery> wanted;
+    uint64_t present = 0;
     for (const RevsDiffQuery& q : diff_queries) {
       auto it = diff_of.find(key_of(q.table, q.id));
       if (it == diff_of.end()) {
@@ -291,12 +420,16 @@ class Replicator {
         ++missing;
         wanted.push_back({q.table, q.id, r, d.leaves});
       }
-      report_.already_present += q.revisions.size() - missing;
+      present += q.revisions.size() - missing;
     }
-    if (wanted.empty()) return;
+    {
+      std::lock_guard lock(report_mu_);
+      report_.already_present += present;
+    }
+    std::vector<RemoteRevision> docs;
+    if (wanted.empty()) return docs;
 
     std::vector<BulkGetResult> got = call("bulk_get", [&] { return source_.bulk_get(wanted); });
-    std::vector<RemoteRevision> docs;
     docs.reserve(got.size());
     for (size_t i = 0; i < got.size(); ++i) {
       if (got[i].revision) {
@@ -305,13 +438,18 @@ class Replicator {
       }
       const BulkGetQuery* q = i < wanted.size() ? &wanted[i] : nullptr;
       Error e = got[i].error.value_or(Error(ErrorCode::not_found, "the source did not return it"));
-      report_.errors.push_back({q ? q->table : "", q ? q->id : "", q ? q->revision.str() : "",
-                                e.code(), "reading from the source: " + e.message()});
+      add_error({q ? q->table : "", q ? q->id : "", q ? q->revision.str() : "", e.code(),
+                 "reading from the source: " + e.message()});
     }
-    if (docs.empty()) return;
+    return docs;
+  }
 
+  // Writes `docs` to the target in one call and reports the outcome.
+  void write_docs(const std::vector<RemoteRevision>& docs) {
+    if (docs.empty()) return;
     std::vector<WriteResult> results =
         call("write_replicated", [&] { return target_.write_replicated(docs); });
+    std::lock_guard lock(report_mu_);
     for (size_t i = 0; i < results.size(); ++i) {
       const WriteResult& r = results[i];
       if (r.ok()) {
@@ -347,14 +485,15 @@ class Replicator {
     return source_copy && source_copy->last_seq != target_copy.last_seq;
   }
 
-  void save_checkpoint(const std::string& last_seq) {
+  void save_checkpoint(const std::string& last_seq,
+                       const std::map<std::string, std::string>& skipped) {
     Checkpoint checkpoint;
     checkpoint.last_seq = last_seq;
     checkpoint.updated_at = format_timestamp(now_micros());
     checkpoint.source_db_id = report_.source_db_id;
     checkpoint.target_db_id = report_.target_db_id;
     checkpoint.tables = tables_;
-    checkpoint.skipped = skipped_;
+    checkpoint.skipped = skipped;
     call("put_local", [&] { checkpointer_->save_target(checkpoint); });
     // The source's copy is informative only: a source that refuses it (a
     // read-only token on a hub) does not stop the replication.
@@ -370,9 +509,15 @@ class Replicator {
     }
   }
 
+  void add_error(ReplicationError error) {
+    std::lock_guard lock(report_mu_);
+    report_.errors.push_back(std::move(error));
+  }
+
   void notify_progress() {
     if (!options_.progress) return;
     ReplicationProgress p;
+    std::unique_lock lock(report_mu_);
     p.source_db_id = report_.source_db_id;
     p.target_db_id = report_.target_db_id;
     p.changes_read = report_.changes_read;
@@ -382,6 +527,7 @@ class Replicator {
     if (options_.bytes_moved) p.bytes = options_.bytes_moved() - bytes_start_;
     p.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
     p.last_seq = report_.last_seq;
+    lock.unlock();
     options_.progress(p);
   }
 
@@ -396,7 +542,19 @@ class Replicator {
   std::map<std::string, std::string> skipped_;  // table → cursor skipping began at
   std::string batch_since_;                     // the cursor the current batch was read from
   bool source_checkpoint_refused_ = false;
+  // The run's report. The reading half and the writing half both add to it,
+  // under report_mu_, while the writer runs.
+  std::mutex report_mu_;
   ReplicationReport report_;
+
+  // The queue between the two halves (start_writer .. stop_writer).
+  std::thread writer_;
+  std::mutex queue_mu_;
+  std::condition_variable queue_cv_;
+  std::deque<WriteJob> queue_;
+  size_t queued_docs_ = 0;
+  bool closed_ = false;
+  std::exception_ptr writer_failure_;
   std::chrono::steady_clock::time_point start_;
   uint64_t bytes_start_ = 0;
 };

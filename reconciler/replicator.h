@@ -4,8 +4,8 @@
 // target lacks: table definitions first (the target's become a superset of
 // the source's), then the change feed in batches, each batch going through
 // revs_diff → bulk_get (ancestry trimmed at the leaves the target knows) →
-// one write_replicated transaction → checkpoint (target's copy, then the
-// source's). sync(a, b) is both directions.
+// write_replicated → checkpoint (target's copy, then the source's).
+// sync(a, b) is both directions.
 //
 // Guarantees: a rerun after an interruption anywhere resumes from the last
 // saved checkpoint; duplicated or replayed batches change nothing (replicated
@@ -22,10 +22,18 @@
 // Only api/ is used, so local engines and the HTTP client Engine are
 // interchangeable.
 //
-// Thread-safety: one run uses the engines from the calling thread (sync in
-// continuous mode runs both directions on two threads). The progress
-// callback is called on the thread that runs the direction, never by two
-// threads at once.
+// Pipelining: a run reads on the calling thread (changes, revs_diff and
+// bulk_get, in chunks of a quarter batch) and writes on a thread of its own
+// (write_replicated, checkpoints), so that reading the next chunk overlaps
+// writing this one. Chunks that queue up while a write runs are written
+// together, never past the end of a feed page; the checkpoint is saved
+// after a page's last write, so it only ever covers whole pages.
+//
+// Thread-safety: one run uses each engine from two threads at once (sync in
+// continuous mode runs both directions, so four), so the engines must be
+// safe for that (RecordEngine and HttpEngine are). The progress callback is
+// called after each page from the writing thread, never by two threads at
+// once.
 #pragma once
 
 #include <atomic>

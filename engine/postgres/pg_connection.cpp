@@ -199,11 +199,16 @@ PgConnection::PgConnection(const std::string& conninfo) {
         log_debug("postgres", "server notice", {{"message", pg_one_line(message)}});
       },
       nullptr);
+  // Prepared statements are planned for their parameters on every run: a
+  // generic plan made while a table was still empty (a fresh hub's first
+  // sync) scans the whole table for every lookup by id, and keeps doing so
+  // until autovacuum analyzes it.
   try {
     exec(
         "SET client_encoding='UTF8'; SET TimeZone='UTC'; SET DateStyle='ISO, YMD'; "
         "SET extra_float_digits=3; SET bytea_output='hex'; "
-        "SET default_transaction_isolation='read committed'");
+        "SET default_transaction_isolation='read committed'; "
+        "SET plan_cache_mode='force_custom_plan'");
   } catch (const Error& e) {
     PQfinish(conn_);
     conn_ = nullptr;
@@ -241,7 +246,23 @@ PgResult PgConnection::check(pg_result* raw, std::string_view sql) {
                                        ") in: " + statement_head(sql));
 }
 
+void PgConnection::send_without_waiting(const std::string& sql) {
+  drain();
+  if (PQsendQuery(conn_, sql.c_str()) == 1) {
+    awaiting_ = true;
+  }
+  // A failure to send leaves the connection broken; the next statement
+  // reports it (and the pool discards the connection).
+}
+
+void PgConnection::drain() {
+  if (!awaiting_) return;
+  awaiting_ = false;
+  while (PGresult* res = PQgetResult(conn_)) PQclear(res);
+}
+
 PgResult PgConnection::exec(const std::string& sql) {
+  drain();
   return check(PQexec(conn_, sql.c_str()), sql);
 }
 
@@ -258,6 +279,7 @@ struct RawParams {
 }  // namespace
 
 PgResult PgConnection::query(const std::string& sql, const PgParams& params) {
+  drain();
   auto it = prepared_.find(sql);
   if (it == prepared_.end()) {
     std::string name = "s" + std::to_string(prepared_.size());
@@ -271,6 +293,7 @@ PgResult PgConnection::query(const std::string& sql, const PgParams& params) {
 }
 
 PgResult PgConnection::query_once(const std::string& sql, const PgParams& params) {
+  drain();
   RawParams raw(params.values_, params.null_);
   return check(PQexecParams(conn_, sql.c_str(), static_cast<int>(raw.values.size()), nullptr,
                             raw.values.data(), nullptr, nullptr, 0),

@@ -18,6 +18,9 @@ namespace outpost {
 
 namespace {
 
+constexpr const char* kCatalogVersionSql =
+    "SELECT \"value\" FROM \"_meta\" WHERE \"key\"='catalog_version'";
+
 // ---------------------------------------------------------------- values
 
 std::string_view array_type(ValueType type) {
@@ -138,7 +141,7 @@ RecordKey key_of(std::string_view table, std::string_view id) {
 struct PgStorage::TableSql {
   std::string name;
   size_t columns = 0;
-  std::string leaves, all_nodes, trees, find_node, body, bodies, winner_row, list_winners;
+  std::string leaves, all_nodes, trees, find_node, body, tree_bodies, winner_row, list_winners;
   std::string list_conflicted, record_ids;
   std::string insert_history, insert_winners, upsert_winners, delete_winners, update_leaves;
 };
@@ -154,12 +157,13 @@ const PgStorage::TableSql& PgStorage::sql_for(const Table& table) {
   s->columns = table.columns.size();
   std::string t = pg_quote_identifier(table.name);
   std::string h = pg_quote_identifier(history_table_name(table.name));
-  std::string cols, reads, updates, history_arrays, winner_arrays;
+  std::string cols, reads, wanted_reads, updates, history_arrays, winner_arrays;
   int p = 0;
   for (const Column& c : table.columns) {
     std::string q = pg_quote_identifier(c.name);
     cols += "," + q;
     reads += "," + select_expr(c);
+    wanted_reads += ",CASE WHEN \"_rev\"=k.\"_r\" THEN " + select_expr(c) + " END";
     updates += "," + q + "=excluded." + q;
   }
   // Array parameters: one per column of the rows being written.
@@ -180,11 +184,22 @@ const PgStorage::TableSql& PgStorage::sql_for(const Table& table) {
   std::string node_cols(kNodeColumns);
   s->leaves = "SELECT " + node_cols + " FROM " + h + " WHERE \"_id\"=$1 AND \"_leaf\"";
   s->all_nodes = "SELECT " + node_cols + " FROM " + h + " WHERE \"_id\"=$1";
-  s->trees = "SELECT \"_id\"," + node_cols + " FROM " + h + " WHERE \"_id\"=ANY($1::text[])";
+  // Batched lookups join the wanted keys LATERAL to the table, fenced with
+  // OFFSET 0 so that the planner cannot flatten them into a join: each key
+  // is an index lookup whatever the statistics say (a table nobody has
+  // analyzed yet, as on a fresh hub's first sync, would otherwise be
+  // scanned whole for every batch).
+  s->trees = "SELECT k.\"_i\",x.* FROM unnest($1::text[]) AS k(\"_i\") CROSS JOIN LATERAL (SELECT " +
+             node_cols + " FROM " + h + " WHERE \"_id\"=k.\"_i\" OFFSET 0) AS x";
   s->find_node = s->all_nodes + " AND \"_rev\"=$2";
   s->body = "SELECT \"_stub\"" + reads + " FROM " + h + " WHERE \"_id\"=$1 AND \"_rev\"=$2";
-  s->bodies = "SELECT \"_id\",\"_rev\",\"_stub\"" + reads + " FROM " + h +
-              " WHERE (\"_id\",\"_rev\") IN (SELECT * FROM unnest($1::text[],$2::text[]))";
+  // Each key's whole tree, with the body columns on the key's own revision
+  // only; rows are tagged with the key's position.
+  s->tree_bodies =
+      "SELECT k.\"_n\",x.* FROM unnest($1::text[],$2::text[]) WITH ORDINALITY AS "
+      "k(\"_i\",\"_r\",\"_n\") CROSS JOIN LATERAL (SELECT " +
+      node_cols + ",\"_rev\"=k.\"_r\"" + wanted_reads + " FROM " + h +
+      " WHERE \"_id\"=k.\"_i\" OFFSET 0) AS x";
   s->winner_row = "SELECT \"_rev\",\"_conflicted\"" + reads + " FROM " + t + " WHERE \"_id\"=$1";
   s->list_winners = "SELECT \"_rev\",\"_conflicted\"" + reads + ",\"_id\" FROM " + t +
                     " WHERE \"_id\">$1 ORDER BY \"_id\" LIMIT $2";
@@ -216,13 +231,24 @@ const PgStorage::TableSql& PgStorage::sql_for(const Table& table) {
 
 class PgStorage::Txn final : public Transaction {
  public:
+  // BEGIN and the catalog version (which every transaction of the engine
+  // reads first) in one round trip.
   Txn(PgStorage& owner, PgPool::Lease conn, TransactionKind kind)
       : owner_(owner), conn_(std::move(conn)), kind_(kind) {
-    conn_->exec(kind == TransactionKind::write ? "BEGIN ISOLATION LEVEL READ COMMITTED"
-                                               : "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+    PgResult res = conn_->exec(
+        std::string(kind == TransactionKind::write
+                        ? "BEGIN ISOLATION LEVEL READ COMMITTED; "
+                        : "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; ") +
+        kCatalogVersionSql);
+    catalog_version = res.rows() == 0 ? 0 : res.int64(0, 0);
   }
   ~Txn() override {
     if (done_) return;
+    if (!writer()) {
+      // Nothing to undo: the connection's next user reads the answer.
+      conn_->send_without_waiting("ROLLBACK");
+      return;
+    }
     try {
       conn_->exec("ROLLBACK");
     } catch (const Error&) {
@@ -310,6 +336,7 @@ class PgStorage::Txn final : public Transaction {
     }
   };
 
+  std::optional<int64_t> catalog_version;  // as read at BEGIN; reset by DDL
   std::map<RecordKey, RecordState> records;
   std::map<std::string, TableBuffer> buffers;
   ChangeBuffer changes;
@@ -452,10 +479,12 @@ void PgStorage::set_external_change_listener(std::function<void()> listener) {
 // ---------------------------------------------------------------- catalog
 
 int64_t PgStorage::catalog_version(Transaction& txn) {
-  PgResult res =
-      conn_of(txn).query("SELECT \"value\" FROM \"_meta\" WHERE \"key\"='catalog_version'");
-  if (res.rows() == 0) return 0;
-  return res.int64(0, 0);
+  Txn& t = txn_of(txn);
+  if (!t.catalog_version) {
+    PgResult res = t.conn().query(kCatalogVersionSql);
+    t.catalog_version = res.rows() == 0 ? 0 : res.int64(0, 0);
+  }
+  return *t.catalog_version;
 }
 
 std::vector<Table> PgStorage::load_tables(Transaction& txn) {
@@ -518,6 +547,7 @@ void PgStorage::create_table(Transaction& txn, const Table& table) {
   conn.query("INSERT INTO \"_tables\"(\"name\") VALUES($1)", PgParams().add(table.name));
   insert_columns(conn, table.name, table.columns, 0);
   bump_catalog_version(conn);
+  t.catalog_version.reset();
 }
 
 void PgStorage::add_columns(Transaction& txn, const Table& merged,
@@ -535,6 +565,7 @@ void PgStorage::add_columns(Transaction& txn, const Table& merged,
   conn.exec(pg_add_columns_sql(merged.name, added));
   insert_columns(conn, merged.name, added, before);
   bump_catalog_version(conn);
+  t.catalog_version.reset();
 }
 
 // ---------------------------------------------------------------- locking
@@ -551,9 +582,11 @@ void PgStorage::lock_ids(Txn& txn, const Table& table, std::vector<std::string> 
   // two batches do not deadlock), and take a seq for each.
   PgArray wanted;
   for (const std::string& id : ids) wanted.add(id);
+  // LATERAL: one index lookup per id, in the array's (sorted) order.
   PgResult found = conn.query(
-      "SELECT \"id\", nextval('\"_changes_seq\"') FROM \"_changes\" "
-      "WHERE \"table\"=$1 AND \"id\"=ANY($2::text[]) ORDER BY \"id\" FOR UPDATE",
+      "SELECT c.\"id\", nextval('\"_changes_seq\"') FROM unnest($2::text[]) AS k(\"_i\") "
+      "CROSS JOIN LATERAL (SELECT \"id\" FROM \"_changes\" WHERE \"table\"=$1 AND "
+      "\"id\"=k.\"_i\" FOR UPDATE) AS c",
       PgParams().add(table.name).add(wanted.str()));
   std::set<std::string, std::less<>> existing;
   for (int r = 0; r < found.rows(); ++r) {
@@ -774,8 +807,9 @@ std::vector<std::vector<Node>> PgStorage::trees(Transaction& txn, const Table& t
                                                 const std::vector<std::string>& ids) {
   Txn& t = txn_of(txn);
   t.sync_all();
+  std::set<std::string_view> unique(ids.begin(), ids.end());  // each tree once
   PgArray wanted;
-  for (const std::string& id : ids) wanted.add(id);
+  for (std::string_view id : unique) wanted.add(id);
   PgResult res = t.conn().query(sql_for(table).trees, PgParams().add(wanted.str()));
   std::map<std::string, std::vector<Node>, std::less<>> by_id;
   for (int r = 0; r < res.rows(); ++r) {
@@ -809,9 +843,10 @@ std::optional<Attributes> PgStorage::body(Transaction& txn, const Table& table, 
   return read_columns(res, 0, 1, table);
 }
 
-std::vector<std::optional<Attributes>> PgStorage::bodies(Transaction& txn, const Table& table,
-                                                         const std::vector<RevisionKey>& keys) {
-  std::vector<std::optional<Attributes>> out(keys.size());
+std::vector<Storage::TreeAndBody> PgStorage::trees_and_bodies(Transaction& txn,
+                                                             const Table& table,
+                                                             const std::vector<RevisionKey>& keys) {
+  std::vector<TreeAndBody> out(keys.size());
   if (keys.empty()) return out;
   Txn& t = txn_of(txn);
   t.sync_all();
@@ -821,14 +856,13 @@ std::vector<std::optional<Attributes>> PgStorage::bodies(Transaction& txn, const
     revisions.add(k.revision.str());
   }
   PgResult res =
-      t.conn().query(sql_for(table).bodies, PgParams().add(ids.str()).add(revisions.str()));
-  std::map<RecordKey, int> row_of;  // (id, revision) → result row
+      t.conn().query(sql_for(table).tree_bodies, PgParams().add(ids.str()).add(revisions.str()));
+  // Columns: key position (from 1), the node, whether it is the key's, the body.
   for (int r = 0; r < res.rows(); ++r) {
-    if (!res.boolean(r, 2)) row_of.emplace(key_of(res.text(r, 0), res.text(r, 1)), r);
-  }
-  for (size_t i = 0; i < keys.size(); ++i) {
-    auto it = row_of.find(key_of(keys[i].id, keys[i].revision.str()));
-    if (it != row_of.end()) out[i] = read_columns(res, it->second, 3, table);
+    TreeAndBody& entry = out[static_cast<size_t>(res.int64(r, 0) - 1)];
+    Node node = read_node(res, r, 1);
+    if (res.boolean(r, 6) && !node.stub) entry.body = read_columns(res, r, 7, table);
+    entry.tree.push_back(std::move(node));
   }
   return out;
 }

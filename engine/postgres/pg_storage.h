@@ -68,8 +68,8 @@ class PgStorage final : public Storage {
                                  const Revision& revision) override;
   std::vector<std::vector<Node>> trees(Transaction& txn, const Table& table,
                                        const std::vector<std::string>& ids) override;
-  std::vector<std::optional<Attributes>> bodies(Transaction& txn, const Table& table,
-                                                const std::vector<RevisionKey>& keys) override;
+  std::vector<TreeAndBody> trees_and_bodies(Transaction& txn, const Table& table,
+                                            const std::vector<RevisionKey>& keys) override;
 
   int64_t append_change(Transaction& txn, const ChangeRow& change) override;
   void insert_node(Transaction& txn, const Table& table, std::string_view id, const Node& node,

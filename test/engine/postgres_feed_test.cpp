@@ -246,11 +246,12 @@ uint64_t next_xid(PgConnection& conn) {
 }
 
 // Uses up transaction ids until the next one is `target` or a little more
-// (each subtransaction that writes takes an id of its own).
+// (each subtransaction that writes takes an id of its own; about 300 000 a
+// second).
 void use_xids_until(PgConnection& conn, uint64_t target) {
   conn.exec("CREATE TEMP TABLE IF NOT EXISTS \"burn\"(\"x\" int)");
   for (uint64_t next = next_xid(conn); next < target; next = next_xid(conn)) {
-    std::string n = std::to_string(std::min<uint64_t>(target - next, 500000));
+    std::string n = std::to_string(std::min<uint64_t>(target - next, 100000));
     conn.exec("DO $$ BEGIN FOR i IN 1.." + n +
               " LOOP BEGIN INSERT INTO \"burn\" VALUES(1); EXCEPTION WHEN others THEN NULL; END; "
               "END LOOP; END $$");
@@ -268,6 +269,14 @@ TEST_CASE("postgres feed: paging across a power of ten in transaction ids skips 
   PgConnection conn(pg_conninfo_from_url(db->url()));
   uint64_t boundary = 10;
   while (boundary <= next_xid(conn) + 4) boundary *= 10;
+  // A fresh test cluster is far below 10^7; one that ran for long may be
+  // too far from its next power of ten to get there in a few seconds.
+  constexpr uint64_t kMaxXids = 3000000;
+  if (boundary - next_xid(conn) > kMaxXids) {
+    MESSAGE("PostgreSQL test SKIPPED: this cluster is more than ", kMaxXids,
+            " transactions away from ", boundary, " (use a fresh cluster)");
+    return;
+  }
   use_xids_until(conn, boundary - 4);
   std::vector<std::string> written;
   for (int i = 0; i < 8; ++i) {  // one transaction, so one xid, each
