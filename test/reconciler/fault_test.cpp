@@ -45,6 +45,13 @@ TEST_CASE("replication: fault injection: cut, failed, duplicated and replayed ba
                                         : sync(source, target, options).combined();
     if (r.fatal) ++fatal_runs;
     for (const ReplicationError& e : r.errors) {
+      // A table the target refuses (an injected forbidden on put_table) is
+      // skipped by design, and copied by a later run; nothing else may
+      // surface per document or per table.
+      if (e.id.empty() && e.code == ErrorCode::forbidden &&
+          e.message.find("injected fault in put_table") != std::string::npos) {
+        continue;
+      }
       INFO(e.table, "/", e.id, " ", e.revision, ": ", e.message);
       CHECK(false);  // faults are transient or fatal, never per document
     }
