@@ -246,23 +246,7 @@ PgResult PgConnection::check(pg_result* raw, std::string_view sql) {
                                        ") in: " + statement_head(sql));
 }
 
-void PgConnection::send_without_waiting(const std::string& sql) {
-  drain();
-  if (PQsendQuery(conn_, sql.c_str()) == 1) {
-    awaiting_ = true;
-  }
-  // A failure to send leaves the connection broken; the next statement
-  // reports it (and the pool discards the connection).
-}
-
-void PgConnection::drain() {
-  if (!awaiting_) return;
-  awaiting_ = false;
-  while (PGresult* res = PQgetResult(conn_)) PQclear(res);
-}
-
 PgResult PgConnection::exec(const std::string& sql) {
-  drain();
   return check(PQexec(conn_, sql.c_str()), sql);
 }
 
@@ -279,7 +263,6 @@ struct RawParams {
 }  // namespace
 
 PgResult PgConnection::query(const std::string& sql, const PgParams& params) {
-  drain();
   auto it = prepared_.find(sql);
   if (it == prepared_.end()) {
     std::string name = "s" + std::to_string(prepared_.size());
@@ -293,7 +276,6 @@ PgResult PgConnection::query(const std::string& sql, const PgParams& params) {
 }
 
 PgResult PgConnection::query_once(const std::string& sql, const PgParams& params) {
-  drain();
   RawParams raw(params.values_, params.null_);
   return check(PQexecParams(conn_, sql.c_str(), static_cast<int>(raw.values.size()), nullptr,
                             raw.values.data(), nullptr, nullptr, 0),

@@ -112,10 +112,6 @@ class PgConnection {
   PgResult query(const std::string& sql, const PgParams& params = {});
   // Runs `sql` with `params` unprepared (for statements run once).
   PgResult query_once(const std::string& sql, const PgParams& params = {});
-  // Sends `sql` (simple query protocol) and returns at once, saving a round
-  // trip; its results are read and dropped before the next statement, so
-  // its errors go unseen (for a ROLLBACK that ends a read-only transaction).
-  void send_without_waiting(const std::string& sql);
 
   // False once the connection to the server was lost.
   bool ok() const;
@@ -124,10 +120,8 @@ class PgConnection {
 
  private:
   PgResult check(pg_result* res, std::string_view sql);
-  void drain();  // reads the results of send_without_waiting, if any
 
   pg_conn* conn_ = nullptr;
-  bool awaiting_ = false;
   std::unordered_map<std::string, std::string> prepared_;  // sql → statement name
 };
 

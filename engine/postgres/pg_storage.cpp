@@ -244,11 +244,6 @@ class PgStorage::Txn final : public Transaction {
   }
   ~Txn() override {
     if (done_) return;
-    if (!writer()) {
-      // Nothing to undo: the connection's next user reads the answer.
-      conn_->send_without_waiting("ROLLBACK");
-      return;
-    }
     try {
       conn_->exec("ROLLBACK");
     } catch (const Error&) {
