@@ -1,6 +1,8 @@
 // The Storage defaults for batched reads: one single-record call per input.
 #include "engine/storage.h"
 
+#include "engine/rev_tree.h"
+
 namespace outpost {
 
 std::vector<std::vector<Node>> Storage::trees(Transaction& txn, const Table& table,
@@ -11,35 +13,16 @@ std::vector<std::vector<Node>> Storage::trees(Transaction& txn, const Table& tab
   return out;
 }
 
-std::vector<std::optional<Attributes>> Storage::bodies(Transaction& txn, const Table& table,
-                                                       const std::vector<RevisionKey>& keys) {
-  std::vector<std::optional<Attributes>> out;
-  out.reserve(keys.size());
-  for (const RevisionKey& k : keys) out.push_back(body(txn, table, k.id, k.revision));
-  return out;
-}
-
 std::vector<Storage::TreeAndBody> Storage::trees_and_bodies(Transaction& txn, const Table& table,
                                                            const std::vector<RevisionKey>& keys) {
-  std::vector<std::string> ids;
-  ids.reserve(keys.size());
-  for (const RevisionKey& k : keys) ids.push_back(k.id);
   std::vector<TreeAndBody> out;
   out.reserve(keys.size());
-  for (std::vector<Node>& tree : trees(txn, table, ids)) out.push_back({std::move(tree), {}});
-  // Bodies of the revisions the trees hold (stubs have none).
-  std::vector<RevisionKey> held;
-  std::vector<size_t> at;
-  for (size_t i = 0; i < keys.size(); ++i) {
-    for (const Node& n : out[i].tree) {
-      if (n.revision != keys[i].revision || n.stub) continue;
-      held.push_back(keys[i]);
-      at.push_back(i);
-      break;
-    }
+  for (const RevisionKey& k : keys) {
+    TreeAndBody entry{all_nodes(txn, table, k.id), {}};
+    std::optional<Node> node = find_in(entry.tree, k.revision);
+    if (node && !node->stub) entry.body = body(txn, table, k.id, k.revision);
+    out.push_back(std::move(entry));
   }
-  std::vector<std::optional<Attributes>> found = bodies(txn, table, held);
-  for (size_t j = 0; j < at.size(); ++j) out[at[j]].body = std::move(found[j]);
   return out;
 }
 

@@ -117,22 +117,19 @@ class Storage {
   virtual std::optional<Attributes> body(Transaction& txn, const Table& table, std::string_view id,
                                          const Revision& revision) = 0;
 
-  // Batched forms of all_nodes() and body() for the read paths that serve a
-  // whole replication batch (revs_diff, bulk_get). The results are in the
-  // order of the input, which may repeat a record. The defaults call the
-  // single-record forms; a backend whose statements cost a round trip each
-  // reads the batch in one statement.
+  // Batched reads for the paths that serve a whole replication batch
+  // (revs_diff, bulk_get). The results are in the order of the input, which
+  // may repeat a record. The defaults call all_nodes() and body() per
+  // record; a backend whose statements cost a round trip each reads the
+  // batch in one statement.
   virtual std::vector<std::vector<Node>> trees(Transaction& txn, const Table& table,
                                                const std::vector<std::string>& ids);
+  // For bulk_get: the tree of each key's record, and the body of the key's
+  // revision (nullopt when the tree lacks it or holds only a stub).
   struct RevisionKey {
     std::string id;
     Revision revision;
   };
-  virtual std::vector<std::optional<Attributes>> bodies(Transaction& txn, const Table& table,
-                                                        const std::vector<RevisionKey>& keys);
-  // For bulk_get: the tree of each key's record, and the body of the key's
-  // revision (nullopt when the tree lacks it or holds only a stub). The
-  // default calls trees() and bodies().
   struct TreeAndBody {
     std::vector<Node> tree;
     std::optional<Attributes> body;

@@ -128,6 +128,17 @@ Node read_node(const PgResult& res, int row, int first) {
   return n;
 }
 
+// Every row of `res` as a Node (node columns from column 0).
+std::vector<Node> read_nodes(const PgResult& res) {
+  std::vector<Node> out;
+  out.reserve(static_cast<size_t>(res.rows()));
+  for (int r = 0; r < res.rows(); ++r) out.push_back(read_node(res, r, 0));
+  return out;
+}
+
+// The catalog version a kCatalogVersionSql query returned.
+int64_t read_catalog_version(const PgResult& res) { return res.rows() == 0 ? 0 : res.int64(0, 0); }
+
 using RecordKey = std::pair<std::string, std::string>;  // table, id
 
 RecordKey key_of(std::string_view table, std::string_view id) {
@@ -240,7 +251,7 @@ class PgStorage::Txn final : public Transaction {
                         ? "BEGIN ISOLATION LEVEL READ COMMITTED; "
                         : "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; ") +
         kCatalogVersionSql);
-    catalog_version = res.rows() == 0 ? 0 : res.int64(0, 0);
+    catalog_version = read_catalog_version(res);
   }
   ~Txn() override {
     if (done_) return;
@@ -387,9 +398,7 @@ class PgStorage::Txn final : public Transaction {
     RecordState& state = it->second;
     if (!state.cached) {
       sync(table.name, id);
-      PgResult res = conn_->query(owner_.sql_for(table).all_nodes, PgParams().add(id));
-      state.nodes.clear();
-      for (int r = 0; r < res.rows(); ++r) state.nodes.push_back(read_node(res, r, 0));
+      state.nodes = read_nodes(conn_->query(owner_.sql_for(table).all_nodes, PgParams().add(id)));
       state.cached = true;
     }
     return &state;
@@ -476,8 +485,7 @@ void PgStorage::set_external_change_listener(std::function<void()> listener) {
 int64_t PgStorage::catalog_version(Transaction& txn) {
   Txn& t = txn_of(txn);
   if (!t.catalog_version) {
-    PgResult res = t.conn().query(kCatalogVersionSql);
-    t.catalog_version = res.rows() == 0 ? 0 : res.int64(0, 0);
+    t.catalog_version = read_catalog_version(t.conn().query(kCatalogVersionSql));
   }
   return *t.catalog_version;
 }
@@ -782,20 +790,14 @@ std::vector<Node> PgStorage::leaves(Transaction& txn, const Table& table, std::s
   Txn& t = txn_of(txn);
   if (Txn::RecordState* state = t.locked_tree(table, id)) return leaves_of(state->nodes);
   if (t.writer()) t.sync(table.name, id);
-  PgResult res = t.conn().query(sql_for(table).leaves, PgParams().add(id));
-  std::vector<Node> out;
-  for (int r = 0; r < res.rows(); ++r) out.push_back(read_node(res, r, 0));
-  return out;
+  return read_nodes(t.conn().query(sql_for(table).leaves, PgParams().add(id)));
 }
 
 std::vector<Node> PgStorage::all_nodes(Transaction& txn, const Table& table, std::string_view id) {
   Txn& t = txn_of(txn);
   if (Txn::RecordState* state = t.locked_tree(table, id)) return state->nodes;
   if (t.writer()) t.sync(table.name, id);
-  PgResult res = t.conn().query(sql_for(table).all_nodes, PgParams().add(id));
-  std::vector<Node> out;
-  for (int r = 0; r < res.rows(); ++r) out.push_back(read_node(res, r, 0));
-  return out;
+  return read_nodes(t.conn().query(sql_for(table).all_nodes, PgParams().add(id)));
 }
 
 std::vector<std::vector<Node>> PgStorage::trees(Transaction& txn, const Table& table,
