@@ -60,6 +60,10 @@ std::string checkpoint_to_json(const Checkpoint& checkpoint) {
     string(cursor);
   }
   writer.EndObject();
+  string("history");
+  writer.StartArray();
+  for (const std::string& cursor : checkpoint.history) string(cursor);
+  writer.EndArray();
   writer.EndObject();
   return std::string(buffer.GetString(), buffer.GetSize());
 }
@@ -96,7 +100,23 @@ std::optional<Checkpoint> checkpoint_from_json(std::string_view text) {
       }
     }
   }
+  if (const rapidjson::Value* history = member("history"); history && history->IsArray()) {
+    for (const auto& h : history->GetArray()) {
+      if (h.IsString()) checkpoint.history.emplace_back(h.GetString(), h.GetStringLength());
+    }
+  }
   return checkpoint;
+}
+
+std::optional<Checkpoint> resume_point(const Checkpoint& target_copy,
+                                       const std::optional<Checkpoint>& source_copy) {
+  if (!source_copy || source_copy->last_seq == target_copy.last_seq) return target_copy;
+  auto lists = [](const Checkpoint& c, const std::string& cursor) {
+    return std::find(c.history.begin(), c.history.end(), cursor) != c.history.end();
+  };
+  if (lists(target_copy, source_copy->last_seq)) return source_copy;
+  if (lists(*source_copy, target_copy.last_seq)) return target_copy;
+  return std::nullopt;
 }
 
 }  // namespace outpost

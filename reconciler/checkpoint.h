@@ -24,9 +24,27 @@ struct Checkpoint {
   // schema_conflict), each with the source cursor from which they were
   // skipped; a later run that can write the table copies it from there.
   std::map<std::string, std::string> skipped;
+  // The cursors this replication saved before last_seq, newest first (at
+  // most kCheckpointHistory). The two copies of a checkpoint are saved one
+  // after the other, so one of them can lag; the history tells a lagging
+  // copy from a foreign one (resume_point).
+  std::vector<std::string> history;
 
   friend bool operator==(const Checkpoint&, const Checkpoint&) = default;
 };
+
+constexpr size_t kCheckpointHistory = 20;
+
+// Where a run resumes: the newest cursor that both copies show was saved.
+// The target's copy is authoritative; without a source copy, or when both
+// agree, it is the answer. A source copy that the target's history lists
+// is behind (its save was lost, or the source was restored from a backup)
+// and is the answer: nothing the source wrote after it was copied for
+// sure. A target copy that the source's history lists is behind (the
+// target was restored) and is the answer. Copies that share no cursor give
+// nullopt: start from the beginning.
+std::optional<Checkpoint> resume_point(const Checkpoint& target_copy,
+                                       const std::optional<Checkpoint>& source_copy);
 
 // The table filter as it enters the replication id: sorted, duplicates and
 // empty names removed.
@@ -38,7 +56,8 @@ std::vector<std::string> normalized_tables(std::vector<std::string> tables);
 std::string replication_id(std::string_view source_db_id, std::string_view target_db_id,
                            const std::vector<std::string>& tables);
 
-// {"last_seq", "updated_at", "source", "target", "tables", "skipped": {table: cursor}}.
+// {"last_seq", "updated_at", "source", "target", "tables", "skipped": {table: cursor},
+//  "history": [cursor, ...]}.
 std::string checkpoint_to_json(const Checkpoint& checkpoint);
 // nullopt when `text` is not a checkpoint (malformed JSON, no string
 // "last_seq"); unknown fields are ignored, missing optional ones left empty.

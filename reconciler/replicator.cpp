@@ -129,15 +129,13 @@ class Replicator {
 
     std::optional<Checkpoint> saved =
         call("get_local", [&] { return checkpointer_->load_target(); });
-    if (saved && source_rolled_back(*saved)) {
-      log_warn(kLog,
-               "the source's copy of the checkpoint differs from the target's (the source was "
-               "restored from a backup, or its last save failed); starting from the beginning",
-               {{"since", saved->last_seq}});
-      saved.reset();
-    }
+    if (saved) saved = agreed_checkpoint(*saved);
     std::string since = saved ? saved->last_seq : std::string();
-    if (saved) skipped_ = saved->skipped;
+    if (saved) {
+      skipped_ = saved->skipped;
+      saved_seq_ = saved->last_seq;
+      history_ = saved->history;
+    }
     report_.start_seq = since;
     report_.last_seq = since;
     batch_since_ = since;
@@ -468,21 +466,38 @@ class Replicator {
     }
   }
 
-  // A source restored from a backup hands out its old cursors again for new
-  // edits, so resuming from the target's newer checkpoint would skip them.
-  // Its own copy of the checkpoint was restored with it and tells: when the
-  // source holds a copy that disagrees with the target's, start over
-  // (revs_diff keeps that cheap). A source without a copy (it refused it,
-  // or never had one) is trusted.
-  bool source_rolled_back(const Checkpoint& target_copy) {
+  // The checkpoint to resume from, given the target's copy: see
+  // resume_point. A source restored from a backup hands out its old cursors
+  // again for new edits, so resuming from the target's newer checkpoint
+  // would skip them; its own copy, restored with it, tells. So does a copy
+  // whose save was lost when the run was cut between the two saves. A
+  // source without a copy (it refused it, or never had one) is trusted.
+  std::optional<Checkpoint> agreed_checkpoint(const Checkpoint& target_copy) {
     std::optional<Checkpoint> source_copy;
     try {
       source_copy = call("get_local", [&] { return checkpointer_->load_source(); });
     } catch (const Error& e) {
       if (e.code() == ErrorCode::unavailable) throw;
-      return false;  // e.g. a token that may not read local documents
+      return target_copy;  // e.g. a token that may not read local documents
     }
-    return source_copy && source_copy->last_seq != target_copy.last_seq;
+    std::optional<Checkpoint> agreed = resume_point(target_copy, source_copy);
+    if (!agreed) {
+      log_warn(kLog,
+               "the source's copy of the checkpoint and the target's share no position (the "
+               "source was restored from an old backup); starting from the beginning",
+               {{"source", source_copy->last_seq}, {"target", target_copy.last_seq}});
+    } else if (agreed->last_seq != target_copy.last_seq) {
+      log_info(kLog,
+               "the source's copy of the checkpoint is behind the target's (its last save was "
+               "lost, or the source was restored from a backup); resuming from the source's",
+               {{"source", source_copy->last_seq}, {"target", target_copy.last_seq}});
+    } else if (source_copy && source_copy->last_seq != target_copy.last_seq) {
+      log_info(kLog,
+               "the target's copy of the checkpoint is behind the source's (the target was "
+               "restored from a backup); resuming from the target's",
+               {{"source", source_copy->last_seq}, {"target", target_copy.last_seq}});
+    }
+    return agreed;
   }
 
   void save_checkpoint(const std::string& last_seq,
@@ -494,6 +509,12 @@ class Replicator {
     checkpoint.target_db_id = report_.target_db_id;
     checkpoint.tables = tables_;
     checkpoint.skipped = skipped;
+    if (last_seq != saved_seq_ && !saved_seq_.empty()) {
+      history_.insert(history_.begin(), saved_seq_);
+      if (history_.size() > kCheckpointHistory) history_.resize(kCheckpointHistory);
+    }
+    saved_seq_ = last_seq;
+    checkpoint.history = history_;
     call("put_local", [&] { checkpointer_->save_target(checkpoint); });
     // The source's copy is informative only: a source that refuses it (a
     // read-only token on a hub) does not stop the replication.
@@ -542,6 +563,10 @@ class Replicator {
   std::map<std::string, std::string> skipped_;  // table → cursor skipping began at
   std::string batch_since_;                     // the cursor the current batch was read from
   bool source_checkpoint_refused_ = false;
+  // The last cursor saved (or resumed from) and the ones saved before it,
+  // newest first: the checkpoint's history.
+  std::string saved_seq_;
+  std::vector<std::string> history_;
   // The run's report. The reading half and the writing half both add to it,
   // under report_mu_, while the writer runs.
   std::mutex report_mu_;

@@ -24,6 +24,8 @@ TEST_CASE("reconciler: checkpoint JSON round trip and tolerant decoding") {
   c.source_db_id = "s";
   c.target_db_id = "t";
   c.tables = {"a", "b"};
+  c.skipped = {{"t", "3"}};
+  c.history = {"41", "40"};
   auto back = checkpoint_from_json(checkpoint_to_json(c));
   REQUIRE(back);
   CHECK(*back == c);
@@ -31,6 +33,31 @@ TEST_CASE("reconciler: checkpoint JSON round trip and tolerant decoding") {
   CHECK(!checkpoint_from_json("not json"));
   CHECK(!checkpoint_from_json(R"({"last_seq":7})"));
   CHECK(!checkpoint_from_json("[]"));
+}
+
+TEST_CASE("reconciler: resume point of two checkpoint copies") {
+  auto copy = [](std::string last_seq, std::vector<std::string> history) {
+    Checkpoint c;
+    c.last_seq = std::move(last_seq);
+    c.history = std::move(history);
+    return c;
+  };
+  const Checkpoint target = copy("30", {"20", "10"});
+  // No source copy, or the same position: the target's.
+  CHECK(resume_point(target, std::nullopt)->last_seq == "30");
+  CHECK(resume_point(target, copy("30", {"20"}))->last_seq == "30");
+  // The source's copy lags (its save was lost, or it was restored): the
+  // source's, with its own history and skipped tables.
+  Checkpoint lagging = copy("20", {"10"});
+  lagging.skipped = {{"t", "15"}};
+  std::optional<Checkpoint> at = resume_point(target, lagging);
+  REQUIRE(at);
+  CHECK(*at == lagging);
+  // The target's copy lags (it was restored): the target's.
+  CHECK(resume_point(copy("20", {"10"}), copy("30", {"20", "10"}))->last_seq == "20");
+  // Nothing in common (an old backup, or another lineage): the beginning.
+  CHECK_FALSE(resume_point(target, copy("5", {})));
+  CHECK_FALSE(resume_point(copy("30", {}), copy("20", {})));
 }
 
 }  // namespace outpost::test

@@ -470,6 +470,46 @@ TEST_CASE("replication: a write failing mid-page leaves the checkpoint after the
   require_converged(peers);
 }
 
+// A source whose n-th put_local fails as if the connection were lost.
+class LosingSource : public ForwardingEngine {
+ public:
+  LosingSource(Engine& inner, int fail_at) : ForwardingEngine(inner), fail_at_(fail_at) {}
+  void put_local(const std::string& id, const std::string& json) override {
+    if (++calls_ == fail_at_) throw Error(ErrorCode::unavailable, "lost for the test");
+    ForwardingEngine::put_local(id, json);
+  }
+
+ private:
+  int fail_at_;
+  int calls_ = 0;
+};
+
+TEST_CASE("replication: a run cut between the two checkpoint saves resumes, not restarts") {
+  // The target saved page two's checkpoint, the source's copy still says
+  // page one: the rerun resumes from page one, not from the beginning.
+  auto peers = make_peers(2);
+  create_table(*peers[0], items_table());
+  fill(*peers[0], 24);
+  ChangesRequest first;
+  first.limit = 8;
+  const std::string page_one_end = (*peers[0]).changes(first).last_seq;
+
+  LosingSource a(*peers[0], 2);
+  ReplicationOptions options = test_options(8);
+  options.max_attempts = 1;
+  ReplicationReport cut = replicate(a, *peers[1], options);
+  REQUIRE(cut.fatal);
+  CHECK(cut.fatal->code() == ErrorCode::unavailable);
+  CHECK(all_records(*peers[1], "items").size() == 16);
+
+  ReplicationReport rerun = replicate(*peers[0], *peers[1], test_options(8));
+  require_ok(rerun);
+  CHECK(rerun.start_seq == page_one_end);
+  CHECK(rerun.changes_read == 16);
+  CHECK(rerun.already_present == 8);
+  require_converged(peers);
+}
+
 TEST_CASE("replication: an interruption at any call, then a clean rerun, converges") {
   auto setup = [](std::vector<Peer>& peers) {
     create_table(*peers[0], items_table());

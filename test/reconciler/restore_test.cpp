@@ -50,6 +50,10 @@ TEST_CASE("replication: edits made after restoring a backup of the source are st
   ReplicationReport push = replicate(*d, *hub, {});
   CHECK(push.errors.empty());
   CHECK(push.revisions_written == 5);
+  // Resumed from the device's own (restored) copy of the checkpoint, which
+  // comes before the reused positions, not from the beginning.
+  CHECK_FALSE(push.start_seq.empty());
+  CHECK(push.changes_read == 5);
   for (int i = 0; i < 5; ++i) {
     CAPTURE(i);
     CHECK(hub->get("items", "after-" + std::to_string(i)).has_value());
