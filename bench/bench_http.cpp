@@ -129,6 +129,16 @@ void write_records(const BenchOptions& options, Engine& engine, size_t count, si
   }
 }
 
+// Closes and opens again a device database: each timed run starts on a
+// database at rest, as an `outpost sync` process does. (Closing finishes the
+// WAL checkpoint the previous phase left to the background, which would
+// otherwise compete with the next timed phase for the two cores.)
+void reopen(const BenchOptions& options, std::unique_ptr<Engine>& engine,
+            const fs::path& file) {
+  engine.reset();
+  engine = open_device(options, file);
+}
+
 struct Timed {
   double seconds = 0;
   uint64_t bytes = 0;
@@ -206,15 +216,21 @@ BenchReport run_http_bench(const BenchOptions& options) {
   result.baseline = "in-process";
   result.location = dir.path().parent_path().string();
 
-  auto device = open_device(options, dir.path() / "device.db");
+  const fs::path device_file = dir.path() / "device.db";
+  const fs::path local_hub_file = dir.path() / "local_hub.db";
+  const fs::path local_copy_file = dir.path() / "local_copy.db";
+  const fs::path copy_file = dir.path() / "copy.db";
+  auto device = open_device(options, device_file);
   device->put_table(bench_table());
   write_records(options, *device, n, batch, 1, "device writes");
 
   // In process: device → local hub → fresh device.
-  auto local_hub = open_device(options, dir.path() / "local_hub.db");
-  auto local_copy = open_device(options, dir.path() / "local_copy.db");
+  auto local_hub = open_device(options, local_hub_file);
+  auto local_copy = open_device(options, local_copy_file);
+  reopen(options, device, device_file);
   const Timed local_push =
       timed_replicate(options, *device, *local_hub, "in-process push", n, nullptr);
+  reopen(options, local_hub, local_hub_file);
   const Timed local_pull =
       timed_replicate(options, *local_hub, *local_copy, "in-process pull", n, nullptr);
 
@@ -222,7 +238,8 @@ BenchReport run_http_bench(const BenchOptions& options) {
   ServerProcess server(dir.path(), hub_url, options.durability);
   HttpClientOptions client;
   std::unique_ptr<HttpEngine> hub = open_http_engine(server.url(), client);
-  auto copy = open_device(options, dir.path() / "copy.db");
+  auto copy = open_device(options, copy_file);
+  reopen(options, device, device_file);
   const Timed http_push = timed_replicate(options, *device, *hub, "push over HTTP", n, hub.get());
   const Timed http_pull = timed_replicate(options, *hub, *copy, "pull over HTTP", n, hub.get());
   if (!copy->get(kTable, bench_record_id(n - 1))) {
@@ -231,12 +248,18 @@ BenchReport run_http_bench(const BenchOptions& options) {
 
   // 1% of the records change on the device; both hubs and copies catch up.
   write_records(options, *device, n, batch, step, "updating 1%");
+  reopen(options, device, device_file);
+  reopen(options, local_hub, local_hub_file);
   const Timed local_push_1 =
       timed_replicate(options, *device, *local_hub, "in-process push 1%", updated, nullptr);
+  reopen(options, local_hub, local_hub_file);
+  reopen(options, local_copy, local_copy_file);
   const Timed local_pull_1 =
       timed_replicate(options, *local_hub, *local_copy, "in-process pull 1%", updated, nullptr);
+  reopen(options, device, device_file);
   const Timed http_push_1 =
       timed_replicate(options, *device, *hub, "push 1% over HTTP", updated, hub.get());
+  reopen(options, copy, copy_file);
   const Timed http_pull_1 =
       timed_replicate(options, *hub, *copy, "pull 1% over HTTP", updated, hub.get());
   if (copy->get(kTable, bench_record_id(0))->revision !=

@@ -5,6 +5,7 @@
 #include <condition_variable>
 #include <deque>
 #include <exception>
+#include <future>
 #include <map>
 #include <mutex>
 #include <set>
@@ -23,6 +24,12 @@ namespace outpost {
 namespace {
 
 constexpr std::string_view kLog = "replicate";
+
+// Writes of one page that may run at once. A feed page lists each record
+// once, so they touch different records; a target that can run them in
+// parallel (PostgreSQL, through a server or not) does, one that cannot
+// (SQLite) takes them one after the other.
+constexpr size_t kWritesInFlight = 2;
 
 // Thrown inside a run when the cancel flag stops a retry wait.
 struct Cancelled {};
@@ -203,9 +210,10 @@ class Replicator {
   //
   // The target's writes and the checkpoints run on a thread of their own, so
   // that reading the next chunk from the source overlaps writing this one.
-  // Jobs are written in order; whatever has queued up meanwhile goes into
-  // one write, never past the end of a page, and the checkpoint is saved
-  // after the page's last write: it covers only pages written entirely.
+  // Up to kWritesInFlight writes run at once; when that many are running,
+  // whatever queues up meanwhile goes into the next write together, never
+  // past the end of a page. The checkpoint is saved once every write up to
+  // the page's end has finished: it covers only pages written entirely.
 
   void start_writer() {
     writer_ = std::thread([this] { write_loop(); });
@@ -235,13 +243,23 @@ class Replicator {
   }
 
   void write_loop() {
+    std::deque<std::future<void>> in_flight;
+    // Waits until at most `keep` writes are running; rethrows a failure.
+    auto settle = [&](size_t keep) {
+      while (in_flight.size() > keep) {
+        std::future<void> oldest = std::move(in_flight.front());
+        in_flight.pop_front();
+        oldest.get();
+      }
+    };
     try {
       for (;;) {
+        settle(kWritesInFlight - 1);
         WriteJob merged;
         {
           std::unique_lock lock(queue_mu_);
           queue_cv_.wait(lock, [&] { return closed_ || !queue_.empty(); });
-          if (queue_.empty()) return;  // closed and drained
+          if (queue_.empty()) break;  // closed and drained
           while (!queue_.empty() && !merged.checkpoint) {
             WriteJob& next = queue_.front();
             queued_docs_ -= next.docs.size();
@@ -254,8 +272,12 @@ class Replicator {
         }
         queue_cv_.notify_all();
         if (cancelled()) throw Cancelled{};
-        write_docs(merged.docs);
+        if (!merged.docs.empty()) {
+          in_flight.push_back(std::async(std::launch::async,
+                                         [this, docs = std::move(merged.docs)] { write_docs(docs); }));
+        }
         if (!merged.checkpoint) continue;
+        settle(0);
         save_checkpoint(*merged.checkpoint, merged.skipped);
         {
           std::lock_guard lock(report_mu_);
@@ -265,9 +287,19 @@ class Replicator {
         }
         notify_progress();
       }
+      settle(0);
     } catch (...) {
+      std::exception_ptr failure = std::current_exception();
+      // No write may outlive the run: wait for the others (the first
+      // failure is the one reported).
+      for (std::future<void>& f : in_flight) {
+        try {
+          f.get();
+        } catch (...) {
+        }
+      }
       std::lock_guard lock(queue_mu_);
-      writer_failure_ = std::current_exception();
+      writer_failure_ = failure;
       queue_.clear();
       queued_docs_ = 0;
     }

@@ -87,7 +87,7 @@ std::string pg_create_table_sql(const Table& table) {
          "(\"_id\" TEXT COLLATE \"C\" NOT NULL, \"_rev\" TEXT COLLATE \"C\" NOT NULL, "
          "\"_seq\" BIGINT NOT NULL, \"_conflicted\" BOOLEAN NOT NULL DEFAULT false" +
          cols + ", CONSTRAINT " + pg_quote_identifier("_" + table.name + "_pk") +
-         " PRIMARY KEY(\"_id\"));\n"
+         " PRIMARY KEY(\"_id\")) WITH (fillfactor=90);\n"
          "CREATE INDEX " +
          pg_quote_identifier("_" + table.name + "_conflicted") + " ON " + t +
          "(\"_id\") WHERE \"_conflicted\";\n"
@@ -98,7 +98,7 @@ std::string pg_create_table_sql(const Table& table) {
          "\"_leaf\" BOOLEAN NOT NULL, \"_stub\" BOOLEAN NOT NULL, \"_seq\" BIGINT NOT NULL" +
          cols + ", CONSTRAINT " +
          pg_quote_identifier("_" + history_table_name(table.name) + "_pk") +
-         " PRIMARY KEY(\"_id\", \"_rev\"));";
+         " PRIMARY KEY(\"_id\", \"_rev\")) WITH (fillfactor=90);";
 }
 
 std::string pg_add_columns_sql(const std::string& table, const std::vector<Column>& added) {

@@ -4,6 +4,7 @@
 
 #include <charconv>
 
+#include "engine/sqlite/sqlite_checkpointer.h"
 #include "engine/sqlite/sqlite_db.h"
 #include "engine/storage_text.h"
 #include "utils/uuid.h"
@@ -250,6 +251,7 @@ SqliteStorage::SqliteStorage(const std::string& path, const OpenOptions& options
   auto stmt = writer_->prepare("SELECT \"value\" FROM \"_meta\" WHERE \"key\"='db_id'");
   if (!stmt->step()) throw Error(ErrorCode::unavailable, path + ": the database has no db_id");
   db_id_ = std::string(stmt->column_text(0));
+  checkpointer_ = std::make_unique<SqliteCheckpointer>(writer_->handle(), connect());
 }
 
 SqliteStorage::~SqliteStorage() = default;

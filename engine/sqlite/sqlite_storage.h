@@ -1,7 +1,8 @@
 // SqliteStorage: the Storage of an embedded database file (DESIGN.md section
 // 5 and 10). WAL mode, a busy timeout, durable commits by default. Writes go
 // through one connection with BEGIN IMMEDIATE, so feed order is commit order;
-// reads use a small pool of further connections and see committed snapshots.
+// reads use a small pool of further connections and see committed snapshots;
+// WAL checkpoints run on a thread of their own (sqlite_checkpointer.h).
 // Thread-safety: safe from several threads; a transaction holds its
 // connection exclusively until it ends.
 #pragma once
@@ -17,6 +18,7 @@
 
 namespace outpost {
 
+class SqliteCheckpointer;
 class SqliteConnection;
 
 class SqliteStorage final : public Storage {
@@ -91,6 +93,7 @@ class SqliteStorage final : public Storage {
 
   std::mutex writer_mu_;
   std::unique_ptr<SqliteConnection> writer_;
+  std::unique_ptr<SqliteCheckpointer> checkpointer_;  // hooks writer_; goes first
 
   std::mutex readers_mu_;
   std::condition_variable readers_cv_;
