@@ -25,15 +25,17 @@
 // Pipelining: a run reads on the calling thread (changes, revs_diff and
 // bulk_get, in chunks of a quarter batch) and writes on a thread of its own
 // (write_replicated, checkpoints), so that reading the next chunk overlaps
-// writing this one. Chunks that queue up while a write runs are written
-// together, never past the end of a feed page; the checkpoint is saved
-// after a page's last write, so it only ever covers whole pages.
+// writing this one. Up to two writes of a page run at once (a page lists
+// each record once); chunks that queue up while they run are written
+// together, never past the end of a feed page. The checkpoint is saved once
+// every write up to a page's end has finished, so it only ever covers whole
+// pages.
 //
-// Thread-safety: one run uses each engine from two threads at once (sync in
-// continuous mode runs both directions, so four), so the engines must be
-// safe for that (RecordEngine and HttpEngine are). The progress callback is
-// called after each page from the writing thread, never by two threads at
-// once.
+// Thread-safety: one run uses each engine from up to three threads at once
+// (the reader and two writes; sync in continuous mode runs both directions),
+// so the engines must be safe for that (RecordEngine and HttpEngine are).
+// The progress callback is called after each page from the writing thread,
+// never by two threads at once.
 #pragma once
 
 #include <atomic>
