@@ -141,8 +141,14 @@ CREATE TABLE "_tokens"("name" TEXT PRIMARY KEY NOT NULL, "hash" TEXT NOT NULL UN
   "admin" INTEGER NOT NULL, "read" TEXT NOT NULL, "write" TEXT NOT NULL,
   "created_at" TEXT NOT NULL, "expires_at" TEXT, "revoked" INTEGER NOT NULL DEFAULT 0) STRICT;
 )sql",
+    // The seqs of _changes rows that a newer row of the same record replaced
+    // (see append_change).
+    R"sql(
+CREATE TABLE "_superseded"("seq" INTEGER PRIMARY KEY) STRICT;
+)sql",
 };
 constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
+
 
 }  // namespace
 
@@ -171,16 +177,23 @@ class SqliteStorage::Txn final : public Transaction {
     if (reader_) owner_.release_reader(std::move(reader_));
   }
   void commit() override {
+    int64_t superseded = owner_.superseded_ + superseded_added_;
+    if (superseded_added_ > 0 && superseded > kSupersededKept) {
+      superseded -= owner_.drop_superseded(conn_, kSupersededDropped);
+    }
     conn_.exec("COMMIT");
     done_ = true;
+    if (lock_.owns_lock()) owner_.superseded_ = superseded;
   }
   SqliteConnection& conn() { return conn_; }
+  void count_superseded() { ++superseded_added_; }
 
  private:
   SqliteStorage& owner_;
   std::unique_lock<std::mutex> lock_;
   std::unique_ptr<SqliteConnection> reader_;
   SqliteConnection& conn_;
+  int64_t superseded_added_ = 0;  // rows this transaction put into _superseded
   bool done_ = false;
 };
 
@@ -251,6 +264,9 @@ SqliteStorage::SqliteStorage(const std::string& path, const OpenOptions& options
   auto stmt = writer_->prepare("SELECT \"value\" FROM \"_meta\" WHERE \"key\"='db_id'");
   if (!stmt->step()) throw Error(ErrorCode::unavailable, path + ": the database has no db_id");
   db_id_ = std::string(stmt->column_text(0));
+  auto count = writer_->prepare("SELECT count(*) FROM \"_superseded\"");
+  count->step();
+  superseded_ = count->column_int(0);
   checkpointer_ = std::make_unique<SqliteCheckpointer>(writer_->handle(), connect());
 }
 
@@ -468,8 +484,9 @@ std::optional<Attributes> SqliteStorage::body(Transaction& txn, const Table& tab
 }
 
 int64_t SqliteStorage::append_change(Transaction& txn, const ChangeRow& change) {
-  // One row per record: insert at a fresh seq, then drop the record's previous
-  // row. Inserting first keeps seq values from ever being reused.
+  // One live row per record: insert at a fresh seq, then mark the record's
+  // previous row superseded (see sqlite_storage.h). AUTOINCREMENT keeps seq
+  // values from ever being reused.
   SqliteConnection& conn = conn_of(txn);
   int64_t seq;
   {
@@ -485,11 +502,34 @@ int64_t SqliteStorage::append_change(Transaction& txn, const ChangeRow& change) 
     seq = conn.last_insert_rowid();
   }
   if (change.previous_seq > 0) {
-    auto stmt = conn.prepare("DELETE FROM \"_changes\" WHERE \"seq\"=?");
+    auto stmt = conn.prepare("INSERT INTO \"_superseded\"(\"seq\") VALUES(?)");
     stmt->bind_int(1, change.previous_seq);
     stmt->run();
+    static_cast<Txn&>(txn).count_superseded();
   }
   return seq;
+}
+
+int64_t SqliteStorage::drop_superseded(SqliteConnection& conn, int64_t count) {
+  int64_t upto;
+  {
+    auto stmt =
+        conn.prepare("SELECT \"seq\" FROM \"_superseded\" ORDER BY \"seq\" LIMIT 1 OFFSET ?");
+    stmt->bind_int(1, count - 1);
+    if (!stmt->step()) return 0;
+    upto = stmt->column_int(0);
+  }
+  {
+    auto stmt = conn.prepare(
+        "DELETE FROM \"_changes\" WHERE \"seq\" IN "
+        "(SELECT \"seq\" FROM \"_superseded\" WHERE \"seq\"<=?)");
+    stmt->bind_int(1, upto);
+    stmt->run();
+  }
+  auto stmt = conn.prepare("DELETE FROM \"_superseded\" WHERE \"seq\"<=?");
+  stmt->bind_int(1, upto);
+  stmt->run();
+  return sqlite3_changes(conn.handle());
 }
 
 void SqliteStorage::insert_node(Transaction& txn, const Table& table, std::string_view id,
@@ -595,8 +635,8 @@ Storage::FeedPage SqliteStorage::read_changes(Transaction& txn, std::string_view
                                               size_t limit) {
   int64_t after = parse_cursor(since);
   std::string sql =
-      "SELECT \"seq\",\"table\",\"id\",\"rev\",\"deleted\",\"leaves\" FROM \"_changes\" "
-      "WHERE \"seq\">?";
+      "SELECT \"seq\",\"table\",\"id\",\"rev\",\"deleted\",\"leaves\" FROM \"_changes\" c "
+      "WHERE \"seq\">? AND NOT EXISTS (SELECT 1 FROM \"_superseded\" s WHERE s.\"seq\"=c.\"seq\")";
   if (!tables.empty()) {
     sql += " AND \"table\" IN (";
     for (size_t i = 0; i < tables.size(); ++i) sql += i == 0 ? "?" : ",?";
