@@ -382,6 +382,26 @@ TEST_CASE("cli: bench put prints its figures") {
   CHECK(contains(server.err, "measures a local database"));
 }
 
+TEST_CASE("cli: bench http prints a full and a median incremental figure each way") {
+  Cli cli;
+  const std::filesystem::path where = cli.dir().path() / "bench";
+  std::filesystem::create_directory(where);
+  Run run = cli.ok({"bench", "http", "--records", "300", "--dir", where.string()});
+  CHECK(contains(run.out, "push to an empty server over HTTP"));
+  CHECK(contains(run.out, "pull into an empty device over HTTP"));
+  // 1% of 300 records, over five rounds.
+  CHECK(contains(run.out, "incremental push of 3 changed over HTTP"));
+  CHECK(contains(run.out, "incremental pull of 3 changed over HTTP"));
+  CHECK(contains(run.out, "median of 5 rounds"));
+  CHECK(contains(run.out, "ratio "));
+  // The bench removes what it wrote, the server's files included.
+  size_t left = 0;
+  for ([[maybe_unused]] const auto& entry : std::filesystem::directory_iterator(where)) {
+    ++left;
+  }
+  CHECK(left == 0);
+}
+
 TEST_CASE("cli: bench put on PostgreSQL prints engine, 8-writer and raw figures") {
   if (!outpost::test::postgres_configured()) {
     MESSAGE("PostgreSQL suites SKIPPED: set OUTPOST_TEST_PG");
