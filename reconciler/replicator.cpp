@@ -211,9 +211,13 @@ class Replicator {
   // The target's writes and the checkpoints run on a thread of their own, so
   // that reading the next chunk from the source overlaps writing this one.
   // Up to kWritesInFlight writes run at once; when that many are running,
-  // whatever queues up meanwhile goes into the next write together, never
-  // past the end of a page. The checkpoint is saved once every write up to
-  // the page's end has finished: it covers only pages written entirely.
+  // what queues up meanwhile goes into the next write together, never past
+  // the end of a page and never more than max_write_docs(), so that the
+  // writes share a page evenly rather than its last write taking all the
+  // rest alone. The checkpoint is saved once every write up to the page's
+  // end has finished: it covers only pages written entirely.
+
+  size_t max_write_docs() const { return std::max<size_t>(1, batch_size_ / kWritesInFlight); }
 
   void start_writer() {
     writer_ = std::thread([this] { write_loop(); });
@@ -262,6 +266,9 @@ class Replicator {
           if (queue_.empty()) break;  // closed and drained
           while (!queue_.empty() && !merged.checkpoint) {
             WriteJob& next = queue_.front();
+            if (!merged.docs.empty() && merged.docs.size() + next.docs.size() > max_write_docs()) {
+              break;
+            }
             queued_docs_ -= next.docs.size();
             std::move(next.docs.begin(), next.docs.end(), std::back_inserter(merged.docs));
             merged.checkpoint = std::move(next.checkpoint);

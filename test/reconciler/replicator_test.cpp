@@ -6,6 +6,9 @@
 #include <doctest/doctest.h>
 
 #include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
 #include <thread>
 
 #include "reconciler/checkpoint.h"
@@ -467,6 +470,89 @@ TEST_CASE("replication: a write failing mid-page leaves the checkpoint after the
   require_ok(rerun);
   CHECK(rerun.start_seq == page_one_end);
   CHECK(rerun.changes_read == 8);
+  require_converged(peers);
+}
+
+// A source that counts its bulk_get calls, for a target to wait on.
+class CountedSource : public ForwardingEngine {
+ public:
+  using ForwardingEngine::ForwardingEngine;
+  std::vector<BulkGetResult> bulk_get(const std::vector<BulkGetQuery>& queries) override {
+    std::vector<BulkGetResult> got = ForwardingEngine::bulk_get(queries);
+    std::lock_guard lock(mu_);
+    ++calls_;
+    cv_.notify_all();
+    return got;
+  }
+  // Waits (at most `limit`) until bulk_get has been called `n` times.
+  bool wait_for(int n, std::chrono::seconds limit) {
+    std::unique_lock lock(mu_);
+    return cv_.wait_for(lock, limit, [&] { return calls_ >= n; });
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  int calls_ = 0;
+};
+
+// A target whose first checkpoint save waits until the source has served
+// `chunks` reads, and which records the size of every write.
+class HeldTarget : public ForwardingEngine {
+ public:
+  HeldTarget(Engine& inner, CountedSource& source, int chunks)
+      : ForwardingEngine(inner), source_(source), chunks_(chunks) {}
+  void put_local(const std::string& id, const std::string& json) override {
+    if (!held_.exchange(true)) reached_ = source_.wait_for(chunks_, std::chrono::seconds(30));
+    ForwardingEngine::put_local(id, json);
+  }
+  std::vector<WriteResult> write_replicated(const std::vector<RemoteRevision>& revisions) override {
+    {
+      std::lock_guard lock(mu_);
+      sizes_.push_back(revisions.size());
+    }
+    return ForwardingEngine::write_replicated(revisions);
+  }
+  bool reached() const { return reached_; }
+  std::vector<size_t> sizes() {
+    std::lock_guard lock(mu_);
+    return sizes_;
+  }
+
+ private:
+  CountedSource& source_;
+  const int chunks_;
+  std::atomic<bool> held_{false};
+  std::atomic<bool> reached_{false};
+  std::mutex mu_;
+  std::vector<size_t> sizes_;
+};
+
+TEST_CASE("replication: a page queued up behind a checkpoint is written in shares, not at once") {
+  // Pages of 8 are read in chunks of 2. While the first checkpoint is being
+  // saved, the reader queues all of page two; the writer must then split it
+  // between the writes it runs at once (at most half a page each) rather
+  // than write the whole page in one call, alone.
+  auto peers = make_peers(2);
+  create_table(*peers[0], items_table());
+  fill(*peers[0], 16);
+  CountedSource a(*peers[0]);
+  HeldTarget b(*peers[1], a, 8);  // 8 chunks: all of pages one and two
+  ReplicationReport r = replicate(a, b, test_options(8));
+  require_ok(r);
+  REQUIRE(b.reached());
+  CHECK(r.changes_read == 16);
+  std::vector<size_t> sizes = b.sizes();
+  size_t total = 0;
+  for (size_t n : sizes) {
+    CHECK(n <= 4);
+    total += n;
+  }
+  CHECK(total == 16);
+  // Page two's four queued chunks went out as two writes of two chunks.
+  REQUIRE(sizes.size() >= 2);
+  CHECK(sizes[sizes.size() - 1] == 4);
+  CHECK(sizes[sizes.size() - 2] == 4);
   require_converged(peers);
 }
 
