@@ -109,9 +109,11 @@ std::unique_ptr<Engine> open_device(const BenchOptions& options, const fs::path&
   return open_engine("sqlite:" + file.string(), open_options);
 }
 
-// Rounds of the 1% incremental sync; each updates a different 1%, and the
-// figures are the median round (one run alone says little on a busy machine).
+// Rounds of the 1% incremental sync; each updates a different 1%, and each
+// figure is the median of its runs (one run alone says little on a busy
+// machine).
 constexpr size_t kIncrementalRounds = 5;
+static_assert(kIncrementalRounds % 2 == 1, "the median of an odd count is one of the runs");
 
 // Writes records first, first + step, ... below count: version 0 when step
 // is 1 (new records), else version 1 of records that exist.
@@ -139,8 +141,7 @@ void write_records(const BenchOptions& options, Engine& engine, size_t count, si
 // database at rest, as an `outpost sync` process does. (Closing finishes the
 // WAL checkpoint the previous phase left to the background, which would
 // otherwise compete with the next timed phase for the two cores.)
-void reopen(const BenchOptions& options, std::unique_ptr<Engine>& engine,
-            const fs::path& file) {
+void reopen(const BenchOptions& options, std::unique_ptr<Engine>& engine, const fs::path& file) {
   engine.reset();
   engine = open_device(options, file);
 }
@@ -162,8 +163,9 @@ struct Rounds {
   }
   // "0.061-0.088 s"
   std::string spread() const {
-    auto [low, high] = std::minmax_element(
-        runs.begin(), runs.end(), [](const Timed& a, const Timed& b) { return a.seconds < b.seconds; });
+    auto [low, high] =
+        std::minmax_element(runs.begin(), runs.end(),
+                            [](const Timed& a, const Timed& b) { return a.seconds < b.seconds; });
     char text[64];
     std::snprintf(text, sizeof text, "%.3f-%.3f s", low->seconds, high->seconds);
     return text;
@@ -204,7 +206,8 @@ BenchFigure figure(std::string name, std::string what, size_t records, size_t ba
   char label[300];
   std::snprintf(label, sizeof label, "%s over HTTP (%.3f s, %.1f MB) vs in process (%.3f s)%s%.*s",
                 what.c_str(), http.seconds, static_cast<double>(http.bytes) / 1e6, local.seconds,
-                note.empty() ? "" : "; ", static_cast<int>(note.size()), note.data());
+                note.empty() ? "" : "; ", static_cast<int>(note.size()),
+                note.empty() ? "" : note.data());
   f.label = label;
   f.records = records;
   f.per_transaction = batch;
@@ -228,6 +231,9 @@ BenchReport run_http_bench(const BenchOptions& options) {
   const size_t batch = options.batch == 0 ? 1000 : options.batch;
   const size_t step = n >= 100 ? 100 : n;  // 1% of the records
   const size_t updated = (n + step - 1) / step;
+  // Round r updates records r, r + step, ...: as many as round 0 while r is
+  // below `firsts` (fewer than step when n is not a multiple of it).
+  const size_t firsts = std::min(step, n - (updated - 1) * step);
 
   ScratchDir dir(options.dir);
   std::optional<ScratchSchema> pg;
@@ -277,7 +283,8 @@ BenchReport run_http_bench(const BenchOptions& options) {
   // hubs and copies catch up.
   Rounds local_push_1, local_pull_1, http_push_1, http_pull_1;
   for (size_t round = 0; round < kIncrementalRounds; ++round) {
-    write_records(options, *device, n, batch, step, "updating 1%", round % step);
+    const size_t first = round % firsts;
+    write_records(options, *device, n, batch, step, "updating 1%", first);
     reopen(options, device, device_file);
     reopen(options, local_hub, local_hub_file);
     local_push_1.runs.push_back(
@@ -292,7 +299,7 @@ BenchReport run_http_bench(const BenchOptions& options) {
     reopen(options, copy, copy_file);
     http_pull_1.runs.push_back(
         timed_replicate(options, *hub, *copy, "pull 1% over HTTP", updated, hub.get()));
-    const std::string changed = bench_record_id(round % step);
+    const std::string changed = bench_record_id(first);
     if (copy->get(kTable, changed)->revision != device->get(kTable, changed)->revision) {
       throw Error(ErrorCode::internal, "bench: the incremental pull did not arrive");
     }
@@ -303,14 +310,12 @@ BenchReport run_http_bench(const BenchOptions& options) {
       figure("http_push", "push to an empty server", n, batch, http_push, local_push));
   result.figures.push_back(
       figure("http_pull", "pull into an empty device", n, batch, http_pull, local_pull));
-  result.figures.push_back(figure("http_push_incremental",
-                                  "incremental push of " + std::to_string(updated) + " changed",
-                                  updated, batch, http_push_1.median(), local_push_1.median(),
-                                  rounds + http_push_1.spread()));
-  result.figures.push_back(figure("http_pull_incremental",
-                                  "incremental pull of " + std::to_string(updated) + " changed",
-                                  updated, batch, http_pull_1.median(), local_pull_1.median(),
-                                  rounds + http_pull_1.spread()));
+  result.figures.push_back(figure(
+      "http_push_incremental", "incremental push of " + std::to_string(updated) + " changed",
+      updated, batch, http_push_1.median(), local_push_1.median(), rounds + http_push_1.spread()));
+  result.figures.push_back(figure(
+      "http_pull_incremental", "incremental pull of " + std::to_string(updated) + " changed",
+      updated, batch, http_pull_1.median(), local_pull_1.median(), rounds + http_pull_1.spread()));
   return result;
 }
 

@@ -266,7 +266,8 @@ class Replicator {
           if (queue_.empty()) break;  // closed and drained
           while (!queue_.empty() && !merged.checkpoint) {
             WriteJob& next = queue_.front();
-            if (!merged.docs.empty() && merged.docs.size() + next.docs.size() > max_write_docs()) {
+            if (!merged.docs.empty() && !next.docs.empty() &&
+                merged.docs.size() + next.docs.size() > max_write_docs()) {
               break;
             }
             queued_docs_ -= next.docs.size();

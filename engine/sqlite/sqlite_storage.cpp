@@ -3,6 +3,7 @@
 #include <sqlite3.h>
 
 #include <charconv>
+#include <utility>
 
 #include "engine/sqlite/sqlite_checkpointer.h"
 #include "engine/sqlite/sqlite_db.h"
@@ -149,7 +150,6 @@ CREATE TABLE "_superseded"("seq" INTEGER PRIMARY KEY) STRICT;
 };
 constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
 
-
 }  // namespace
 
 // ---------------------------------------------------------------- transactions
@@ -177,13 +177,18 @@ class SqliteStorage::Txn final : public Transaction {
     if (reader_) owner_.release_reader(std::move(reader_));
   }
   void commit() override {
-    int64_t superseded = owner_.superseded_ + superseded_added_;
-    if (superseded_added_ > 0 && superseded > kSupersededKept) {
-      superseded -= owner_.drop_superseded(conn_, kSupersededDropped);
+    if (superseded_added_ == 0) {
+      conn_.exec("COMMIT");
+      done_ = true;
+      return;
     }
+    int64_t listed = owner_.listed_superseded(conn_, superseded_added_);
+    if (listed > kSupersededKept) listed = owner_.trim_superseded(conn_, listed);
+    const int64_t version = std::exchange(owner_.data_version_, -1);  // unknown until committed
     conn_.exec("COMMIT");
     done_ = true;
-    if (lock_.owns_lock()) owner_.superseded_ = superseded;
+    owner_.superseded_ = listed;
+    owner_.data_version_ = version;
   }
   SqliteConnection& conn() { return conn_; }
   void count_superseded() { ++superseded_added_; }
@@ -264,9 +269,7 @@ SqliteStorage::SqliteStorage(const std::string& path, const OpenOptions& options
   auto stmt = writer_->prepare("SELECT \"value\" FROM \"_meta\" WHERE \"key\"='db_id'");
   if (!stmt->step()) throw Error(ErrorCode::unavailable, path + ": the database has no db_id");
   db_id_ = std::string(stmt->column_text(0));
-  auto count = writer_->prepare("SELECT count(*) FROM \"_superseded\"");
-  count->step();
-  superseded_ = count->column_int(0);
+  superseded_ = count_superseded(*writer_);
   checkpointer_ = std::make_unique<SqliteCheckpointer>(writer_->handle(), connect());
 }
 
@@ -502,21 +505,39 @@ int64_t SqliteStorage::append_change(Transaction& txn, const ChangeRow& change) 
     seq = conn.last_insert_rowid();
   }
   if (change.previous_seq > 0) {
-    auto stmt = conn.prepare("INSERT INTO \"_superseded\"(\"seq\") VALUES(?)");
+    auto stmt = conn.prepare("INSERT OR IGNORE INTO \"_superseded\"(\"seq\") VALUES(?)");
     stmt->bind_int(1, change.previous_seq);
     stmt->run();
-    static_cast<Txn&>(txn).count_superseded();
+    if (sqlite3_changes(conn.handle()) > 0) static_cast<Txn&>(txn).count_superseded();
   }
   return seq;
 }
 
-int64_t SqliteStorage::drop_superseded(SqliteConnection& conn, int64_t count) {
+int64_t SqliteStorage::count_superseded(SqliteConnection& conn) {
+  auto version = conn.prepare("PRAGMA data_version");
+  version->step();
+  data_version_ = version->column_int(0);
+  auto count = conn.prepare("SELECT count(*) FROM \"_superseded\"");
+  count->step();
+  return count->column_int(0);
+}
+
+int64_t SqliteStorage::listed_superseded(SqliteConnection& conn, int64_t added) {
+  // data_version moves when another connection (another process on the
+  // file) commits; until then this process's own count is exact.
+  auto version = conn.prepare("PRAGMA data_version");
+  version->step();
+  if (version->column_int(0) == data_version_) return superseded_ + added;
+  return count_superseded(conn);  // includes this transaction's rows
+}
+
+int64_t SqliteStorage::trim_superseded(SqliteConnection& conn, int64_t listed) {
   int64_t upto;
   {
     auto stmt =
         conn.prepare("SELECT \"seq\" FROM \"_superseded\" ORDER BY \"seq\" LIMIT 1 OFFSET ?");
-    stmt->bind_int(1, count - 1);
-    if (!stmt->step()) return 0;
+    stmt->bind_int(1, kSupersededDropped - 1);
+    if (!stmt->step()) return listed;
     upto = stmt->column_int(0);
   }
   {
@@ -529,7 +550,7 @@ int64_t SqliteStorage::drop_superseded(SqliteConnection& conn, int64_t count) {
   auto stmt = conn.prepare("DELETE FROM \"_superseded\" WHERE \"seq\"<=?");
   stmt->bind_int(1, upto);
   stmt->run();
-  return sqlite3_changes(conn.handle());
+  return listed - sqlite3_changes(conn.handle());
 }
 
 void SqliteStorage::insert_node(Transaction& txn, const Table& table, std::string_view id,

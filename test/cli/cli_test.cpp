@@ -400,6 +400,11 @@ TEST_CASE("cli: bench http prints a full and a median incremental figure each wa
     ++left;
   }
   CHECK(left == 0);
+
+  // A count that is not a multiple of 100: every round updates 2 records.
+  Run odd = cli.ok({"bench", "http", "--records", "101", "--dir", where.string()});
+  CHECK(contains(odd.out, "incremental push of 2 changed over HTTP"));
+  CHECK(contains(odd.out, "incremental pull of 2 changed over HTTP"));
 }
 
 TEST_CASE("cli: bench put on PostgreSQL prints engine, 8-writer and raw figures") {

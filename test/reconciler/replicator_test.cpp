@@ -5,6 +5,7 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -549,10 +550,9 @@ TEST_CASE("replication: a page queued up behind a checkpoint is written in share
     total += n;
   }
   CHECK(total == 16);
-  // Page two's four queued chunks went out as two writes of two chunks.
-  REQUIRE(sizes.size() >= 2);
-  CHECK(sizes[sizes.size() - 1] == 4);
-  CHECK(sizes[sizes.size() - 2] == 4);
+  // Chunks are still merged up to that limit: when the checkpoint returns,
+  // at least chunks five to seven wait, and the first two go out together.
+  CHECK(std::count(sizes.begin(), sizes.end(), size_t{4}) >= 1);
   require_converged(peers);
 }
 
