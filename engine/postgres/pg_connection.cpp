@@ -225,6 +225,10 @@ PgConnection::~PgConnection() {
 
 bool PgConnection::ok() const { return conn_ != nullptr && PQstatus(conn_) == CONNECTION_OK; }
 
+bool PgConnection::in_transaction() const {
+  return conn_ == nullptr || PQtransactionStatus(conn_) != PQTRANS_IDLE;
+}
+
 int PgConnection::socket() const { return PQsocket(conn_); }
 
 PgResult PgConnection::check(pg_result* raw, std::string_view sql) {

@@ -115,6 +115,8 @@ class PgConnection {
 
   // False once the connection to the server was lost.
   bool ok() const;
+  // Inside a transaction block (open, or aborted by an error), or busy.
+  bool in_transaction() const;
   int socket() const;
   pg_conn* handle() const { return conn_; }
 

@@ -42,7 +42,9 @@ PgPool::Lease PgPool::acquire() {
 void PgPool::release(std::unique_ptr<PgConnection> conn, bool discard) {
   {
     std::lock_guard lock(mu_);
-    if (discard || !conn->ok()) {
+    // A connection still inside a transaction (one that failed before its
+    // owner could end it) would fail every later statement: drop it.
+    if (discard || !conn->ok() || conn->in_transaction()) {
       conn.reset();
       --open_;
     } else {

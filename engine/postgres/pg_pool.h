@@ -1,8 +1,9 @@
 // A bounded pool of PostgreSQL connections shared by the threads of one
 // PgStorage. acquire() hands out an idle connection, opens a new one while
 // fewer than `max_size` are open, or waits for one to be returned. A
-// connection that lost its server is dropped on return instead of being
-// reused, so the next acquire() reconnects.
+// connection that lost its server, or that is still inside a transaction,
+// is dropped on return instead of being reused, so the next acquire()
+// reconnects.
 // Thread-safety: all methods may be called from any thread.
 #pragma once
 

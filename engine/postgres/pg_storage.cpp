@@ -246,20 +246,21 @@ class PgStorage::Txn final : public Transaction {
   // reads first) in one round trip.
   Txn(PgStorage& owner, PgPool::Lease conn, TransactionKind kind)
       : owner_(owner), conn_(std::move(conn)), kind_(kind) {
-    PgResult res = conn_->exec(
-        std::string(kind == TransactionKind::write
-                        ? "BEGIN ISOLATION LEVEL READ COMMITTED; "
-                        : "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; ") +
-        kCatalogVersionSql);
-    catalog_version = read_catalog_version(res);
+    try {
+      PgResult res = conn_->exec(
+          std::string(kind == TransactionKind::write
+                          ? "BEGIN ISOLATION LEVEL READ COMMITTED; "
+                          : "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; ") +
+          kCatalogVersionSql);
+      catalog_version = read_catalog_version(res);
+    } catch (...) {
+      // No destructor runs for a half-built transaction: end it here.
+      end_quietly();
+      throw;
+    }
   }
   ~Txn() override {
-    if (done_) return;
-    try {
-      conn_->exec("ROLLBACK");
-    } catch (const Error&) {
-      conn_.discard();  // state unknown: never reuse it
-    }
+    if (!done_) end_quietly();
   }
   void commit() override;
 
@@ -417,6 +418,15 @@ class PgStorage::Txn final : public Transaction {
   }
 
  private:
+  // Rolls back, or drops the connection when even that fails.
+  void end_quietly() noexcept {
+    try {
+      conn_->exec("ROLLBACK");
+    } catch (...) {
+      conn_.discard();  // state unknown: never reuse it
+    }
+  }
+
   PgStorage& owner_;
   PgPool::Lease conn_;
   TransactionKind kind_;
