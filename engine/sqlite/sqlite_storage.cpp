@@ -164,7 +164,12 @@ class SqliteStorage::Txn final : public Transaction {
   // Reader: owns a pooled connection and returns it at the end.
   Txn(SqliteStorage& owner, std::unique_ptr<SqliteConnection> reader)
       : owner_(owner), reader_(std::move(reader)), conn_(*reader_) {
-    conn_.exec("BEGIN");
+    try {
+      conn_.exec("BEGIN");
+    } catch (...) {
+      owner_.release_reader(std::move(reader_));  // no destructor runs: keep the pool whole
+      throw;
+    }
   }
   ~Txn() override {
     if (!done_) {
