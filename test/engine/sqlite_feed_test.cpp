@@ -1,7 +1,8 @@
 // The SQLite feed keeps a record's replaced _changes rows for a while and
 // deletes them in batches (SqliteStorage::kSupersededKept): the feed never
 // shows them, their count stays bounded, the bookkeeping survives a reopen,
-// and a database from before this scheme is upgraded when opened.
+// a database from before this scheme is upgraded when opened, and one from
+// a newer build is refused.
 #include <doctest/doctest.h>
 #include <sqlite3.h>
 #include <stdlib.h>
@@ -161,6 +162,27 @@ TEST_CASE("sqlite: a schema version 1 database gains _superseded when opened") {
   CHECK(run_sql(file, "SELECT \"value\" FROM \"_meta\" WHERE \"key\"='schema_version'") ==
         std::to_string(2));
   CHECK(run_sql(file, "SELECT count(*) FROM \"_superseded\"") == "1");
+}
+
+TEST_CASE("sqlite: a database written by a newer schema is refused and left unchanged") {
+  TempDir dir;
+  const std::string file = (dir.path / "device.db").string();
+  {
+    auto engine = open_engine("sqlite:" + file);
+    create_table(*engine, items_table());
+    create(*engine, "items", "a", item("one"));
+  }
+  run_sql(file, "UPDATE \"_meta\" SET \"value\"='99' WHERE \"key\"='schema_version'");
+  std::optional<ErrorCode> refused = error_of([&] { open_engine("sqlite:" + file); });
+  CHECK(refused == ErrorCode::unavailable);
+  try {
+    open_engine("sqlite:" + file);
+  } catch (const Error& e) {
+    CHECK(std::string(e.what()).find("newer outpost (schema version 99") != std::string::npos);
+  }
+  CHECK(run_sql(file, "SELECT \"value\" FROM \"_meta\" WHERE \"key\"='schema_version'") ==
+        "99");
+  CHECK(run_sql(file, "SELECT count(*) FROM \"items\"") == "1");
 }
 
 }  // namespace
