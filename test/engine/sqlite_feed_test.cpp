@@ -180,8 +180,7 @@ TEST_CASE("sqlite: a database written by a newer schema is refused and left unch
   } catch (const Error& e) {
     CHECK(std::string(e.what()).find("newer outpost (schema version 99") != std::string::npos);
   }
-  CHECK(run_sql(file, "SELECT \"value\" FROM \"_meta\" WHERE \"key\"='schema_version'") ==
-        "99");
+  CHECK(run_sql(file, "SELECT \"value\" FROM \"_meta\" WHERE \"key\"='schema_version'") == "99");
   CHECK(run_sql(file, "SELECT count(*) FROM \"items\"") == "1");
 }
 
