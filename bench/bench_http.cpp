@@ -155,17 +155,15 @@ struct Timed {
 struct Rounds {
   std::vector<Timed> runs;
 
+  static bool faster(const Timed& a, const Timed& b) { return a.seconds < b.seconds; }
   Timed median() const {
     std::vector<Timed> sorted = runs;
-    std::sort(sorted.begin(), sorted.end(),
-              [](const Timed& a, const Timed& b) { return a.seconds < b.seconds; });
+    std::sort(sorted.begin(), sorted.end(), faster);
     return sorted[sorted.size() / 2];
   }
   // "0.061-0.088 s"
   std::string spread() const {
-    auto [low, high] =
-        std::minmax_element(runs.begin(), runs.end(),
-                            [](const Timed& a, const Timed& b) { return a.seconds < b.seconds; });
+    auto [low, high] = std::minmax_element(runs.begin(), runs.end(), faster);
     char text[64];
     std::snprintf(text, sizeof text, "%.3f-%.3f s", low->seconds, high->seconds);
     return text;

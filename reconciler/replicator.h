@@ -27,7 +27,7 @@
 // (write_replicated, checkpoints), so that reading the next chunk overlaps
 // writing this one. Up to two writes of a page run at once (a page lists
 // each record once); chunks that queue up while they run are written
-// together, never past the end of a feed page. The checkpoint is saved once
+// together, never past the end of a feed page nor beyond half a page. The checkpoint is saved once
 // every write up to a page's end has finished, so it only ever covers whole
 // pages.
 //

@@ -518,21 +518,29 @@ int64_t SqliteStorage::append_change(Transaction& txn, const ChangeRow& change) 
   return seq;
 }
 
+namespace {
+
+// Moves whenever another connection commits to the file; this one's own
+// commits leave it as it is.
+int64_t data_version(SqliteConnection& conn) {
+  auto stmt = conn.prepare("PRAGMA data_version");
+  stmt->step();
+  return stmt->column_int(0);
+}
+
+}  // namespace
+
 int64_t SqliteStorage::count_superseded(SqliteConnection& conn) {
-  auto version = conn.prepare("PRAGMA data_version");
-  version->step();
-  data_version_ = version->column_int(0);
+  data_version_ = data_version(conn);
   auto count = conn.prepare("SELECT count(*) FROM \"_superseded\"");
   count->step();
   return count->column_int(0);
 }
 
 int64_t SqliteStorage::listed_superseded(SqliteConnection& conn, int64_t added) {
-  // data_version moves when another connection (another process on the
-  // file) commits; until then this process's own count is exact.
-  auto version = conn.prepare("PRAGMA data_version");
-  version->step();
-  if (version->column_int(0) == data_version_) return superseded_ + added;
+  // Until another connection (another process on the file) commits, this
+  // process's own count is exact.
+  if (data_version(conn) == data_version_) return superseded_ + added;
   return count_superseded(conn);  // includes this transaction's rows
 }
 
