@@ -31,6 +31,18 @@ constexpr std::string_view kLog = "replicate";
 // (SQLite) takes them one after the other.
 constexpr size_t kWritesInFlight = 2;
 
+// Chunks of one page read from the two sides at once (revs_diff from the
+// target, then bulk_get from the source). Over a slow link the round trips
+// of one chunk then overlap those of the next.
+constexpr size_t kReadsInFlight = 2;
+
+// Runs `fn` on a thread of its own; its result (or exception) is the
+// future's. Destroying the future waits for it.
+template <typename Fn>
+auto in_background(Fn&& fn) {
+  return std::async(std::launch::async, std::forward<Fn>(fn));
+}
+
 // Thrown inside a run when the cancel flag stops a retry wait.
 struct Cancelled {};
 
@@ -129,14 +141,23 @@ class Replicator {
   }
 
   void run_loop() {
-    report_.source_db_id = call("db_id", [&] { return source_.db_id(); });
+    // Calls that do not need each other's answers go to both sides at once:
+    // over a slow link, every round trip saved counts.
+    auto source_tables =
+        in_background([&] { return call("list_tables", [&] { return source_.list_tables(); }); });
+    auto target_tables =
+        in_background([&] { return call("list_tables", [&] { return target_.list_tables(); }); });
+    auto source_id = in_background([&] { return call("db_id", [&] { return source_.db_id(); }); });
     report_.target_db_id = call("db_id", [&] { return target_.db_id(); });
+    report_.source_db_id = source_id.get();
     report_.replication_id = replication_id(report_.source_db_id, report_.target_db_id, tables_);
     checkpointer_.emplace(source_, target_, report_.replication_id);
 
+    auto source_copy = in_background(
+        [&] { return call("get_local", [&] { return checkpointer_->load_source(); }); });
     std::optional<Checkpoint> saved =
         call("get_local", [&] { return checkpointer_->load_target(); });
-    if (saved) saved = agreed_checkpoint(*saved);
+    if (saved) saved = agreed_checkpoint(*saved, source_copy);
     std::string since = saved ? saved->last_seq : std::string();
     if (saved) {
       skipped_ = saved->skipped;
@@ -147,7 +168,7 @@ class Replicator {
     report_.last_seq = since;
     batch_since_ = since;
 
-    ensure_tables();
+    ensure_tables(source_tables.get(), target_tables.get());
     catch_up_skipped_tables();
 
     start_writer();
@@ -281,8 +302,8 @@ class Replicator {
         queue_cv_.notify_all();
         if (cancelled()) throw Cancelled{};
         if (!merged.docs.empty()) {
-          in_flight.push_back(std::async(std::launch::async,
-                                         [this, docs = std::move(merged.docs)] { write_docs(docs); }));
+          in_flight.push_back(
+              in_background([this, docs = std::move(merged.docs)] { write_docs(docs); }));
         }
         if (!merged.checkpoint) continue;
         settle(0);
@@ -316,9 +337,7 @@ class Replicator {
 
   // Makes the target's definitions a superset of the source's for the
   // filtered tables (all of the source's without a filter).
-  void ensure_tables() {
-    std::vector<Table> source_tables = call("list_tables", [&] { return source_.list_tables(); });
-    std::vector<Table> target_tables = call("list_tables", [&] { return target_.list_tables(); });
+  void ensure_tables(const std::vector<Table>& source_tables, std::vector<Table> target_tables) {
     std::unordered_map<std::string, Table> on_target;
     for (Table& t : target_tables) on_target.emplace(t.name, std::move(t));
     for (const Table& table : source_tables) {
@@ -404,8 +423,9 @@ class Replicator {
   }
 
   // Asks the target what it lacks of `changes` (a feed page) and reads that
-  // from the source, in chunks of a quarter page, handing each chunk's
-  // revisions to `sink` as soon as it is read.
+  // from the source, in chunks of a quarter page, kReadsInFlight at once,
+  // handing each chunk's revisions to `sink` in page order as soon as it and
+  // the chunks before it are read.
   template <typename Sink>
   void read_page(const std::vector<Change>& changes, Sink&& sink) {
     // A feed lists each record once, at its latest position; should a batch
@@ -425,14 +445,24 @@ class Replicator {
       if (leaves.empty() && !change.revision.empty()) leaves.push_back(change.revision);
       diff_queries.push_back({change.table, change.id, std::move(leaves)});
     }
+    // Up to kReadsInFlight chunks are read at once; `sink` gets them in
+    // page order, on this thread.
+    std::deque<std::future<std::vector<RemoteRevision>>> reading;
+    auto hand_on_oldest = [&] {
+      std::vector<RemoteRevision> docs = reading.front().get();
+      reading.pop_front();
+      if (!docs.empty()) sink(std::move(docs));
+    };
     const size_t chunk = std::max<size_t>(1, batch_size_ / 4);
     for (size_t at = 0; at < diff_queries.size(); at += chunk) {
-      std::vector<RevsDiffQuery> part(
-          diff_queries.begin() + static_cast<std::ptrdiff_t>(at),
-          diff_queries.begin() + static_cast<std::ptrdiff_t>(std::min(at + chunk, diff_queries.size())));
-      std::vector<RemoteRevision> docs = read_missing(part);
-      if (!docs.empty()) sink(std::move(docs));
+      const size_t end = std::min(at + chunk, diff_queries.size());
+      std::vector<RevsDiffQuery> part(diff_queries.begin() + static_cast<std::ptrdiff_t>(at),
+                                      diff_queries.begin() + static_cast<std::ptrdiff_t>(end));
+      reading.push_back(
+          in_background([this, part = std::move(part)] { return read_missing(part); }));
+      if (reading.size() == kReadsInFlight) hand_on_oldest();
     }
+    while (!reading.empty()) hand_on_oldest();
   }
 
   // The revisions of `diff_queries` that the target lacks, read from the source.
@@ -512,10 +542,12 @@ class Replicator {
   // would skip them; its own copy, restored with it, tells. So does a copy
   // whose save was lost when the run was cut between the two saves. A
   // source without a copy (it refused it, or never had one) is trusted.
-  std::optional<Checkpoint> agreed_checkpoint(const Checkpoint& target_copy) {
+  // `reading`: the source's copy, being read.
+  std::optional<Checkpoint> agreed_checkpoint(const Checkpoint& target_copy,
+                                              std::future<std::optional<Checkpoint>>& reading) {
     std::optional<Checkpoint> source_copy;
     try {
-      source_copy = call("get_local", [&] { return checkpointer_->load_source(); });
+      source_copy = reading.get();
     } catch (const Error& e) {
       if (e.code() == ErrorCode::unavailable) throw;
       return target_copy;  // e.g. a token that may not read local documents

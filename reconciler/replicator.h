@@ -22,18 +22,21 @@
 // Only api/ is used, so local engines and the HTTP client Engine are
 // interchangeable.
 //
-// Pipelining: a run reads on the calling thread (changes, revs_diff and
-// bulk_get, in chunks of a quarter batch) and writes on a thread of its own
-// (write_replicated, checkpoints), so that reading the next chunk overlaps
-// writing this one. Up to two writes of a page run at once (a page lists
-// each record once); chunks that queue up while they run are written
-// together, never past the end of a feed page nor beyond half a page. The checkpoint is saved once
-// every write up to a page's end has finished, so it only ever covers whole
-// pages.
+// Pipelining: a run reads on the calling thread (changes, then revs_diff and
+// bulk_get in chunks of a quarter batch, two chunks at once) and writes on a
+// thread of its own (write_replicated, checkpoints), so that reading the
+// next chunks overlaps writing this one. Up to two writes of a page run at
+// once (a page lists each record once); chunks that queue up while they run
+// are written together, never past the end of a feed page nor beyond half a
+// page. The checkpoint is saved once every write up to a page's end has
+// finished, so it only ever covers whole pages. Setup calls that do not
+// depend on each other (db_id, list_tables, the checkpoint's two copies) go
+// to both sides at once.
 //
-// Thread-safety: one run uses each engine from up to three threads at once
-// (the reader and two writes; sync in continuous mode runs both directions),
-// so the engines must be safe for that (RecordEngine and HttpEngine are).
+// Thread-safety: one run uses each engine from several threads at once (two
+// chunk reads, two writes, the setup calls; sync in continuous mode runs both
+// directions), so the engines must be safe for that (RecordEngine and
+// HttpEngine are).
 // The progress callback is called after each page from the writing thread,
 // never by two threads at once.
 #pragma once

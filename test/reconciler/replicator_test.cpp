@@ -10,6 +10,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
+#include <set>
 #include <thread>
 
 #include "reconciler/checkpoint.h"
@@ -553,6 +554,113 @@ TEST_CASE("replication: a page queued up behind a checkpoint is written in share
   // Chunks are still merged up to that limit: when the checkpoint returns,
   // at least chunks five to seven wait, and the first two go out together.
   CHECK(std::count(sizes.begin(), sizes.end(), size_t{4}) >= 1);
+  require_converged(peers);
+}
+
+// Two engines' calls meeting: the first call of a watched method on one side
+// waits (at most 10 s) for the same method's first call on the other side,
+// and notes whether it came: whether the run made the two calls at once.
+class Meeting {
+ public:
+  explicit Meeting(std::set<std::string> watched) : watched_(std::move(watched)) {}
+  void arrive(int side, const std::string& method) {
+    if (watched_.count(method) == 0) return;
+    std::unique_lock lock(mu_);
+    if (!arrived_[side].insert(method).second) return;  // not its first call
+    cv_.notify_all();
+    if (cv_.wait_for(lock, std::chrono::seconds(10),
+                     [&] { return arrived_[1 - side].count(method) != 0; })) {
+      met_.insert(method);
+    }
+  }
+  std::set<std::string> met() {
+    std::lock_guard lock(mu_);
+    return met_;
+  }
+
+ private:
+  const std::set<std::string> watched_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::set<std::string> arrived_[2];
+  std::set<std::string> met_;
+};
+
+class MeetingEngine : public ForwardingEngine {
+ public:
+  MeetingEngine(Engine& inner, Meeting& meeting, int side)
+      : ForwardingEngine(inner), meeting_(meeting), side_(side) {}
+
+ protected:
+  void before(const char* method) override { meeting_.arrive(side_, method); }
+
+ private:
+  Meeting& meeting_;
+  const int side_;
+};
+
+TEST_CASE("replication: the setup calls go to the source and the target at once") {
+  // Over a slow link each round trip counts: db_id, list_tables and the
+  // checkpoint's two copies are asked of both sides side by side.
+  for (bool resumed : {false, true}) {
+    CAPTURE(resumed);
+    auto peers = make_peers(2);
+    create_table(*peers[0], items_table());
+    fill(*peers[0], 5);
+    if (resumed) require_ok(replicate(*peers[0], *peers[1], test_options(4)));
+    Meeting meeting({"db_id", "list_tables", "get_local"});
+    MeetingEngine a(*peers[0], meeting, 0);
+    MeetingEngine b(*peers[1], meeting, 1);
+    ReplicationReport r = replicate(a, b, test_options(4));
+    require_ok(r);
+    CHECK(meeting.met() == std::set<std::string>{"db_id", "get_local", "list_tables"});
+    require_converged(peers);
+  }
+}
+
+// A target that tracks how many revs_diff calls run at once; its first one
+// waits (at most 10 s) for a second to begin.
+class OverlapTarget : public ForwardingEngine {
+ public:
+  using ForwardingEngine::ForwardingEngine;
+  std::vector<RevsDiffResult> revs_diff(const std::vector<RevsDiffQuery>& queries) override {
+    {
+      std::unique_lock lock(mu_);
+      ++calls_;
+      peak_ = std::max(peak_, ++running_);
+      cv_.notify_all();
+      if (calls_ == 1) cv_.wait_for(lock, std::chrono::seconds(10), [&] { return calls_ >= 2; });
+    }
+    std::vector<RevsDiffResult> out = ForwardingEngine::revs_diff(queries);
+    std::lock_guard lock(mu_);
+    --running_;
+    return out;
+  }
+  int peak() {
+    std::lock_guard lock(mu_);
+    return peak_;
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  int calls_ = 0;
+  int running_ = 0;
+  int peak_ = 0;
+};
+
+TEST_CASE("replication: two chunks of a page are read at once, never more") {
+  // Pages of 8, read in chunks of 2: the second chunk's revs_diff starts
+  // while the first one's is still out, and no third joins them.
+  auto peers = make_peers(2);
+  create_table(*peers[0], items_table());
+  fill(*peers[0], 16);
+  OverlapTarget b(*peers[1]);
+  ReplicationReport r = replicate(*peers[0], b, test_options(8));
+  require_ok(r);
+  CHECK(r.changes_read == 16);
+  CHECK(r.revisions_written == 16);
+  CHECK(b.peak() == 2);
   require_converged(peers);
 }
 
