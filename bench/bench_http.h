@@ -6,6 +6,8 @@
 //   pull         the hub's N records into an empty device
 //   push 1%      after updating 1% of the records on the device (incremental)
 //   pull 1%      the same 1% into the device that pulled before
+//   slow link    push 1% and pull 1% again, through a DelayProxy that makes
+//                every round trip take 50 ms (the time counted in round trips)
 // The hub is a SQLite file in a temporary directory, or, with --db
 // postgres:..., a fresh database created on that PostgreSQL server (and
 // dropped at the end). The in-process baseline is always SQLite to SQLite

@@ -382,7 +382,7 @@ TEST_CASE("cli: bench put prints its figures") {
   CHECK(contains(server.err, "measures a local database"));
 }
 
-TEST_CASE("cli: bench http prints a full and a median incremental figure each way") {
+TEST_CASE("cli: bench http prints a full, a median incremental and a slow-link figure each way") {
   Cli cli;
   const std::filesystem::path where = cli.dir().path() / "bench";
   std::filesystem::create_directory(where);
@@ -394,6 +394,10 @@ TEST_CASE("cli: bench http prints a full and a median incremental figure each wa
   CHECK(contains(run.out, "incremental pull of 3 changed over HTTP"));
   CHECK(contains(run.out, "median of 5 rounds"));
   CHECK(contains(run.out, "ratio "));
+  // The same rounds again over a slow link, counted in round trips.
+  CHECK(contains(run.out, "incremental push of 3 changed over 50 ms round trips"));
+  CHECK(contains(run.out, "incremental pull of 3 changed over 50 ms round trips"));
+  CHECK(contains(run.out, " round trips, HTTP "));
   // The bench removes what it wrote, the server's files included.
   size_t left = 0;
   for ([[maybe_unused]] const auto& entry : std::filesystem::directory_iterator(where)) {
