@@ -82,6 +82,16 @@ int run_serve(Context& context, const ParsedArgs& args) {
   routing.default_longpoll_ms = std::min(routing.default_longpoll_ms, routing.max_longpoll_ms);
   routing.max_feed_waiters = static_cast<size_t>(options.longpoll_threads);
 
+  // Block the stop signals before any thread starts (opening a SQLite file
+  // starts its checkpointer), so that every thread inherits the mask and
+  // only the main thread's sigwait takes them: a signal during startup or a
+  // second one while stopping never kills the process outright.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+
   std::unique_ptr<Engine> engine = context.open();
   if (routing.auth) {
     TokenStore* tokens = engine->tokens();
@@ -100,13 +110,6 @@ int run_serve(Context& context, const ParsedArgs& args) {
   } else {
     log_warn("server", "authentication is off (--no-auth): every client has full access");
   }
-
-  // Block the stop signals in every thread; the main thread waits for them.
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGINT);
-  sigaddset(&stop_signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
   server::Router router(*engine, routing);
   server::Server server(router, options);

@@ -429,6 +429,35 @@ TEST_CASE("outpost serve: admin token once, listening line, auth, SIGTERM exits 
   }
 }
 
+TEST_CASE("outpost serve: a second signal while it stops does not kill it") {
+  // The stop waits for a request still being read (until the read
+  // timeout); a second SIGTERM meanwhile must not end the process by the
+  // signal's default action in some thread that does not block it (such as
+  // the SQLite checkpointer, started before the server).
+  http::TempDir dir;
+  std::string db = "--db=sqlite:" + (dir.path() / "hub.db").string();
+  http::Process p(
+      dir, {"serve", db, "--no-auth", "--listen", "127.0.0.1:0", "--read-timeout-ms", "3000"},
+      "serve");
+  auto served = http::wait_served(p, false);
+  REQUIRE_MESSAGE(served, p.err());
+  Connection slow(served->port);
+  REQUIRE(slow.send("GET /v1 HTTP/1.1\r\nHost: x\r\n"));  // half a request
+  // Let the server read it, so that the stop waits for it (were it still
+  // unread, the connection would count as idle and close at once).
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  p.signal(SIGTERM);
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (p.err().find("server: stopping") == std::string::npos &&
+         std::chrono::steady_clock::now() < until) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  REQUIRE_MESSAGE(p.err().find("server: stopping") != std::string::npos, p.err());
+  p.signal(SIGTERM);
+  CHECK(p.wait() == 0);
+  CHECK(slow.closed_within(std::chrono::seconds(10)));
+}
+
 TEST_CASE("outpost serve: two servers on one PostgreSQL database share the feed") {
   if (!postgres_configured()) {
     MESSAGE("PostgreSQL suites SKIPPED: set OUTPOST_TEST_PG");
