@@ -7,6 +7,7 @@
 // Thread-safety: an Engine may be used from several threads at once.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -17,6 +18,12 @@
 #include "api/tokens.h"
 
 namespace outpost {
+
+// Counters since the engine was opened, for monitoring (GET /metrics).
+struct EngineStats {
+  uint64_t transaction_retries = 0;  // transactions run again (a write conflict, a deadlock)
+  uint64_t database_errors = 0;      // calls that failed in the database (unavailable, internal)
+};
 
 struct GetOptions {
   Revision revision;       // empty: the winner
@@ -45,7 +52,8 @@ class Engine {
   // yields a result in order; invalid edits are reported and skipped.
   virtual std::vector<WriteResult> write(const std::vector<Edit>& edits) = 0;
   // Replicated revisions (new_edits = false), committed in one transaction.
-  virtual std::vector<WriteResult> write_replicated(const std::vector<RemoteRevision>& revisions) = 0;
+  virtual std::vector<WriteResult> write_replicated(
+      const std::vector<RemoteRevision>& revisions) = 0;
 
   // Reads. get() returns nullopt when the record (or the asked revision's
   // body) does not exist; a deleted winner is returned with deleted = true.
@@ -77,6 +85,9 @@ class Engine {
   // The database's API tokens; nullptr for engines that do not hold them
   // (a remote database seen over HTTP).
   virtual TokenStore* tokens() { return nullptr; }
+
+  // Zero for engines that do not count (a remote database seen over HTTP).
+  virtual EngineStats stats() { return {}; }
 };
 
 // Convenience wrappers around write() for a single edit; they throw the

@@ -102,12 +102,26 @@ void RecordEngine::run_with_retry(const std::function<void()>& body) {
       body();
       return;
     } catch (const RetryableError& e) {
-      if (backoff.attempts() >= kMaxAttempts) throw;
+      if (backoff.attempts() >= kMaxAttempts) {
+        ++database_errors_;
+        throw;
+      }
+      ++retries_;
       log_debug("engine", "retrying a transaction",
                 {{"attempt", std::to_string(backoff.attempts())}, {"reason", e.what()}});
       backoff.wait();
+    } catch (const Error& e) {
+      if (e.code() == ErrorCode::unavailable || e.code() == ErrorCode::internal) ++database_errors_;
+      throw;
     }
   }
+}
+
+EngineStats RecordEngine::stats() {
+  EngineStats s;
+  s.transaction_retries = retries_.load();
+  s.database_errors = database_errors_.load();
+  return s;
 }
 
 std::string RecordEngine::db_id() { return storage_->db_id(); }
@@ -457,8 +471,8 @@ std::optional<Record> RecordEngine::get(const std::string& table_name, const std
     Record record{table.name, id, node->revision, node->deleted, std::move(*body), {}, {}};
     if (options.conflicts) record.conflicts = conflicts_of(leaves);
     if (options.ancestry) {
-      record.ancestry = ancestry_in(storage_->all_nodes(*txn, table, id), *node, {},
-                                    options_.revs_limit);
+      record.ancestry =
+          ancestry_in(storage_->all_nodes(*txn, table, id), *node, {}, options_.revs_limit);
     }
     return record;
   });
@@ -637,9 +651,9 @@ std::vector<BulkGetResult> RecordEngine::bulk_get(const std::vector<BulkGetQuery
         }
         std::vector<Revision> ancestry =
             ancestry_in(found[k].tree, *node, q.known, options_.revs_limit);
-        r.revision = RemoteRevision{table->name,   q.id,
-                                    node->revision, node->deleted,
-                                    std::move(*found[k].body), std::move(ancestry)};
+        r.revision = RemoteRevision{
+            table->name,        q.id, node->revision, node->deleted, std::move(*found[k].body),
+            std::move(ancestry)};
       }
     }
     return out;

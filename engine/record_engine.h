@@ -4,6 +4,7 @@
 // Thread-safety: all methods may be called from several threads at once.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -52,6 +53,7 @@ class RecordEngine final : public Engine, private TokenStore {
 
   std::vector<std::string> check() override;
   TokenStore* tokens() override { return this; }
+  EngineStats stats() override;
 
   // TokenStore (engine/tokens.cpp)
   std::string create_token(const Token& token) override;
@@ -90,6 +92,9 @@ class RecordEngine final : public Engine, private TokenStore {
   std::mutex catalog_mu_;
   int64_t catalog_version_ = -1;
   std::shared_ptr<const Catalog> catalog_;
+
+  std::atomic<uint64_t> retries_{0};
+  std::atomic<uint64_t> database_errors_{0};
 
   std::mutex feed_mu_;
   std::condition_variable feed_cv_;

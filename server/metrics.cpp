@@ -51,7 +51,7 @@ void Metrics::record_error(std::string_view code) {
   ++it->second;
 }
 
-std::string Metrics::render() const {
+std::string Metrics::render(const EngineStats& engine) const {
   std::string out;
   std::lock_guard lock(mu_);
   out += "# HELP outpost_http_requests_total HTTP requests by route template, method and status.\n";
@@ -96,6 +96,21 @@ std::string Metrics::render() const {
   out += "# HELP outpost_revisions_written_total Revisions written through the API.\n";
   out += "# TYPE outpost_revisions_written_total counter\n";
   out += "outpost_revisions_written_total " + std::to_string(revisions_written_.load()) + "\n";
+  out +=
+      "# HELP outpost_replication_batches_total Batches of replicated revisions written "
+      "(bulk_docs with new_edits=false).\n";
+  out += "# TYPE outpost_replication_batches_total counter\n";
+  out += "outpost_replication_batches_total " + std::to_string(replication_batches_.load()) + "\n";
+  out +=
+      "# HELP outpost_database_errors_total Calls that failed in the database "
+      "(unavailable or internal).\n";
+  out += "# TYPE outpost_database_errors_total counter\n";
+  out += "outpost_database_errors_total " + std::to_string(engine.database_errors) + "\n";
+  out +=
+      "# HELP outpost_transaction_retries_total Transactions run again after a write "
+      "conflict or a deadlock.\n";
+  out += "# TYPE outpost_transaction_retries_total counter\n";
+  out += "outpost_transaction_retries_total " + std::to_string(engine.transaction_retries) + "\n";
   return out;
 }
 

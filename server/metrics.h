@@ -1,7 +1,8 @@
 // The server's Prometheus metrics (DESIGN.md section 12): requests by route,
 // method and status, a request latency histogram, open connections, feed
-// waiters, revisions written and errors by code; render() produces the text
-// exposition format served at GET /metrics.
+// waiters, revisions written, replication batches and errors by code;
+// render() adds the engine's database errors and transaction retries and
+// produces the text exposition format served at GET /metrics.
 // Thread-safety: every method may be called from any thread.
 #pragma once
 
@@ -14,6 +15,8 @@
 #include <string_view>
 #include <tuple>
 
+#include "api/engine.h"
+
 namespace outpost::server {
 
 class Metrics {
@@ -25,6 +28,8 @@ class Metrics {
   void record_request(std::string_view route, std::string_view method, int status, double seconds);
   void record_error(std::string_view code);  // an error response, by error code
   void add_revisions_written(uint64_t n) { revisions_written_ += n; }
+  // A bulk_docs with new_edits=false: one batch a replicator wrote.
+  void add_replication_batch() { ++replication_batches_; }
   void connection_opened() {
     ++open_connections_;
     ++connections_total_;
@@ -38,7 +43,7 @@ class Metrics {
   int64_t feed_waiters() const { return feed_waiters_; }
   uint64_t revisions_written() const { return revisions_written_; }
 
-  std::string render() const;
+  std::string render(const EngineStats& engine) const;
 
  private:
   mutable std::mutex mu_;
@@ -53,6 +58,7 @@ class Metrics {
   std::atomic<uint64_t> connections_refused_{0};
   std::atomic<int64_t> feed_waiters_{0};
   std::atomic<uint64_t> revisions_written_{0};
+  std::atomic<uint64_t> replication_batches_{0};
 };
 
 }  // namespace outpost::server

@@ -455,7 +455,7 @@ HttpResponse Router::get_root(Context&) {
 }
 
 HttpResponse Router::get_metrics(Context&) {
-  HttpResponse response = json_response(200, metrics_->render());
+  HttpResponse response = json_response(200, metrics_->render(engine_.stats()));
   response.content_type = "text/plain; version=0.0.4; charset=utf-8";
   return response;
 }
@@ -751,6 +751,7 @@ HttpResponse Router::bulk_docs(Context& c) {
       }
     }
     if (!allowed.empty()) written = engine_.write_replicated(allowed);
+    metrics_->add_replication_batch();
   }
   std::sort(request.rejected.begin(), request.rejected.end(),
             [](const auto& a, const auto& b) { return a.index < b.index; });

@@ -6,6 +6,8 @@
 #include <doctest/doctest.h>
 
 #include <atomic>
+#include <chrono>
+#include <future>
 #include <mutex>
 #include <random>
 #include <set>
@@ -15,6 +17,7 @@
 #include "engine/open.h"
 #include "engine/postgres/pg_connection.h"
 #include "engine/postgres/pg_storage.h"
+#include "engine/postgres/pg_test_hooks.h"
 #include "engine/record_engine.h"
 
 namespace outpost::test {
@@ -47,6 +50,7 @@ TEST_CASE("postgres: a transaction failing in its first statement does not poiso
   PgConnection admin(pg_conninfo_from_url(db->url()));
   // Every transaction begins by reading _meta: without it, BEGIN's
   // statement fails and leaves the transaction aborted on that connection.
+  CHECK(engine->stats().database_errors == 0);
   admin.exec("ALTER TABLE \"_meta\" RENAME TO \"_meta_away\"");
   CHECK(error_of([&] { engine->get("items", "a"); }).has_value());
   Edit edit;
@@ -55,10 +59,59 @@ TEST_CASE("postgres: a transaction failing in its first statement does not poiso
   edit.attributes = item("two");
   CHECK(error_of([&] { engine->write({edit}); }).has_value());
   admin.exec("ALTER TABLE \"_meta_away\" RENAME TO \"_meta\"");
+  CHECK(engine->stats().database_errors == 2);  // counted for /metrics
+  CHECK(engine->stats().transaction_retries == 0);
   // The same engine works again, reads and writes.
   CHECK(must_get(*engine, "items", "a").revision == first);
   const Revision second = update(*engine, "items", "a", first, item("again"));
   CHECK(must_get(db->engine(), "items", "a").revision == second);
+}
+
+TEST_CASE("postgres: a writer that loses the race to create a record runs again, counted") {
+  auto db = pg_database();
+  if (!db) return;
+  create_table(db->engine(), items_table());
+  // A creates "x" and holds its transaction open just before COMMIT.
+  auto a_storage = std::make_unique<PgStorage>(pg_conninfo_from_url(db->url()), OpenOptions{}, 2);
+  PgStorage& a_hooks = *a_storage;
+  RecordEngine a(std::move(a_storage), OpenOptions{});
+  std::promise<void> a_inside, a_release;
+  std::shared_future<void> release = a_release.get_future().share();
+  std::atomic<bool> armed{true};
+  set_before_commit_hook_for_testing(a_hooks, [&] {
+    if (!armed.exchange(false)) return;
+    a_inside.set_value();
+    release.wait();
+  });
+  auto a_done = std::async(std::launch::async, [&] { return create(a, "items", "x", item("a")); });
+  REQUIRE(a_inside.get_future().wait_for(std::chrono::seconds(30)) == std::future_status::ready);
+
+  // B creates "x" too, and waits on A's change row.
+  auto b = pg_engine(*db, 2);
+  Edit edit;
+  edit.table = "items";
+  edit.id = "x";
+  edit.attributes = item("b");
+  auto b_done = std::async(std::launch::async, [&] { return b->write({edit}); });
+  PgConnection admin(pg_conninfo_from_url(db->url()));
+  bool waiting = false;
+  for (int i = 0; i < 3000 && !waiting; ++i) {
+    waiting = admin.query("SELECT count(*) FROM pg_locks WHERE NOT granted").int64(0, 0) > 0;
+    if (!waiting) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  CHECK(waiting);
+
+  // A commits: B's insert fails, B runs again, finds "x" and reports it.
+  a_release.set_value();
+  const Revision ra = a_done.get();
+  std::vector<WriteResult> results = b_done.get();
+  REQUIRE(results.size() == 1);
+  REQUIRE(results[0].error.has_value());
+  CHECK(results[0].error->code() == ErrorCode::conflict);
+  CHECK(b->stats().transaction_retries == 1);
+  CHECK(b->stats().database_errors == 0);
+  CHECK(a.stats().transaction_retries == 0);
+  CHECK(must_get(db->engine(), "items", "x").revision == ra);
 }
 
 TEST_CASE("postgres concurrency: many writers on the same records lose nothing") {

@@ -455,6 +455,9 @@ TEST_CASE("router: revs_diff, bulk_get, bulk_docs and local documents") {
   CHECK(metrics.body.find("outpost_revisions_written_total 3") != std::string::npos);
   CHECK(metrics.body.find("outpost_feed_waiters 0") != std::string::npos);
   CHECK(metrics.body.find(R"(outpost_http_errors_total{code="too_large"} 3)") != std::string::npos);
+  CHECK(metrics.body.find("outpost_replication_batches_total 1\n") != std::string::npos);
+  CHECK(metrics.body.find("outpost_database_errors_total 0\n") != std::string::npos);
+  CHECK(metrics.body.find("outpost_transaction_retries_total 0\n") != std::string::npos);
 }
 
 // Bad input: each case gets its status and code, the stored data stays
