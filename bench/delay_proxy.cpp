@@ -4,8 +4,10 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <condition_variable>
 #include <cstring>
@@ -23,9 +25,14 @@ using Clock = std::chrono::steady_clock;
   throw Error(ErrorCode::unavailable, "delay proxy: " + what + ": " + std::strerror(errno));
 }
 
-void set_nodelay(int fd) {
+// No Nagle delay (the relay adds its own), and reads that give up when
+// the connection is idle too long.
+void prepare(int fd) {
   int one = 1;
   setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  timeval idle{};
+  idle.tv_sec = DelayProxy::kIdleTimeout.count();
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &idle, sizeof idle);
 }
 
 bool send_all(int fd, const std::string& bytes) {
@@ -55,7 +62,7 @@ int connect_to(const std::string& host, uint16_t port) {
     }
   }
   freeaddrinfo(found);
-  if (fd >= 0) set_nodelay(fd);
+  if (fd >= 0) prepare(fd);
   return fd;
 }
 
@@ -74,6 +81,9 @@ class Pipe {
   Pipe(const Pipe&) = delete;
   Pipe& operator=(const Pipe&) = delete;
 
+  // Both threads have returned.
+  bool done() const { return finished_.load() == 2; }
+
  private:
   struct Piece {
     Clock::time_point due;
@@ -91,8 +101,9 @@ class Pipe {
         pieces_.push_back(std::move(piece));
       }
       cv_.notify_one();
-      if (n <= 0) return;
+      if (n <= 0) break;  // the end, an error or an idle timeout
     }
+    ++finished_;
   }
 
   void write_loop() {
@@ -108,6 +119,7 @@ class Pipe {
       if (piece.bytes.empty() || !send_all(to_, piece.bytes)) {
         ::shutdown(to_, SHUT_WR);    // pass the end on
         ::shutdown(from_, SHUT_RD);  // and stop the reader, if still reading
+        ++finished_;
         return;
       }
     }
@@ -119,6 +131,7 @@ class Pipe {
   std::mutex mu_;
   std::condition_variable cv_;
   std::deque<Piece> pieces_;
+  std::atomic<int> finished_{0};
   std::thread reader_;
   std::thread writer_;
 };
@@ -132,6 +145,7 @@ struct DelayProxy::Link {
         upstream_fd{upstream},
         to_upstream(client, upstream, delay),
         to_client(upstream, client, delay) {}
+  bool done() const { return to_upstream.done() && to_client.done(); }
   ~Link() {
     // Ends both directions (the pipes' threads see it and return), then
     // joins them (the members' destructors) before closing.
@@ -195,7 +209,8 @@ void DelayProxy::accept_loop() {
       if (stopping_) return;
       continue;
     }
-    set_nodelay(client);
+    prepare(client);
+    std::erase_if(links_, [](const std::unique_ptr<Link>& link) { return link->done(); });
     links_.push_back(std::make_unique<Link>(client, upstream, one_way_));
   }
 }

@@ -7,7 +7,11 @@
 //   open_http_engine("http://127.0.0.1:" + std::to_string(link.port()), ...);
 //
 // Each accepted connection opens one to the upstream; bytes keep their order.
-// The destructor closes every connection and joins its threads.
+// A connection idle for kIdleTimeout either way is closed; what is held is
+// at most what arrives within one delay. Finished connections are reaped at
+// the next accept; the destructor closes the rest and joins their threads.
+// Linux only (shutdown() wakes a blocked accept()). Bench code: a failure to
+// start a thread ends the process.
 // Thread-safety: port() may be called from any thread.
 #pragma once
 
@@ -30,6 +34,8 @@ class DelayProxy {
   DelayProxy& operator=(const DelayProxy&) = delete;
 
   uint16_t port() const { return port_; }
+
+  static constexpr std::chrono::seconds kIdleTimeout{120};
 
  private:
   struct Link;

@@ -157,7 +157,13 @@ class Replicator {
         [&] { return call("get_local", [&] { return checkpointer_->load_source(); }); });
     std::optional<Checkpoint> saved =
         call("get_local", [&] { return checkpointer_->load_target(); });
-    if (saved) saved = agreed_checkpoint(*saved, source_copy);
+    if (saved) {
+      saved = agreed_checkpoint(*saved, source_copy);
+    } else {
+      // The source's copy alone decides nothing; its call still ends before
+      // the next one starts, so that the source sees calls in a fixed order.
+      source_copy.wait();
+    }
     std::string since = saved ? saved->last_seq : std::string();
     if (saved) {
       skipped_ = saved->skipped;

@@ -22,16 +22,18 @@
 // Only api/ is used, so local engines and the HTTP client Engine are
 // interchangeable.
 //
-// Pipelining: a run reads on the calling thread (changes, then revs_diff and
-// bulk_get in chunks of a quarter batch, two chunks at once) and writes on a
-// thread of its own (write_replicated, checkpoints), so that reading the
-// next chunks overlaps writing this one. Up to two writes of a page run at
+// Pipelining: a run reads the feed on the calling thread (changes), then
+// each page in chunks of a quarter batch, two chunks at once on threads of
+// their own (revs_diff, then bulk_get), handed on in page order to the
+// writing thread (write_replicated, checkpoints), so that reading the next
+// chunks overlaps writing this one. Up to two writes of a page run at
 // once (a page lists each record once); chunks that queue up while they run
 // are written together, never past the end of a feed page nor beyond half a
 // page. The checkpoint is saved once every write up to a page's end has
 // finished, so it only ever covers whole pages. Setup calls that do not
 // depend on each other (db_id, list_tables, the checkpoint's two copies) go
-// to both sides at once.
+// to both sides at once; they all end before the feed is read. Per-document
+// errors of one page may be reported out of page order.
 //
 // Thread-safety: one run uses each engine from several threads at once (two
 // chunk reads, two writes, the setup calls; sync in continuous mode runs both

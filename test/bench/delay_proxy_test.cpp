@@ -5,6 +5,7 @@
 #include <doctest/doctest.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -17,6 +18,14 @@ namespace outpost::test {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+
+// Reads on `fd` give up after 10 s, so that a broken relay fails the test
+// instead of hanging it.
+void bound_reads(int fd) {
+  timeval limit{};
+  limit.tv_sec = 10;
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof limit);
+}
 
 // A server on 127.0.0.1 that accepts one connection and echoes it back
 // until the client is done, then closes; it notes how many bytes it saw.
@@ -35,6 +44,7 @@ class EchoServer {
     thread_ = std::thread([this] {
       const int fd = ::accept(listener_, nullptr, nullptr);
       if (fd < 0) return;
+      bound_reads(fd);
       char buffer[16 * 1024];
       for (;;) {
         const ssize_t n = ::recv(fd, buffer, sizeof buffer, 0);
@@ -71,6 +81,7 @@ int connect_to(uint16_t port) {
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   addr.sin_port = htons(port);
   REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+  bound_reads(fd);
   return fd;
 }
 

@@ -271,7 +271,8 @@ TEST_CASE(
   fill(*peers[0], 10);
   create(*peers[0], "notes", "n1", Attributes{{"text", str("one")}});
   FaultyEngine b(*peers[1]);
-  // Calls on the target: db_id, get_local, list_tables, put_table(items), put_table(notes).
+  // Calls on the target: db_id, get_local and list_tables (side by side, in
+  // any order), put_table(items), put_table(notes).
   b.fail_call(5, ErrorCode::forbidden);
   ReplicationReport first = replicate(*peers[0], b, test_options(4));
   CHECK(!first.fatal);
@@ -618,8 +619,9 @@ TEST_CASE("replication: the setup calls go to the source and the target at once"
   }
 }
 
-// A target that tracks how many revs_diff calls run at once; its first one
-// waits (at most 10 s) for a second to begin.
+// A target that tracks how many revs_diff calls run at once. Its first call
+// waits (at most 10 s) for a second to begin; then the first two wait
+// (at most 300 ms) for a third, which must not come.
 class OverlapTarget : public ForwardingEngine {
  public:
   using ForwardingEngine::ForwardingEngine;
@@ -629,7 +631,11 @@ class OverlapTarget : public ForwardingEngine {
       ++calls_;
       peak_ = std::max(peak_, ++running_);
       cv_.notify_all();
-      if (calls_ == 1) cv_.wait_for(lock, std::chrono::seconds(10), [&] { return calls_ >= 2; });
+      const int call = calls_;
+      if (call == 1) cv_.wait_for(lock, std::chrono::seconds(10), [&] { return calls_ >= 2; });
+      if (call <= 2) {
+        cv_.wait_for(lock, std::chrono::milliseconds(300), [&] { return calls_ >= 3; });
+      }
     }
     std::vector<RevsDiffResult> out = ForwardingEngine::revs_diff(queries);
     std::lock_guard lock(mu_);
