@@ -1,7 +1,13 @@
 // The single-edit convenience wrappers declared in api/engine.h.
 #include "api/engine.h"
 
+#include "api/error.h"
+
 namespace outpost {
+
+std::vector<std::pair<std::string, std::string>> Engine::list_local() {
+  throw Error(ErrorCode::unavailable, "this database cannot list its local documents");
+}
 namespace {
 
 WriteResult write_one(Engine& engine, Edit edit) {

@@ -11,6 +11,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "api/record.h"
@@ -76,6 +77,10 @@ class Engine {
   // Local (non-replicated) documents: JSON texts stored by id.
   virtual std::optional<std::string> get_local(const std::string& id) = 0;
   virtual void put_local(const std::string& id, const std::string& json) = 0;
+  // Every local document as (id, body), in id order: a hub lists who
+  // synced with it from them (reconciler/checkpoint.h, peer_checkpoints).
+  // Error(unavailable) from engines that cannot (a remote database).
+  virtual std::vector<std::pair<std::string, std::string>> list_local();
 
   // Verifies the stored invariants: every table's current rows are exactly
   // the winners of its revision tree. Returns one line per problem found
@@ -89,6 +94,9 @@ class Engine {
   // Zero for engines that do not count (a remote database seen over HTTP).
   virtual EngineStats stats() { return {}; }
 };
+
+// Local document ids are 1 to this many bytes.
+constexpr size_t kMaxLocalIdBytes = 512;
 
 // Convenience wrappers around write() for a single edit; they throw the
 // document's error instead of returning it.

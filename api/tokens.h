@@ -23,6 +23,13 @@ struct Token {
   bool can_write(const std::string& table) const;
 };
 
+// Through a server with auth, each token has local documents of its own
+// (a device's checkpoints): the server stores them under "<token>/<id>", so
+// no token reads or moves another's. Token names hold no '/'.
+inline std::string token_local_id(const std::string& token_name, const std::string& id) {
+  return token_name + "/" + id;
+}
+
 class TokenStore {
  public:
   virtual ~TokenStore() = default;

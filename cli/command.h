@@ -77,5 +77,6 @@ const CommandGroup& sync_commands();
 const CommandGroup& bench_commands();
 const CommandGroup& serve_commands();
 const CommandGroup& tokens_commands();
+const CommandGroup& peers_commands();
 
 }  // namespace outpost::cli

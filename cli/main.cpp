@@ -25,7 +25,7 @@ std::vector<CommandGroup> command_table() {
   return {outpost::cli::tables_commands(), outpost::cli::records_commands(),
           outpost::cli::changes_commands(), outpost::cli::sync_commands(),
           outpost::cli::serve_commands(),   outpost::cli::tokens_commands(),
-          outpost::cli::bench_commands()};
+          outpost::cli::peers_commands(),   outpost::cli::bench_commands()};
 }
 
 int run(const std::vector<std::string>& argv, std::string& path) {

@@ -663,8 +663,9 @@ std::vector<BulkGetResult> RecordEngine::bulk_get(const std::vector<BulkGetQuery
 // ---------------------------------------------------------------- local documents
 
 static void check_local_id(const std::string& id) {
-  if (id.empty() || id.size() > 255) {
-    throw Error(ErrorCode::invalid_name, "a local document id is 1 to 255 bytes");
+  if (id.empty() || id.size() > kMaxLocalIdBytes) {
+    throw Error(ErrorCode::invalid_name,
+                "a local document id is 1 to " + std::to_string(kMaxLocalIdBytes) + " bytes");
   }
 }
 
@@ -682,6 +683,13 @@ void RecordEngine::put_local(const std::string& id, const std::string& json) {
     auto txn = storage_->begin(TransactionKind::write);
     storage_->put_local(*txn, id, json);
     txn->commit();
+  });
+}
+
+std::vector<std::pair<std::string, std::string>> RecordEngine::list_local() {
+  return with_retry([&] {
+    auto txn = storage_->begin(TransactionKind::read);
+    return storage_->list_local(*txn);
   });
 }
 

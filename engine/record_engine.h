@@ -50,6 +50,7 @@ class RecordEngine final : public Engine, private TokenStore {
 
   std::optional<std::string> get_local(const std::string& id) override;
   void put_local(const std::string& id, const std::string& json) override;
+  std::vector<std::pair<std::string, std::string>> list_local() override;
 
   std::vector<std::string> check() override;
   TokenStore* tokens() override { return this; }

@@ -200,6 +200,8 @@ class Storage {
   // Local documents.
   virtual std::optional<std::string> get_local(Transaction& txn, std::string_view id) = 0;
   virtual void put_local(Transaction& txn, std::string_view id, std::string_view json) = 0;
+  // Every local document as (id, body), in id order.
+  virtual std::vector<std::pair<std::string, std::string>> list_local(Transaction& txn) = 0;
 };
 
 }  // namespace outpost

@@ -119,4 +119,58 @@ std::optional<Checkpoint> resume_point(const Checkpoint& target_copy,
   return std::nullopt;
 }
 
+std::vector<PeerCheckpoint> peer_checkpoints(
+    const std::vector<std::pair<std::string, std::string>>& local) {
+  std::vector<PeerCheckpoint> out;
+  for (const auto& [id, body] : local) {
+    std::optional<Checkpoint> checkpoint = checkpoint_from_json(body);
+    if (!checkpoint) continue;
+    const size_t slash = id.find('/');
+    PeerCheckpoint peer;
+    if (slash != std::string::npos) peer.token = id.substr(0, slash);
+    peer.replication_id = slash == std::string::npos ? id : id.substr(slash + 1);
+    peer.checkpoint = std::move(*checkpoint);
+    out.push_back(std::move(peer));
+  }
+  // Canonical timestamps compare as text.
+  std::stable_sort(out.begin(), out.end(), [](const PeerCheckpoint& a, const PeerCheckpoint& b) {
+    return a.checkpoint.updated_at > b.checkpoint.updated_at;
+  });
+  return out;
+}
+
+std::string peers_to_json(const std::vector<PeerCheckpoint>& peers) {
+  rapidjson::StringBuffer buffer;
+  rapidjson::Writer<rapidjson::StringBuffer> writer(buffer);
+  auto string = [&](std::string_view text) {
+    writer.String(text.data(), static_cast<rapidjson::SizeType>(text.size()));
+  };
+  writer.StartObject();
+  string("peers");
+  writer.StartArray();
+  for (const PeerCheckpoint& p : peers) {
+    writer.StartObject();
+    string("token");
+    string(p.token);
+    string("replication_id");
+    string(p.replication_id);
+    string("source");
+    string(p.checkpoint.source_db_id);
+    string("target");
+    string(p.checkpoint.target_db_id);
+    string("tables");
+    writer.StartArray();
+    for (const std::string& t : p.checkpoint.tables) string(t);
+    writer.EndArray();
+    string("last_seq");
+    string(p.checkpoint.last_seq);
+    string("updated_at");
+    string(p.checkpoint.updated_at);
+    writer.EndObject();
+  }
+  writer.EndArray();
+  writer.EndObject();
+  return std::string(buffer.GetString(), buffer.GetSize());
+}
+
 }  // namespace outpost

@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace outpost {
@@ -62,5 +63,21 @@ std::string checkpoint_to_json(const Checkpoint& checkpoint);
 // nullopt when `text` is not a checkpoint (malformed JSON, no string
 // "last_seq"); unknown fields are ignored, missing optional ones left empty.
 std::optional<Checkpoint> checkpoint_from_json(std::string_view text);
+
+// One replication's checkpoint as a database holds it: who synced with it
+// (the token that saved it through a server, see token_local_id; empty when
+// saved directly or without auth), up to which cursor, and when.
+struct PeerCheckpoint {
+  std::string token;
+  std::string replication_id;
+  Checkpoint checkpoint;
+};
+// The checkpoints among `local` (Engine::list_local), the newest save
+// first; local documents that are not checkpoints are left out.
+std::vector<PeerCheckpoint> peer_checkpoints(
+    const std::vector<std::pair<std::string, std::string>>& local);
+// {"peers": [{"token", "replication_id", "source", "target", "tables",
+//  "last_seq", "updated_at"}, ...]}
+std::string peers_to_json(const std::vector<PeerCheckpoint>& peers);
 
 }  // namespace outpost

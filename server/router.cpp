@@ -11,11 +11,16 @@
 #include <utility>
 #include <vector>
 
+#include "reconciler/checkpoint.h"
 #include "utils/log.h"
 
 namespace outpost::server {
 
 namespace {
+
+// The longest local document id a client may name (the stored id adds the
+// token's name in front).
+constexpr size_t kMaxClientLocalIdBytes = 255;
 
 constexpr std::string_view kComponent = "http";
 constexpr size_t kDefaultPage = 1000;
@@ -336,6 +341,9 @@ HttpResponse Router::dispatch(const HttpRequest& request, std::string& route, bo
     } else if (n == 3 && is(1, "local") && nonempty(2)) {
       route = "/v1/local/{id}";
       methods = {{"GET", &Router::get_local}, {"PUT", &Router::put_local}};
+    } else if (n == 2 && is(1, "peers")) {
+      route = "/v1/peers";
+      methods = {{"GET", &Router::list_peers}};
     }
   }
   if (methods.empty()) {
@@ -761,16 +769,33 @@ HttpResponse Router::bulk_docs(Context& c) {
   return json_response(200, write_results_to_json(bulk_docs_results(request, std::move(written))));
 }
 
+// The stored id of the local document a request names: the token's own
+// (token_local_id) with auth, the name itself without.
+std::string Router::local_id(const Context& c) const {
+  const std::string& id = c.segments[2];
+  if (id.size() > kMaxClientLocalIdBytes) {
+    throw Error(ErrorCode::invalid_name,
+                "a local document id is 1 to " + std::to_string(kMaxClientLocalIdBytes) + " bytes");
+  }
+  return options_.auth ? token_local_id(c.token.name, id) : id;
+}
+
 HttpResponse Router::get_local(Context& c) {
-  std::optional<std::string> doc = engine_.get_local(c.segments[2]);
+  std::optional<std::string> doc = engine_.get_local(local_id(c));
   if (!doc) throw Error(ErrorCode::not_found, "there is no local document '" + c.segments[2] + "'");
   return json_response(200, std::move(*doc));
 }
 
 HttpResponse Router::put_local(Context& c) {
+  const std::string id = local_id(c);
   check_json(c.request.body, options_.json);
-  engine_.put_local(c.segments[2], c.request.body);
+  engine_.put_local(id, c.request.body);
   return json_response(200, R"({"ok":true})");
+}
+
+HttpResponse Router::list_peers(Context& c) {
+  c.require_admin();
+  return json_response(200, peers_to_json(peer_checkpoints(engine_.list_local())));
 }
 
 }  // namespace outpost::server

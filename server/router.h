@@ -100,6 +100,8 @@ class Router {
   HttpResponse revs_diff(Context& c);
   HttpResponse bulk_get(Context& c);
   HttpResponse bulk_docs(Context& c);
+  HttpResponse list_peers(Context& c);
+  std::string local_id(const Context& c) const;
   HttpResponse get_local(Context& c);
   HttpResponse put_local(Context& c);
   HttpResponse get_metrics(Context& c);

@@ -200,8 +200,9 @@ const PgStorage::TableSql& PgStorage::sql_for(const Table& table) {
   // is an index lookup whatever the statistics say (a table nobody has
   // analyzed yet, as on a fresh hub's first sync, would otherwise be
   // scanned whole for every batch).
-  s->trees = "SELECT k.\"_i\",x.* FROM unnest($1::text[]) AS k(\"_i\") CROSS JOIN LATERAL (SELECT " +
-             node_cols + " FROM " + h + " WHERE \"_id\"=k.\"_i\" OFFSET 0) AS x";
+  s->trees =
+      "SELECT k.\"_i\",x.* FROM unnest($1::text[]) AS k(\"_i\") CROSS JOIN LATERAL (SELECT " +
+      node_cols + " FROM " + h + " WHERE \"_id\"=k.\"_i\" OFFSET 0) AS x";
   s->find_node = s->all_nodes + " AND \"_rev\"=$2";
   s->body = "SELECT \"_stub\"" + reads + " FROM " + h + " WHERE \"_id\"=$1 AND \"_rev\"=$2";
   // Each key's whole tree, with the body columns on the key's own revision
@@ -247,11 +248,11 @@ class PgStorage::Txn final : public Transaction {
   Txn(PgStorage& owner, PgPool::Lease conn, TransactionKind kind)
       : owner_(owner), conn_(std::move(conn)), kind_(kind) {
     try {
-      PgResult res = conn_->exec(
-          std::string(kind == TransactionKind::write
-                          ? "BEGIN ISOLATION LEVEL READ COMMITTED; "
-                          : "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; ") +
-          kCatalogVersionSql);
+      PgResult res =
+          conn_->exec(std::string(kind == TransactionKind::write
+                                      ? "BEGIN ISOLATION LEVEL READ COMMITTED; "
+                                      : "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; ") +
+                      kCatalogVersionSql);
       catalog_version = read_catalog_version(res);
     } catch (...) {
       // No destructor runs for a half-built transaction: end it here.
@@ -850,9 +851,8 @@ std::optional<Attributes> PgStorage::body(Transaction& txn, const Table& table, 
   return read_columns(res, 0, 1, table);
 }
 
-std::vector<Storage::TreeAndBody> PgStorage::trees_and_bodies(Transaction& txn,
-                                                             const Table& table,
-                                                             const std::vector<RevisionKey>& keys) {
+std::vector<Storage::TreeAndBody> PgStorage::trees_and_bodies(
+    Transaction& txn, const Table& table, const std::vector<RevisionKey>& keys) {
   std::vector<TreeAndBody> out(keys.size());
   if (keys.empty()) return out;
   Txn& t = txn_of(txn);
@@ -940,6 +940,13 @@ void PgStorage::put_local(Transaction& txn, std::string_view id, std::string_vie
       "INSERT INTO \"_local\"(\"id\",\"body\") VALUES($1,$2) "
       "ON CONFLICT(\"id\") DO UPDATE SET \"body\"=excluded.\"body\"",
       PgParams().add(id).add(json));
+}
+
+std::vector<std::pair<std::string, std::string>> PgStorage::list_local(Transaction& txn) {
+  PgResult res = conn_of(txn).query("SELECT \"id\",\"body\" FROM \"_local\" ORDER BY \"id\"");
+  std::vector<std::pair<std::string, std::string>> out;
+  for (int r = 0; r < res.rows(); ++r) out.emplace_back(res.text(r, 0), res.text(r, 1));
+  return out;
 }
 
 }  // namespace outpost

@@ -794,4 +794,11 @@ void SqliteStorage::put_local(Transaction& txn, std::string_view id, std::string
   stmt->run();
 }
 
+std::vector<std::pair<std::string, std::string>> SqliteStorage::list_local(Transaction& txn) {
+  auto stmt = conn_of(txn).prepare("SELECT \"id\",\"body\" FROM \"_local\" ORDER BY \"id\"");
+  std::vector<std::pair<std::string, std::string>> out;
+  while (stmt->step()) out.emplace_back(stmt->column_text(0), stmt->column_text(1));
+  return out;
+}
+
 }  // namespace outpost

@@ -87,6 +87,7 @@ class SqliteStorage final : public Storage {
 
   std::optional<std::string> get_local(Transaction& txn, std::string_view id) override;
   void put_local(Transaction& txn, std::string_view id, std::string_view json) override;
+  std::vector<std::pair<std::string, std::string>> list_local(Transaction& txn) override;
 
  private:
   class Txn;

@@ -397,8 +397,14 @@ TEST_CASE("conformance: local documents are stored, overwritten and not replicat
     CHECK(all_changes(engine).size() == feed.size());
     CHECK(all_records(engine, "items").size() == 1);
 
+    // Listed whole, in id order.
+    using Local = std::vector<std::pair<std::string, std::string>>;
+    CHECK(engine.list_local() ==
+          Local{{"checkpoint-1", doc2}, {hex_id, "{}"}, {"with/slash and space", "[1,2,3]"}});
+
     db.reopen();
     CHECK(db.engine().get_local("checkpoint-1") == std::optional<std::string>(doc2));
+    CHECK(db.engine().list_local().size() == 3);
   });
 }
 

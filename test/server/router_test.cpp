@@ -439,7 +439,9 @@ TEST_CASE("router: revs_diff, bulk_get, bulk_docs and local documents") {
   HttpResponse local = api.call("GET", "/v1/local/ck%2F1");
   REQUIRE(local.status == 200);
   CHECK(local.body == R"({"last_seq":"5"})");
-  CHECK(api.engine().get_local("ck/1") == std::optional<std::string>(R"({"last_seq":"5"})"));
+  // Stored as the admin token's own document.
+  CHECK(api.engine().get_local("admin/ck/1") == std::optional<std::string>(R"({"last_seq":"5"})"));
+  CHECK_FALSE(api.engine().get_local("ck/1").has_value());
   CHECK(code(api.call("PUT", "/v1/local/ck%2F1", R"({"last_seq":)")) == "invalid_json");
   CHECK(api.call("GET", "/v1/local/ck%2F1").body == R"({"last_seq":"5"})");
 
@@ -716,6 +718,26 @@ TEST_CASE("router: authorization matrix") {
   REQUIRE(wfeed.status == 200);
   CHECK(changes_from_json(wfeed.body).results.empty());
   CHECK(tables_from_json(api.call("GET", "/v1/tables", "", writer_b).body).empty());
+
+  // Local documents: each token has its own; none reads or moves another's.
+  const std::string reader_cp =
+      R"({"last_seq":"7","updated_at":"2026-12-01T10:00:00Z","source":"s","target":"t",)"
+      R"("tables":["a"]})";
+  REQUIRE(as("PUT", "/v1/local/cp", reader_cp).status == 200);
+  CHECK(as("GET", "/v1/local/cp").body == reader_cp);
+  CHECK(code(api.call("GET", "/v1/local/cp", "", writer_b)) == "not_found");
+  REQUIRE(api.call("PUT", "/v1/local/cp", R"({"last_seq":"1"})", writer_b).status == 200);
+  CHECK(as("GET", "/v1/local/cp").body == reader_cp);
+  CHECK(api.call("GET", "/v1/local/cp", "", writer_b).body == R"({"last_seq":"1"})");
+  CHECK(code(as("GET", "/v1/local/" + std::string(256, 'x'))) == "invalid_name");
+  // Only an admin lists them: who synced, up to where, when.
+  CHECK(code(as("GET", "/v1/peers")) == "forbidden");
+  HttpResponse peers = api.call("GET", "/v1/peers");
+  REQUIRE(peers.status == 200);
+  CHECK(peers.body.find(R"({"token":"reader","replication_id":"cp","source":"s","target":"t",)"
+                        R"("tables":["a"],"last_seq":"7","updated_at":"2026-12-01T10:00:00Z"})") !=
+        std::string::npos);
+  CHECK(peers.body.find(R"("token":"writer-b","replication_id":"cp")") != std::string::npos);
   (void)before;
 }
 

@@ -458,6 +458,43 @@ TEST_CASE("outpost serve: a second signal while it stops does not kill it") {
   CHECK(slow.closed_within(std::chrono::seconds(10)));
 }
 
+TEST_CASE("outpost peers: the hub lists who synced with it, by token") {
+  http::TempDir dir;
+  std::string hub = "--db=sqlite:" + (dir.path() / "hub.db").string();
+  std::string device = "--db=sqlite:" + (dir.path() / "device.db").string();
+  http::Process p(dir, {"serve", hub, "--listen", "127.0.0.1:0"}, "serve");
+  auto served = http::wait_served(p, true);
+  REQUIRE_MESSAGE(served, p.err());
+  const std::string& admin = served->admin_token;
+  REQUIRE(http::fetch(served->port, "PUT", "/v1/tables/items", kItemsDef, admin)->status == 200);
+  REQUIRE(http::fetch(served->port, "PUT", "/v1/tables/items/records/a",
+                      R"({"attributes":{"name":{"string":"x"}}})", admin)
+              ->status == 200);
+  auto [created, secret] = http::run_outpost(
+      dir, {"tokens", hub, "create", "tablet-1", "--read", "items", "--write", "items"});
+  REQUIRE(created == 0);
+  while (!secret.empty() && secret.back() == '\n') secret.pop_back();
+  const std::string remote = "http://127.0.0.1:" + std::to_string(served->port);
+  REQUIRE(http::run_outpost(dir, {"sync", device, "--remote", remote, "--token", secret, "--pull"})
+              .first == 0);
+
+  auto [listed, text] = http::run_outpost(dir, {"peers", hub});
+  CHECK(listed == 0);
+  CHECK(text.find("tablet-1") != std::string::npos);
+  CHECK(text.find("pulled from here") != std::string::npos);
+  auto [jlisted, json] = http::run_outpost(dir, {"peers", hub, "--json"});
+  CHECK(jlisted == 0);
+  CHECK(json.find(R"({"peers":[{"token":"tablet-1","replication_id":")") == 0);
+  // Over HTTP: admins only; the device's checkpoint is its token's alone.
+  CHECK(http::fetch(served->port, "GET", "/v1/peers", "", secret)->status == 403);
+  auto peers = http::fetch(served->port, "GET", "/v1/peers", "", admin);
+  REQUIRE(peers);
+  CHECK(peers->status == 200);
+  CHECK(peers->body.find(R"("token":"tablet-1")") != std::string::npos);
+  p.signal(SIGTERM);
+  CHECK(p.wait() == 0);
+}
+
 TEST_CASE("outpost serve: two servers on one PostgreSQL database share the feed") {
   if (!postgres_configured()) {
     MESSAGE("PostgreSQL suites SKIPPED: set OUTPOST_TEST_PG");

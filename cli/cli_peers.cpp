@@ -1,0 +1,65 @@
+// `outpost peers`: who synced with this database, up to which cursor and
+// when, from the checkpoints replication leaves in its local documents
+// (DESIGN.md section 12). On a hub, each device's entry names the token it
+// synced with.
+#include <iostream>
+
+#include "cli/command.h"
+#include "cli/output.h"
+#include "reconciler/checkpoint.h"
+
+namespace outpost::cli {
+
+namespace {
+
+int run_peers(Context& context, const ParsedArgs&) {
+  auto engine = context.open();
+  const std::string self = engine->db_id();
+  std::vector<PeerCheckpoint> peers = peer_checkpoints(engine->list_local());
+  if (context.json) {
+    std::cout << peers_to_json(peers) << "\n";
+    return 0;
+  }
+  if (peers.empty()) {
+    std::cout << "(no peer has synced with this database)\n";
+    return 0;
+  }
+  TextTable table({"token", "direction", "peer", "tables", "last_seq", "updated"});
+  for (const PeerCheckpoint& p : peers) {
+    const Checkpoint& c = p.checkpoint;
+    // Pushed here: this database was the target; pulled: it was the source.
+    const bool pushed = c.target_db_id == self;
+    const std::string& other = pushed ? c.source_db_id : c.target_db_id;
+    std::string tables;
+    for (const std::string& t : c.tables) tables += (tables.empty() ? "" : ",") + t;
+    table.add_row({p.token.empty() ? "-" : printable(p.token),
+                   pushed ? "pushed here" : (c.source_db_id == self ? "pulled from here" : "other"),
+                   printable(other), tables.empty() ? "(all)" : cell(tables), cell(c.last_seq),
+                   printable(c.updated_at)});
+  }
+  table.print(std::cout);
+  return 0;
+}
+
+const Command kCommands[] = {
+    {.name = "",
+     .usage = "",
+     .summary = "list who synced with this database, up to where and when",
+     .details =
+         "One line per replication that saved its checkpoint here: the token it used\n"
+         "(through a server with auth), whether the peer pushed here or pulled from\n"
+         "here, the peer's db_id, the table filter, the cursor reached and when it was\n"
+         "saved (the peer's clock), newest first.\n"
+         "--json prints {\"peers\": [{\"token\", \"replication_id\", \"source\", \"target\",\n"
+         "\"tables\", \"last_seq\", \"updated_at\"}]}.\n",
+     .max_args = 0,
+     .run = run_peers},
+};
+
+const CommandGroup kGroup{"peers", "list who synced with this database", kCommands};
+
+}  // namespace
+
+const CommandGroup& peers_commands() { return kGroup; }
+
+}  // namespace outpost::cli
