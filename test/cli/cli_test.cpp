@@ -371,7 +371,8 @@ TEST_CASE("cli: changes --follow prints entries as they come and ends on SIGINT"
 TEST_CASE("cli: sync shows its progress on stderr and ends with a one-line summary") {
   Cli cli;
   cli.ok({"tables", "create", "items", "name:string"});
-  for (int i = 0; i < 30; ++i) cli.ok({"records", "put", "items", "r" + std::to_string(i), "name=x"});
+  for (int i = 0; i < 30; ++i)
+    cli.ok({"records", "put", "items", "r" + std::to_string(i), "name=x"});
   const std::string other = "sqlite:" + (cli.dir().path() / "other.db").string();
   Run run = cli.ok({"sync", "--remote", other});
   // Progress (not a terminal: a plain line per update, the first at once).
@@ -380,14 +381,16 @@ TEST_CASE("cli: sync shows its progress on stderr and ends with a one-line summa
   // One line on stdout for both directions: what was done, how long, how
   // fast (the pull reads back the 30 the push wrote, and finds them present).
   CHECK(std::count(run.out.begin(), run.out.end(), '\n') == 1);
-  CHECK(run.out.starts_with("sync: 60 changes read, 30 revisions written, 30 already present, "
-                            "0 errors, "));
+  CHECK(
+      run.out.starts_with("sync: 60 changes read, 30 revisions written, 30 already present, "
+                          "0 errors, "));
   CHECK(contains(run.out, " s, "));
   CHECK(run.out.ends_with(" changes/s\n"));
   // Nothing left to do: an idle sync says so.
   Run again = cli.ok({"sync", "--remote", other});
-  CHECK(again.out.starts_with("sync: 0 changes read, 0 revisions written, 0 already present, "
-                              "0 errors, "));
+  CHECK(
+      again.out.starts_with("sync: 0 changes read, 0 revisions written, 0 already present, "
+                            "0 errors, "));
 }
 
 TEST_CASE("cli: bench put prints its figures") {

@@ -15,6 +15,8 @@
 
 #include "api/json.h"
 #include "engine/backends.h"
+#include "engine/open.h"
+#include "server/bad_input_cases.h"
 #include "server/http_helpers.h"
 #include "server/router.h"
 #include "utils/log.h"
@@ -458,6 +460,117 @@ TEST_CASE("outpost serve: a second signal while it stops does not kill it") {
   CHECK(slow.closed_within(std::chrono::seconds(10)));
 }
 
+TEST_CASE("outpost serve: bad input over the wire gets its code, changes nothing, serves on") {
+  // The router test's cases, sent as raw bytes to a real server process
+  // with auth on; the database file is compared byte for byte (its dump,
+  // read through an engine of its own) after each.
+  http::TempDir dir;
+  const std::string url = "sqlite:" + (dir.path() / "hub.db").string();
+  Revision a1;
+  {
+    auto engine = open_engine(url, {});
+    create_table(*engine, items_table());
+    a1 = create(*engine, "items", "a", item("keep me", 1));
+    Revision base = create(*engine, "items", "k", item("base"));
+    update(*engine, "items", "k", base, item("mine"));
+    auto side = offline_chain("items", "k", base, 1, "side");
+    REQUIRE(write_one_replicated(*engine, remote_of("items", "k", side, 0, {base})).ok());
+  }
+  http::Process p(dir, {"serve", "--db=" + url, "--listen", "127.0.0.1:0", "--max-body", "65536"},
+                  "serve");
+  auto served = http::wait_served(p, true);
+  REQUIRE_MESSAGE(served, p.err());
+  auto reader = open_engine(url, {});
+  const std::string before = dump(*reader);
+
+  auto send = [&](const std::string& method, const std::string& target, const std::string& body,
+                  const std::string& content_type) {
+    std::string raw = method + " " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\n" +
+                      "Authorization: Bearer " + served->admin_token + "\r\n";
+    if (!content_type.empty()) raw += "Content-Type: " + content_type + "\r\n";
+    raw += "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+    Connection c(served->port);
+    return c.roundtrip(raw);
+  };
+  for (const BadInputCase& c : bad_input_cases(a1)) {
+    CAPTURE(c.name);
+    std::optional<http::Response> r = send(c.method, c.target, c.body, c.content_type);
+    REQUIRE(r);
+    check_bad_input_answer(c, r->status, r->body);
+    CHECK(dump(*reader) == before);
+    CHECK(http::fetch(served->port, "GET", "/v1/health")->status == 200);
+  }
+  // A wrong method: 405, with the methods the route has.
+  std::optional<http::Response> r = send("DELETE", "/v1/tables/items", "", "");
+  REQUIRE(r);
+  CHECK(r->status == 405);
+  CHECK(r->header("allow") == "GET, PUT");
+  CHECK(dump(*reader) == before);
+  CHECK(reader->list_local().empty());  // the refused local documents were not stored
+  p.signal(SIGTERM);
+  CHECK(p.wait() == 0);
+}
+
+TEST_CASE(
+    "outpost serve: a token that reads a and writes nothing sees nothing of b, over the wire") {
+  http::TempDir dir;
+  const std::string url = "sqlite:" + (dir.path() / "hub.db").string();
+  Revision ra, rb;
+  {
+    auto engine = open_engine(url, {});
+    create_table(*engine, Table{"a", items_table().columns});
+    create_table(*engine, Table{"b", items_table().columns});
+    ra = create(*engine, "a", "ra", item("visible"));
+    rb = create(*engine, "b", "rb", item("secret"));
+  }
+  http::Process p(dir, {"serve", "--db=" + url, "--listen", "127.0.0.1:0"}, "serve");
+  auto served = http::wait_served(p, true);
+  REQUIRE_MESSAGE(served, p.err());
+  auto [created, reader] =
+      http::run_outpost(dir, {"tokens", "--db=" + url, "create", "reader", "--read", "a"});
+  REQUIRE(created == 0);
+  while (!reader.empty() && reader.back() == '\n') reader.pop_back();
+  auto local = open_engine(url, {});
+  const std::string before = dump(*local);
+  auto as = [&](const std::string& method, const std::string& target,
+                const std::string& body = "") {
+    std::optional<http::Response> r = http::fetch(served->port, method, target, body, reader);
+    REQUIRE(r);
+    CHECK(r->body.find("secret") == std::string::npos);  // b's content, never
+    return *r;
+  };
+  CHECK(as("GET", "/v1/tables").body.find("\"b\"") == std::string::npos);
+  CHECK(as("GET", "/v1/tables/b").code() == "forbidden");
+  CHECK(as("GET", "/v1/tables/b/records").code() == "forbidden");
+  CHECK(as("GET", "/v1/tables/b/records/rb").code() == "forbidden");
+  http::Response feed = as("GET", "/v1/changes");
+  CHECK(feed.status == 200);
+  CHECK(feed.body.find("\"ra\"") != std::string::npos);
+  CHECK(feed.body.find("\"rb\"") == std::string::npos);
+  CHECK(feed.body.find("\"b\"") == std::string::npos);
+  CHECK(as("GET", "/v1/changes?tables=b").code() == "forbidden");
+  http::Response diff = as("POST", "/v1/revs_diff", revs_diff_request_to_json({{"b", "rb", {rb}}}));
+  CHECK(diff.status == 200);
+  CHECK(revs_diff_response_from_json(diff.body).at(0).leaves.empty());  // b tells nothing
+  http::Response got = as("POST", "/v1/bulk_get", bulk_get_request_to_json({{"b", "rb", rb, {}}}));
+  CHECK(got.status == 200);
+  CHECK(bulk_get_response_from_json(got.body).at(0).error->code() == ErrorCode::forbidden);
+  std::vector<Edit> edits{{Edit::Kind::put, "a", "new-a", {}, item("x")},
+                          {Edit::Kind::put, "b", "new-b", {}, item("x")}};
+  http::Response wrote = as("POST", "/v1/bulk_docs", bulk_docs_request_to_json(edits));
+  CHECK(wrote.status == 200);
+  for (const WriteResult& w : write_results_from_json(wrote.body)) {
+    REQUIRE(w.error.has_value());
+    CHECK(w.error->code() == ErrorCode::forbidden);
+  }
+  CHECK(as("PUT", "/v1/tables/a/records/ra", R"({"attributes":{"name":{"string":"x"}}})").code() ==
+        "forbidden");
+  CHECK(dump(*local) == before);
+  (void)ra;
+  p.signal(SIGTERM);
+  CHECK(p.wait() == 0);
+}
+
 TEST_CASE("outpost peers: the hub lists who synced with it, by token") {
   http::TempDir dir;
   std::string hub = "--db=sqlite:" + (dir.path() / "hub.db").string();
@@ -479,8 +592,9 @@ TEST_CASE("outpost peers: the hub lists who synced with it, by token") {
       http::run_outpost(dir, {"sync", device, "--remote", remote, "--token", secret, "--pull"});
   REQUIRE(synced == 0);
   // Over HTTP the summary also counts the bytes moved.
-  CHECK(summary.starts_with("pull: 1 changes read, 1 revisions written, 0 already present, "
-                            "0 errors, "));
+  CHECK(
+      summary.starts_with("pull: 1 changes read, 1 revisions written, 0 already present, "
+                          "0 errors, "));
   CHECK(summary.find(" bytes, ") != std::string::npos);
 
   auto [listed, text] = http::run_outpost(dir, {"peers", hub});
