@@ -438,6 +438,7 @@ TEST_CASE("cli: bench http prints a full, a median incremental and a slow-link f
 
 TEST_CASE("cli: bench put on PostgreSQL prints engine, 8-writer and raw figures") {
   if (!outpost::test::postgres_configured()) {
+    if (outpost::test::running_in_ci()) FAIL("CI=true but OUTPOST_TEST_PG is not set");
     MESSAGE("PostgreSQL suites SKIPPED: set OUTPOST_TEST_PG");
     return;
   }
