@@ -3,6 +3,7 @@
 // checkpoint and every record is on the hub exactly once, at the device's
 // revision. And `outpost sync --continuous` rides out a hub restart.
 #include <doctest/doctest.h>
+#include <rapidjson/document.h>
 #include <signal.h>
 
 #include <chrono>
@@ -149,9 +150,9 @@ TEST_CASE("e2e: sync --continuous follows both feeds and reconnects after the hu
   HttpClientOptions client;
   client.token = token;
 
-  OutpostProcess follower(dir.path(),
-                          {"sync", "--db", device_url, "--remote", hub->url(), "--continuous"},
-                          "follow", {"OUTPOST_TOKEN=" + token});
+  OutpostProcess follower(
+      dir.path(), {"sync", "--db", device_url, "--remote", hub->url(), "--continuous", "--json"},
+      "follow", {"OUTPOST_TOKEN=" + token});
   auto wait_for = [&](const std::function<bool()>& done, const char* what) {
     const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(60);
     while (!done()) {
@@ -190,4 +191,15 @@ TEST_CASE("e2e: sync --continuous follows both feeds and reconnects after the hu
   INFO(stopped.err);
   CHECK(stopped.status == 0);
   CHECK(hub->stop() == 0);
+  // The push went on from where it was: 10 records, the hub's one coming
+  // back, 10 more (starting over would have read the first 11 again), after
+  // retries with backoff while the hub was away.
+  INFO(stopped.out);
+  rapidjson::Document report;
+  report.Parse(stopped.out.c_str());
+  REQUIRE_FALSE(report.HasParseError());
+  const auto& push = report["a_to_b"];
+  CHECK(push["revisions_written"].GetUint64() == 20);
+  CHECK(push["changes_read"].GetUint64() < 30);
+  CHECK(report["total"]["retries"].GetUint64() >= 1);
 }
