@@ -6,7 +6,7 @@
 namespace outpost {
 
 std::vector<std::pair<std::string, std::string>> Engine::list_local() {
-  throw Error(ErrorCode::unavailable, "this database cannot list its local documents");
+  throw Error(ErrorCode::internal, "this database cannot list its local documents");
 }
 namespace {
 

@@ -79,7 +79,7 @@ class Engine {
   virtual void put_local(const std::string& id, const std::string& json) = 0;
   // Every local document as (id, body), in id order: a hub lists who
   // synced with it from them (reconciler/checkpoint.h, peer_checkpoints).
-  // Error(unavailable) from engines that cannot (a remote database).
+  // Error(internal) from engines that cannot (a remote database).
   virtual std::vector<std::pair<std::string, std::string>> list_local();
 
   // Verifies the stored invariants: every table's current rows are exactly

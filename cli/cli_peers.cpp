@@ -27,13 +27,14 @@ int run_peers(Context& context, const ParsedArgs&) {
   TextTable table({"token", "direction", "peer", "tables", "last_seq", "updated"});
   for (const PeerCheckpoint& p : peers) {
     const Checkpoint& c = p.checkpoint;
-    // Pushed here: this database was the target; pulled: it was the source.
-    const bool pushed = c.target_db_id == self;
-    const std::string& other = pushed ? c.source_db_id : c.target_db_id;
+    // Which way the records went, whoever ran the sync: into this database
+    // (it was the target) or out of it (it was the source).
+    const bool into = c.target_db_id == self;
+    const std::string& other = into ? c.source_db_id : c.target_db_id;
     std::string tables;
     for (const std::string& t : c.tables) tables += (tables.empty() ? "" : ",") + t;
     table.add_row({p.token.empty() ? "-" : printable(p.token),
-                   pushed ? "pushed here" : (c.source_db_id == self ? "pulled from here" : "other"),
+                   into ? "into here" : (c.source_db_id == self ? "out of here" : "elsewhere"),
                    printable(other), tables.empty() ? "(all)" : cell(tables), cell(c.last_seq),
                    printable(c.updated_at)});
   }
@@ -47,8 +48,9 @@ const Command kCommands[] = {
      .summary = "list who synced with this database, up to where and when",
      .details =
          "One line per replication that saved its checkpoint here: the token it used\n"
-         "(through a server with auth), whether the peer pushed here or pulled from\n"
-         "here, the peer's db_id, the table filter, the cursor reached and when it was\n"
+         "(through a server with auth), whether records went into this database or\n"
+         "out of it, the other database's db_id, the table filter, the cursor reached and\n"
+         "when it was\n"
          "saved (the peer's clock), newest first.\n"
          "--json prints {\"peers\": [{\"token\", \"replication_id\", \"source\", \"target\",\n"
          "\"tables\", \"last_seq\", \"updated_at\"}]}.\n",

@@ -102,13 +102,13 @@ std::string Metrics::render(const EngineStats& engine) const {
   out += "# TYPE outpost_replication_batches_total counter\n";
   out += "outpost_replication_batches_total " + std::to_string(replication_batches_.load()) + "\n";
   out +=
-      "# HELP outpost_database_errors_total Calls that failed in the database "
-      "(unavailable or internal).\n";
+      "# HELP outpost_database_errors_total Engine calls that failed with unavailable or "
+      "internal (database down or busy, a statement refused), after any retries.\n";
   out += "# TYPE outpost_database_errors_total counter\n";
   out += "outpost_database_errors_total " + std::to_string(engine.database_errors) + "\n";
   out +=
-      "# HELP outpost_transaction_retries_total Transactions run again after a write "
-      "conflict or a deadlock.\n";
+      "# HELP outpost_transaction_retries_total Transactions run again after a transient "
+      "failure (a write conflict, a deadlock, a lost connection).\n";
   out += "# TYPE outpost_transaction_retries_total counter\n";
   out += "outpost_transaction_retries_total " + std::to_string(engine.transaction_retries) + "\n";
   return out;

@@ -758,8 +758,10 @@ HttpResponse Router::bulk_docs(Context& c) {
         refuse(positions.at(i), r.table, r.id);
       }
     }
-    if (!allowed.empty()) written = engine_.write_replicated(allowed);
-    metrics_->add_replication_batch();
+    if (!allowed.empty()) {
+      written = engine_.write_replicated(allowed);
+      metrics_->add_replication_batch();
+    }
   }
   std::sort(request.rejected.begin(), request.rejected.end(),
             [](const auto& a, const auto& b) { return a.index < b.index; });

@@ -73,6 +73,8 @@ TEST_CASE("conformance: token names are unique and checked") {
     CHECK(error_of([&] { store.create_token(reader("t1")); }) == ErrorCode::conflict);
     CHECK(error_of([&] { store.create_token(reader("")); }) == ErrorCode::invalid_name);
     CHECK(error_of([&] { store.create_token(reader("a b")); }) == ErrorCode::invalid_name);
+    // No '/': a token's local documents are kept under "<name>/" (token_local_id).
+    CHECK(error_of([&] { store.create_token(reader("a/b")); }) == ErrorCode::invalid_name);
     CHECK(error_of([&] { store.create_token(reader("x\"; DROP TABLE _tokens; --")); }) ==
           ErrorCode::invalid_name);
     Token bad = reader("t2");

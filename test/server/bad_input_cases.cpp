@@ -87,6 +87,12 @@ std::vector<BadInputCase> bad_input_cases(const Revision& a1) {
        "invalid_json"},
       {"local document depth bomb", "PUT", "/v1/local/cp", deep, "application/json", 400,
        "invalid_json"},
+      {"local document id not UTF-8", "PUT", "/v1/local/%FFcp", R"({"last_seq":"1"})",
+       "application/json", 400, "invalid_name"},
+      {"local document id with a control character", "PUT", "/v1/local/c%00p",
+       R"({"last_seq":"1"})", "application/json", 400, "invalid_name"},
+      {"local document id too long", "PUT", "/v1/local/" + std::string(256, 'l'),
+       R"({"last_seq":"1"})", "application/json", 400, "invalid_name"},
   };
 }
 

@@ -446,10 +446,20 @@ TEST_CASE("outpost serve: a write in flight when SIGTERM comes is finished whole
   for (int i = 0; i < 10000; ++i) {
     edits.push_back({Edit::Kind::put, "items", "r" + std::to_string(i), {}, item("x", i)});
   }
+  // Half the request, then the stop, then the rest: the stop begins while
+  // the request is being read (a pause lets the server start reading it;
+  // were it still unread, the connection would count as idle).
+  const std::string raw = request_text("POST", "/v1/bulk_docs", bulk_docs_request_to_json(edits));
   Connection c(served->port);
-  REQUIRE(c.send(request_text("POST", "/v1/bulk_docs", bulk_docs_request_to_json(edits))));
-  std::this_thread::sleep_for(std::chrono::milliseconds(50));  // being read or written now
+  REQUIRE(c.send(raw.substr(0, raw.size() / 2)));
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
   p.signal(SIGTERM);
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (p.err().find("server: stopping") == std::string::npos &&
+         std::chrono::steady_clock::now() < until) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  REQUIRE(c.send(raw.substr(raw.size() / 2)));
   std::optional<http::Response> r = c.read(std::chrono::seconds(60));
   REQUIRE(r);
   CHECK(r->status == 200);
@@ -545,12 +555,12 @@ TEST_CASE(
     "outpost serve: a token that reads a and writes nothing sees nothing of b, over the wire") {
   http::TempDir dir;
   const std::string url = "sqlite:" + (dir.path() / "hub.db").string();
-  Revision ra, rb;
+  Revision rb;
   {
     auto engine = open_engine(url, {});
     create_table(*engine, Table{"a", items_table().columns});
     create_table(*engine, Table{"b", items_table().columns});
-    ra = create(*engine, "a", "ra", item("visible"));
+    create(*engine, "a", "ra", item("visible"));
     rb = create(*engine, "b", "rb", item("secret"));
   }
   http::Process p(dir, {"serve", "--db=" + url, "--listen", "127.0.0.1:0"}, "serve");
@@ -596,7 +606,6 @@ TEST_CASE(
   CHECK(as("PUT", "/v1/tables/a/records/ra", R"({"attributes":{"name":{"string":"x"}}})").code() ==
         "forbidden");
   CHECK(dump(*local) == before);
-  (void)ra;
   p.signal(SIGTERM);
   CHECK(p.wait() == 0);
 }
@@ -630,7 +639,7 @@ TEST_CASE("outpost peers: the hub lists who synced with it, by token") {
   auto [listed, text] = http::run_outpost(dir, {"peers", hub});
   CHECK(listed == 0);
   CHECK(text.find("tablet-1") != std::string::npos);
-  CHECK(text.find("pulled from here") != std::string::npos);
+  CHECK(text.find("out of here") != std::string::npos);  // the device pulled
   auto [jlisted, json] = http::run_outpost(dir, {"peers", hub, "--json"});
   CHECK(jlisted == 0);
   CHECK(json.find(R"({"peers":[{"token":"tablet-1","replication_id":")") == 0);
