@@ -432,6 +432,18 @@ TEST_CASE("outpost serve: admin token once, listening line, auth, SIGTERM exits 
   }
 }
 
+// Sends SIGTERM to a serve process and waits (at most 20 s) until it logs
+// that it is stopping; false if it never does.
+bool stop_begun(http::Process& p) {
+  p.signal(SIGTERM);
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (p.err().find("server: stopping") == std::string::npos) {
+    if (std::chrono::steady_clock::now() >= until) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return true;
+}
+
 TEST_CASE("outpost serve: a write in flight when SIGTERM comes is finished whole") {
   http::TempDir dir;
   const std::string url = "sqlite:" + (dir.path() / "hub.db").string();
@@ -453,12 +465,7 @@ TEST_CASE("outpost serve: a write in flight when SIGTERM comes is finished whole
   Connection c(served->port);
   REQUIRE(c.send(raw.substr(0, raw.size() / 2)));
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
-  p.signal(SIGTERM);
-  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-  while (p.err().find("server: stopping") == std::string::npos &&
-         std::chrono::steady_clock::now() < until) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
+  REQUIRE_MESSAGE(stop_begun(p), p.err());
   REQUIRE(c.send(raw.substr(raw.size() / 2)));
   std::optional<http::Response> r = c.read(std::chrono::seconds(60));
   REQUIRE(r);
@@ -488,13 +495,7 @@ TEST_CASE("outpost serve: a second signal while it stops does not kill it") {
   // Let the server read it, so that the stop waits for it (were it still
   // unread, the connection would count as idle and close at once).
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
-  p.signal(SIGTERM);
-  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-  while (p.err().find("server: stopping") == std::string::npos &&
-         std::chrono::steady_clock::now() < until) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  REQUIRE_MESSAGE(p.err().find("server: stopping") != std::string::npos, p.err());
+  REQUIRE_MESSAGE(stop_begun(p), p.err());
   p.signal(SIGTERM);
   CHECK(p.wait() == 0);
   CHECK(slow.closed_within(std::chrono::seconds(10)));
