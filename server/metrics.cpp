@@ -28,6 +28,14 @@ std::string number(double v) {
   return buf;
 }
 
+// A metric with a single sample: its HELP and TYPE lines, then the value.
+void single(std::string& out, std::string_view name, std::string_view type, std::string_view help,
+            const std::string& value) {
+  out.append("# HELP ").append(name).append(" ").append(help).append("\n");
+  out.append("# TYPE ").append(name).append(" ").append(type).append("\n");
+  out.append(name).append(" ").append(value).append("\n");
+}
+
 }  // namespace
 
 void Metrics::record_request(std::string_view route, std::string_view method, int status,
@@ -79,38 +87,27 @@ std::string Metrics::render(const EngineStats& engine) const {
     out +=
         "outpost_http_errors_total{code=\"" + label(code) + "\"} " + std::to_string(count) + "\n";
   }
-  out += "# HELP outpost_http_open_connections Connections open now.\n";
-  out += "# TYPE outpost_http_open_connections gauge\n";
-  out += "outpost_http_open_connections " + std::to_string(open_connections_.load()) + "\n";
-  out += "# HELP outpost_http_connections_total Connections accepted.\n";
-  out += "# TYPE outpost_http_connections_total counter\n";
-  out += "outpost_http_connections_total " + std::to_string(connections_total_.load()) + "\n";
-  out +=
-      "# HELP outpost_http_connections_refused_total Connections closed at once (cap reached).\n";
-  out += "# TYPE outpost_http_connections_refused_total counter\n";
-  out += "outpost_http_connections_refused_total " + std::to_string(connections_refused_.load()) +
-         "\n";
-  out += "# HELP outpost_feed_waiters Long-poll requests waiting for changes now.\n";
-  out += "# TYPE outpost_feed_waiters gauge\n";
-  out += "outpost_feed_waiters " + std::to_string(feed_waiters_.load()) + "\n";
-  out += "# HELP outpost_revisions_written_total Revisions written through the API.\n";
-  out += "# TYPE outpost_revisions_written_total counter\n";
-  out += "outpost_revisions_written_total " + std::to_string(revisions_written_.load()) + "\n";
-  out +=
-      "# HELP outpost_replication_batches_total Batches of replicated revisions written "
-      "(bulk_docs with new_edits=false).\n";
-  out += "# TYPE outpost_replication_batches_total counter\n";
-  out += "outpost_replication_batches_total " + std::to_string(replication_batches_.load()) + "\n";
-  out +=
-      "# HELP outpost_database_errors_total Engine calls that failed with unavailable or "
-      "internal (database down or busy, a statement refused), after any retries.\n";
-  out += "# TYPE outpost_database_errors_total counter\n";
-  out += "outpost_database_errors_total " + std::to_string(engine.database_errors) + "\n";
-  out +=
-      "# HELP outpost_transaction_retries_total Transactions run again after a transient "
-      "failure (a write conflict, a deadlock, a lost connection).\n";
-  out += "# TYPE outpost_transaction_retries_total counter\n";
-  out += "outpost_transaction_retries_total " + std::to_string(engine.transaction_retries) + "\n";
+  single(out, "outpost_http_open_connections", "gauge", "Connections open now.",
+         std::to_string(open_connections_.load()));
+  single(out, "outpost_http_connections_total", "counter", "Connections accepted.",
+         std::to_string(connections_total_.load()));
+  single(out, "outpost_http_connections_refused_total", "counter",
+         "Connections closed at once (cap reached).", std::to_string(connections_refused_.load()));
+  single(out, "outpost_feed_waiters", "gauge", "Long-poll requests waiting for changes now.",
+         std::to_string(feed_waiters_.load()));
+  single(out, "outpost_revisions_written_total", "counter", "Revisions written through the API.",
+         std::to_string(revisions_written_.load()));
+  single(out, "outpost_replication_batches_total", "counter",
+         "Batches of replicated revisions written (bulk_docs with new_edits=false).",
+         std::to_string(replication_batches_.load()));
+  single(out, "outpost_database_errors_total", "counter",
+         "Engine calls that failed with unavailable or internal (database down or busy, a "
+         "statement refused), after any retries.",
+         std::to_string(engine.database_errors));
+  single(out, "outpost_transaction_retries_total", "counter",
+         "Transactions run again after a transient failure (a write conflict, a deadlock, a lost "
+         "connection).",
+         std::to_string(engine.transaction_retries));
   return out;
 }
 
