@@ -82,12 +82,9 @@ void validate_record_id(std::string_view id) {
     invalid_name("invalid record id " + quote_for_message(id) + ": not valid UTF-8 at byte " +
                  std::to_string(bad) + "; " + std::string(kRule));
   }
-  for (size_t i = 0; i < id.size(); ++i) {
-    const auto c = static_cast<unsigned char>(id[i]);
-    if (c < 0x20 || c == 0x7f) {
-      invalid_name("invalid record id " + quote_for_message(id) + ": control character at byte " +
-                   std::to_string(i) + "; " + std::string(kRule));
-    }
+  if (const size_t bad = control_char_offset(id); bad != std::string_view::npos) {
+    invalid_name("invalid record id " + quote_for_message(id) + ": control character at byte " +
+                 std::to_string(bad) + "; " + std::string(kRule));
   }
   if (id[0] == '_') {
     invalid_name("invalid record id " + quote_for_message(id) +

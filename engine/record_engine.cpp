@@ -664,14 +664,11 @@ std::vector<BulkGetResult> RecordEngine::bulk_get(const std::vector<BulkGetQuery
 // ---------------------------------------------------------------- local documents
 
 static void check_local_id(const std::string& id) {
-  const std::string rule = "a local document id is 1 to " + std::to_string(kMaxLocalIdBytes) +
-                           " bytes of UTF-8 without control characters";
-  if (id.empty() || id.size() > kMaxLocalIdBytes || !is_valid_utf8(id)) {
-    throw Error(ErrorCode::invalid_name, rule);
-  }
-  for (char ch : id) {
-    const auto c = static_cast<unsigned char>(ch);
-    if (c < 0x20 || c == 0x7f) throw Error(ErrorCode::invalid_name, rule);
+  if (id.empty() || id.size() > kMaxLocalIdBytes || !is_valid_utf8(id) ||
+      control_char_offset(id) != std::string_view::npos) {
+    throw Error(ErrorCode::invalid_name, "a local document id is 1 to " +
+                                             std::to_string(kMaxLocalIdBytes) +
+                                             " bytes of UTF-8 without control characters");
   }
 }
 

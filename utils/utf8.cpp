@@ -101,4 +101,12 @@ std::string quote_for_message(std::string_view s, size_t max_bytes) {
   return out;
 }
 
+size_t control_char_offset(std::string_view s) {
+  for (size_t i = 0; i < s.size(); ++i) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c < 0x20 || c == 0x7f) return i;
+  }
+  return std::string_view::npos;
+}
+
 }  // namespace outpost

@@ -16,6 +16,10 @@ inline bool is_valid_utf8(std::string_view s) {
   return utf8_invalid_offset(s) == std::string_view::npos;
 }
 
+// Byte offset of the first control character (U+0000-U+001F, U+007F) in
+// `s`, or std::string_view::npos when it has none.
+size_t control_char_offset(std::string_view s);
+
 // `s` in double quotes for a human-readable message: '"' and '\' escaped,
 // control characters as \n, \t or \u00XX, bytes of invalid UTF-8 as \xNN;
 // longer than `max_bytes` input is cut at a character boundary and marked
