@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace outpost {
@@ -28,6 +29,13 @@ struct Token {
 // no token reads or moves another's. Token names hold no '/'.
 inline std::string token_local_id(const std::string& token_name, const std::string& id) {
   return token_name + "/" + id;
+}
+// The other way: {token name, id} of a stored id; an id without '/' was
+// stored without a token (no auth, or straight into the database).
+inline std::pair<std::string, std::string> split_token_local_id(const std::string& stored) {
+  const size_t slash = stored.find('/');
+  if (slash == std::string::npos) return {"", stored};
+  return {stored.substr(0, slash), stored.substr(slash + 1)};
 }
 
 class TokenStore {

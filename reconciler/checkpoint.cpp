@@ -6,10 +6,28 @@
 #include <rapidjson/writer.h>
 
 #include <algorithm>
+#include <tuple>
 
+#include "api/tokens.h"
 #include "utils/sha256.h"
 
 namespace outpost {
+
+namespace {
+
+using JsonWriter = rapidjson::Writer<rapidjson::StringBuffer>;
+
+void put_string(JsonWriter& writer, std::string_view text) {
+  writer.String(text.data(), static_cast<rapidjson::SizeType>(text.size()));
+}
+
+void put_strings(JsonWriter& writer, const std::vector<std::string>& texts) {
+  writer.StartArray();
+  for (const std::string& t : texts) put_string(writer, t);
+  writer.EndArray();
+}
+
+}  // namespace
 
 std::vector<std::string> normalized_tables(std::vector<std::string> tables) {
   std::erase_if(tables, [](const std::string& t) { return t.empty(); });
@@ -36,10 +54,8 @@ std::string replication_id(std::string_view source_db_id, std::string_view targe
 
 std::string checkpoint_to_json(const Checkpoint& checkpoint) {
   rapidjson::StringBuffer buffer;
-  rapidjson::Writer<rapidjson::StringBuffer> writer(buffer);
-  auto string = [&](std::string_view text) {
-    writer.String(text.data(), static_cast<rapidjson::SizeType>(text.size()));
-  };
+  JsonWriter writer(buffer);
+  auto string = [&](std::string_view text) { put_string(writer, text); };
   writer.StartObject();
   string("last_seq");
   string(checkpoint.last_seq);
@@ -50,9 +66,7 @@ std::string checkpoint_to_json(const Checkpoint& checkpoint) {
   string("target");
   string(checkpoint.target_db_id);
   string("tables");
-  writer.StartArray();
-  for (const std::string& t : checkpoint.tables) string(t);
-  writer.EndArray();
+  put_strings(writer, checkpoint.tables);
   string("skipped");
   writer.StartObject();
   for (const auto& [table, cursor] : checkpoint.skipped) {
@@ -61,9 +75,7 @@ std::string checkpoint_to_json(const Checkpoint& checkpoint) {
   }
   writer.EndObject();
   string("history");
-  writer.StartArray();
-  for (const std::string& cursor : checkpoint.history) string(cursor);
-  writer.EndArray();
+  put_strings(writer, checkpoint.history);
   writer.EndObject();
   return std::string(buffer.GetString(), buffer.GetSize());
 }
@@ -125,10 +137,8 @@ std::vector<PeerCheckpoint> peer_checkpoints(
   for (const auto& [id, body] : local) {
     std::optional<Checkpoint> checkpoint = checkpoint_from_json(body);
     if (!checkpoint) continue;
-    const size_t slash = id.find('/');
     PeerCheckpoint peer;
-    if (slash != std::string::npos) peer.token = id.substr(0, slash);
-    peer.replication_id = slash == std::string::npos ? id : id.substr(slash + 1);
+    std::tie(peer.token, peer.replication_id) = split_token_local_id(id);
     peer.checkpoint = std::move(*checkpoint);
     out.push_back(std::move(peer));
   }
@@ -141,10 +151,8 @@ std::vector<PeerCheckpoint> peer_checkpoints(
 
 std::string peers_to_json(const std::vector<PeerCheckpoint>& peers) {
   rapidjson::StringBuffer buffer;
-  rapidjson::Writer<rapidjson::StringBuffer> writer(buffer);
-  auto string = [&](std::string_view text) {
-    writer.String(text.data(), static_cast<rapidjson::SizeType>(text.size()));
-  };
+  JsonWriter writer(buffer);
+  auto string = [&](std::string_view text) { put_string(writer, text); };
   writer.StartObject();
   string("peers");
   writer.StartArray();
@@ -159,9 +167,7 @@ std::string peers_to_json(const std::vector<PeerCheckpoint>& peers) {
     string("target");
     string(p.checkpoint.target_db_id);
     string("tables");
-    writer.StartArray();
-    for (const std::string& t : p.checkpoint.tables) string(t);
-    writer.EndArray();
+    put_strings(writer, p.checkpoint.tables);
     string("last_seq");
     string(p.checkpoint.last_seq);
     string("updated_at");
