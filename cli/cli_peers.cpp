@@ -31,8 +31,7 @@ int run_peers(Context& context, const ParsedArgs&) {
     // (it was the target) or out of it (it was the source).
     const bool into = c.target_db_id == self;
     const std::string& other = into ? c.source_db_id : c.target_db_id;
-    std::string tables;
-    for (const std::string& t : c.tables) tables += (tables.empty() ? "" : ",") + t;
+    const std::string tables = join(c.tables);
     table.add_row({p.token.empty() ? "-" : printable(p.token),
                    into ? "into here" : (c.source_db_id == self ? "out of here" : "elsewhere"),
                    printable(other), tables.empty() ? "(all)" : cell(tables), cell(c.last_seq),
@@ -50,8 +49,7 @@ const Command kCommands[] = {
          "One line per replication that saved its checkpoint here: the token it used\n"
          "(through a server with auth), whether records went into this database or\n"
          "out of it, the other database's db_id, the table filter, the cursor reached and\n"
-         "when it was\n"
-         "saved (the peer's clock), newest first.\n"
+         "when it was saved (the peer's clock), newest first.\n"
          "--json prints {\"peers\": [{\"token\", \"replication_id\", \"source\", \"target\",\n"
          "\"tables\", \"last_seq\", \"updated_at\"}]}.\n",
      .max_args = 0,

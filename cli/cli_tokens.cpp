@@ -43,12 +43,6 @@ std::string json_list(const std::vector<std::string>& items) {
   return out + "]";
 }
 
-std::string join(const std::vector<std::string>& items) {
-  std::string out;
-  for (const std::string& item : items) out += (out.empty() ? "" : ",") + item;
-  return out;
-}
-
 int run_create(Context& context, const ParsedArgs& args) {
   Token token;
   token.name = args.positionals[0];

@@ -79,6 +79,12 @@ std::string quoted(std::string_view text) {
   return out + "\"";
 }
 
+std::string join(const std::vector<std::string>& items) {
+  std::string out;
+  for (const std::string& item : items) out += (out.empty() ? "" : ",") + item;
+  return out;
+}
+
 std::string with_thousands(double value) {
   if (!std::isfinite(value)) return "-";
   auto whole = static_cast<long long>(std::llround(std::fabs(value)));

@@ -31,6 +31,8 @@ std::string printable(std::string_view text);
 std::string cell(std::string_view text, size_t max_points = 40);
 // A double-quoted string with \" \\ and control characters escaped.
 std::string quoted(std::string_view text);
+// {"a", "b"} → "a,b"
+std::string join(const std::vector<std::string>& items);
 // 85000.4 → "85,000"
 std::string with_thousands(double value);
 // The number of UTF-8 code points in `text`.
