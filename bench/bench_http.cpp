@@ -290,6 +290,22 @@ BenchReport run_http_bench(const BenchOptions& options) {
     throw Error(ErrorCode::internal, "bench: the last record did not arrive");
   }
 
+  // One incremental round over HTTP through `remote`: the device pushes its
+  // changed 1%, the copy pulls it, and the change must have arrived.
+  auto http_round = [&](HttpEngine& remote, std::string_view how, Rounds& push, Rounds& pull,
+                        size_t first) {
+    reopen(options, device, device_file);
+    push.runs.push_back(
+        timed_replicate(options, *device, remote, "push 1% " + std::string(how), updated, &remote));
+    reopen(options, copy, copy_file);
+    pull.runs.push_back(
+        timed_replicate(options, remote, *copy, "pull 1% " + std::string(how), updated, &remote));
+    const std::string changed = bench_record_id(first);
+    if (copy->get(kTable, changed)->revision != device->get(kTable, changed)->revision) {
+      throw Error(ErrorCode::internal, "bench: the incremental pull did not arrive");
+    }
+  };
+
   // Each round, a different 1% of the records changes on the device; both
   // hubs and copies catch up.
   Rounds local_push_1, local_pull_1, http_push_1, http_pull_1;
@@ -304,16 +320,7 @@ BenchReport run_http_bench(const BenchOptions& options) {
     reopen(options, local_copy, local_copy_file);
     local_pull_1.runs.push_back(
         timed_replicate(options, *local_hub, *local_copy, "in-process pull 1%", updated, nullptr));
-    reopen(options, device, device_file);
-    http_push_1.runs.push_back(
-        timed_replicate(options, *device, *hub, "push 1% over HTTP", updated, hub.get()));
-    reopen(options, copy, copy_file);
-    http_pull_1.runs.push_back(
-        timed_replicate(options, *hub, *copy, "pull 1% over HTTP", updated, hub.get()));
-    const std::string changed = bench_record_id(first);
-    if (copy->get(kTable, changed)->revision != device->get(kTable, changed)->revision) {
-      throw Error(ErrorCode::internal, "bench: the incremental pull did not arrive");
-    }
+    http_round(*hub, "over HTTP", http_push_1, http_pull_1, first);
   }
 
   // The same rounds again, through a relay that makes the link slow.
@@ -324,16 +331,7 @@ BenchReport run_http_bench(const BenchOptions& options) {
   for (size_t round = 0; round < kIncrementalRounds; ++round) {
     const size_t first = (kIncrementalRounds + round) % firsts;
     write_records(options, *device, n, batch, step, "updating 1%", first);
-    reopen(options, device, device_file);
-    slow_push_1.runs.push_back(timed_replicate(options, *device, *far_hub,
-                                               "push 1% over a slow link", updated, far_hub.get()));
-    reopen(options, copy, copy_file);
-    slow_pull_1.runs.push_back(timed_replicate(options, *far_hub, *copy, "pull 1% over a slow link",
-                                               updated, far_hub.get()));
-    const std::string changed = bench_record_id(first);
-    if (copy->get(kTable, changed)->revision != device->get(kTable, changed)->revision) {
-      throw Error(ErrorCode::internal, "bench: the incremental pull did not arrive");
-    }
+    http_round(*far_hub, "over a slow link", slow_push_1, slow_pull_1, first);
   }
   const std::string rounds = "median of " + std::to_string(kIncrementalRounds) + " rounds, HTTP ";
   const double round_trip = 2 * std::chrono::duration<double>(kSlowLinkOneWay).count();
