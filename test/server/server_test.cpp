@@ -349,6 +349,18 @@ TEST_CASE("server: TLS 1.2+ with a generated certificate") {
 
 // ------------------------------------------------------------ processes --
 
+// `outpost tokens --db=... create ARGS...` on the database `db_option`
+// names; returns the secret it prints.
+std::string create_token(const http::TempDir& dir, const std::string& db_option,
+                         const std::vector<std::string>& args) {
+  std::vector<std::string> command{"tokens", db_option, "create"};
+  command.insert(command.end(), args.begin(), args.end());
+  auto [status, secret] = http::run_outpost(dir, command);
+  REQUIRE(status == 0);
+  while (!secret.empty() && secret.back() == '\n') secret.pop_back();
+  return secret;
+}
+
 TEST_CASE("outpost serve: admin token once, listening line, auth, SIGTERM exits 0") {
   http::TempDir dir;
   std::string db = "--db=sqlite:" + (dir.path() / "hub.db").string();
@@ -373,10 +385,7 @@ TEST_CASE("outpost serve: admin token once, listening line, auth, SIGTERM exits 
     CHECK(err.find(admin) == std::string::npos);                   // never the token
   }
   // Tokens on the local database.
-  auto [status, secret] =
-      http::run_outpost(dir, {"tokens", db, "create", "field", "--read", "items"});
-  REQUIRE(status == 0);
-  while (!secret.empty() && secret.back() == '\n') secret.pop_back();
+  const std::string secret = create_token(dir, db, {"field", "--read", "items"});
   auto [lstatus, listing] = http::run_outpost(dir, {"tokens", db, "list"});
   CHECK(lstatus == 0);
   CHECK(listing.find("field") != std::string::npos);
@@ -567,10 +576,7 @@ TEST_CASE(
   http::Process p(dir, {"serve", "--db=" + url, "--listen", "127.0.0.1:0"}, "serve");
   auto served = http::wait_served(p, true);
   REQUIRE_MESSAGE(served, p.err());
-  auto [created, reader] =
-      http::run_outpost(dir, {"tokens", "--db=" + url, "create", "reader", "--read", "a"});
-  REQUIRE(created == 0);
-  while (!reader.empty() && reader.back() == '\n') reader.pop_back();
+  const std::string reader = create_token(dir, "--db=" + url, {"reader", "--read", "a"});
   auto local = open_engine(url, {});
   const std::string before = dump(*local);
   auto as = [&](const std::string& method, const std::string& target,
@@ -623,10 +629,8 @@ TEST_CASE("outpost peers: the hub lists who synced with it, by token") {
   REQUIRE(http::fetch(served->port, "PUT", "/v1/tables/items/records/a",
                       R"({"attributes":{"name":{"string":"x"}}})", admin)
               ->status == 200);
-  auto [created, secret] = http::run_outpost(
-      dir, {"tokens", hub, "create", "tablet-1", "--read", "items", "--write", "items"});
-  REQUIRE(created == 0);
-  while (!secret.empty() && secret.back() == '\n') secret.pop_back();
+  const std::string secret =
+      create_token(dir, hub, {"tablet-1", "--read", "items", "--write", "items"});
   const std::string remote = "http://127.0.0.1:" + std::to_string(served->port);
   auto [synced, summary] =
       http::run_outpost(dir, {"sync", device, "--remote", remote, "--token", secret, "--pull"});
