@@ -24,6 +24,8 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -46,6 +48,10 @@ struct ServerInfo {
   std::string db_id;
   std::string backend;
   std::string update_seq;
+  // "limits": what one request may hold (DESIGN.md §9); 0 when the server
+  // does not say. Clients split their requests to fit.
+  uint64_t max_body_bytes = 0;
+  uint64_t max_batch_docs = 0;
 
   friend bool operator==(const ServerInfo&, const ServerInfo&) = default;
 };
@@ -77,7 +83,8 @@ Attributes attributes_from_json(std::string_view text, const JsonLimits& limits 
 std::string error_to_json(const Error& error);
 Error error_from_json(std::string_view text, const JsonLimits& limits = {});
 
-// GET /v1.
+// GET /v1: {"engine", "version", "db_id", "backend", "update_seq",
+// "limits"?: {"body_bytes", "batch_docs"}}.
 std::string info_to_json(const ServerInfo& info);
 ServerInfo info_from_json(std::string_view text, const JsonLimits& limits = {});
 
@@ -156,6 +163,12 @@ std::vector<BulkGetResult> bulk_get_response_from_json(std::string_view text,
 // "attributes", "ancestry"}, ...]}. The response is write_results_to_json.
 std::string bulk_docs_request_to_json(const std::vector<Edit>& edits);
 std::string bulk_docs_request_to_json(const std::vector<RemoteRevision>& revisions);
+// The same request assembled from documents encoded one by one
+// (edit_to_json, remote_revision_to_json), so that a client can size each
+// document before it packs a request: `docs` are valid JSON objects.
+std::string bulk_docs_request_from_parts(bool new_edits, std::span<const std::string> docs);
+// One document of a bulk_docs request with new_edits = false.
+std::string remote_revision_to_json(const RemoteRevision& revision);
 // Throws only for the request as a whole (malformed JSON, "docs" or
 // "new_edits" missing or mistyped); per-document failures land in `rejected`.
 BulkDocsRequest bulk_docs_request_from_json(std::string_view text, const JsonLimits& limits = {});

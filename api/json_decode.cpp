@@ -559,6 +559,14 @@ ServerInfo info_from_json(std::string_view text, const JsonLimits& limits) {
   info.db_id = f.string("db_id");
   info.backend = f.string("backend");
   info.update_seq = f.string("update_seq");
+  if (const rj::Value* limits = f.find_set("limits"); limits != nullptr && limits->IsObject()) {
+    auto count = [&](const char* key) -> uint64_t {
+      auto it = limits->FindMember(key);
+      return it != limits->MemberEnd() && it->value.IsUint64() ? it->value.GetUint64() : 0;
+    };
+    info.max_body_bytes = count("body_bytes");
+    info.max_batch_docs = count("batch_docs");
+  }
   return info;
 }
 

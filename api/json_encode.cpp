@@ -45,6 +45,7 @@ class JsonWriter {
   void key(std::string_view k) { write_text(k, true); }
   void string(std::string_view s) { write_text(s, false); }
   void boolean(bool b) { writer_.Bool(b); }
+  void uint64(uint64_t n) { writer_.Uint64(n); }
 
   void field(std::string_view k, std::string_view s) {
     key(k);
@@ -252,6 +253,15 @@ std::string info_to_json(const ServerInfo& info) {
   w.field("db_id", info.db_id);
   w.field("backend", info.backend);
   w.field("update_seq", info.update_seq);
+  if (info.max_body_bytes > 0 || info.max_batch_docs > 0) {
+    w.key("limits");
+    w.start_object();
+    w.key("body_bytes");
+    w.uint64(info.max_body_bytes);
+    w.key("batch_docs");
+    w.uint64(info.max_batch_docs);
+    w.end_object();
+  }
   w.end_object();
   return w.str();
 }
@@ -451,6 +461,26 @@ std::string bulk_docs_request_to_json(const std::vector<Edit>& edits) {
   w.end_array();
   w.end_object();
   return w.str();
+}
+
+std::string remote_revision_to_json(const RemoteRevision& revision) {
+  JsonWriter w;
+  write_remote_revision(w, revision);
+  return w.str();
+}
+
+std::string bulk_docs_request_from_parts(bool new_edits, std::span<const std::string> docs) {
+  size_t size = 32;
+  for (const std::string& d : docs) size += d.size() + 1;
+  std::string out;
+  out.reserve(size);
+  out += new_edits ? R"({"new_edits":true,"docs":[)" : R"({"new_edits":false,"docs":[)";
+  for (size_t i = 0; i < docs.size(); ++i) {
+    if (i > 0) out += ',';
+    out += docs[i];
+  }
+  out += "]}";
+  return out;
 }
 
 std::string bulk_docs_request_to_json(const std::vector<RemoteRevision>& revisions) {

@@ -1,11 +1,19 @@
 #include "bench/bench_common.h"
 
+#include <fcntl.h>
+#include <signal.h>
 #include <stdlib.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <fstream>
+#include <sstream>
+#include <thread>
+#include <vector>
 
 #include "api/error.h"
 #include "engine/postgres/pg_connection.h"
@@ -71,6 +79,67 @@ Attributes bench_record(size_t i, size_t version) {
   a.emplace("price", Value::from_float(static_cast<double>((i * 31 + version) % 10000) / 100.0));
   a.emplace("active", Value::from_bool((i + version) % 3 != 0));
   return a;
+}
+
+namespace {
+
+std::string slurp(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+}  // namespace
+
+ServerProcess::ServerProcess(const std::filesystem::path& dir, const std::string& db_url,
+                             Durability durability) {
+  using Clock = std::chrono::steady_clock;
+
+  const std::filesystem::path out = dir / "serve.stdout";
+  const std::filesystem::path err = dir / "serve.stderr";
+  std::vector<std::string> args{
+      "outpost",  "--durability", durability == Durability::full ? "full" : "normal",
+      "serve",    "--db",         db_url,
+      "--listen", "127.0.0.1:0",  "--no-auth"};
+  std::vector<char*> argv;
+  for (std::string& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  pid_ = fork();
+  if (pid_ < 0) throw Error(ErrorCode::unavailable, "bench: fork failed");
+  if (pid_ == 0) {
+    const int o = open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    const int e = open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    if (o < 0 || e < 0 || dup2(o, STDOUT_FILENO) < 0 || dup2(e, STDERR_FILENO) < 0) _exit(127);
+    execv("/proc/self/exe", argv.data());
+    _exit(127);
+  }
+  const auto until = Clock::now() + std::chrono::seconds(60);
+  for (;;) {
+    const std::string text = slurp(out);
+    const size_t at = text.find("listening on ");
+    const size_t end = at == std::string::npos ? at : text.find('\n', at);
+    if (end != std::string::npos) {
+      url_ = text.substr(at + 13, end - at - 13);
+      return;
+    }
+    int status = 0;
+    if (waitpid(pid_, &status, WNOHANG) == pid_) {
+      pid_ = -1;
+      throw Error(ErrorCode::unavailable, "bench: outpost serve exited: " + slurp(err));
+    }
+    if (Clock::now() > until) {
+      throw Error(ErrorCode::unavailable, "bench: outpost serve did not start: " + slurp(err));
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+}
+
+ServerProcess::~ServerProcess() {
+  if (pid_ <= 0) return;
+  kill(pid_, SIGTERM);
+  int status = 0;
+  waitpid(pid_, &status, 0);
 }
 
 }  // namespace outpost

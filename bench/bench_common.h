@@ -1,6 +1,6 @@
 // What the benchmark scenarios share: scratch space that cleans up after
-// itself (a temporary directory, a PostgreSQL schema) and the record shape
-// they all write. Thread-safety: plain values and RAII owners of one thread.
+// itself (a temporary directory, a PostgreSQL schema), a server process,
+// and the record shape they all write. Thread-safety: plain values and RAII owners of one thread.
 #pragma once
 
 #include <cstddef>
@@ -9,6 +9,7 @@
 
 #include "api/table.h"
 #include "api/value.h"
+#include "engine/open.h"
 
 namespace outpost {
 
@@ -44,6 +45,23 @@ class ScratchSchema {
   std::string base_;
   std::string schema_;
   std::string conninfo_;
+};
+
+// `outpost serve --no-auth` on `db_url`, on a free loopback port, run from
+// this binary (/proc/self/exe) with its output in `dir`; stopped (SIGTERM)
+// at the end of its scope. Throws Error(unavailable) when it does not start.
+class ServerProcess {
+ public:
+  ServerProcess(const std::filesystem::path& dir, const std::string& db_url, Durability durability);
+  ~ServerProcess();
+  ServerProcess(const ServerProcess&) = delete;
+  ServerProcess& operator=(const ServerProcess&) = delete;
+  // "http://127.0.0.1:PORT"
+  const std::string& url() const { return url_; }
+
+ private:
+  int pid_ = -1;
+  std::string url_;
 };
 
 // The benchmark table: name, city (strings), qty, seq (ints), price (float),

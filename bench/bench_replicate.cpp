@@ -10,6 +10,7 @@
 #include "api/engine.h"
 #include "api/error.h"
 #include "bench/bench_common.h"
+#include "client/http_engine.h"
 #include "reconciler/replicator.h"
 
 namespace outpost {
@@ -19,6 +20,7 @@ namespace {
 constexpr const char* kTable = kBenchTable;
 constexpr size_t kCatchUpRecords = 100;
 constexpr size_t kCatchUpEdits = 10000;
+constexpr size_t kDeepEdits = 10000;
 
 double seconds_since(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -80,6 +82,49 @@ double timed_replicate(const BenchOptions& options, Engine& source, Engine& targ
 
 bool starts_with(std::string_view text, std::string_view prefix) {
   return text.substr(0, prefix.size()) == prefix;
+}
+
+// One record edited kDeepEdits times on a device offline, then pushed to a
+// hub that knows only its first revision: over HTTP to `outpost serve`
+// (time and bytes), against the same push in process. The whole path down
+// to the revision the hub knows is sent (DESIGN §4): no false conflict.
+BenchFigure deep_catch_up(const BenchOptions& options, const std::filesystem::path& dir) {
+  auto device = fresh(options, dir / "deep_device.db");
+  auto local_hub = fresh(options, dir / "deep_local_hub.db");
+  ServerProcess server(dir, "sqlite:" + (dir / "deep_hub.db").string(), options.durability);
+  std::unique_ptr<HttpEngine> hub = open_http_engine(server.url(), {});
+  const std::string id = bench_record_id(0);
+  Revision tip = put_record(*device, kTable, id, {}, bench_record(0, 0)).revision;
+  timed_replicate(options, *device, *local_hub, "deep catch-up setup", 1);
+  timed_replicate(options, *device, *hub, "deep catch-up setup", 1);
+  for (size_t edit = 1; edit <= kDeepEdits; ++edit) {
+    tip = put_record(*device, kTable, id, tip, bench_record(0, edit)).revision;
+    if (edit % 1000 == 0) notify(options, "deep catch-up edits", edit, kDeepEdits);
+  }
+  BenchFigure figure;
+  figure.name = "deep_catch_up";
+  figure.records = 1;
+  figure.per_transaction = 1;
+  figure.baseline_seconds = timed_replicate(options, *device, *local_hub, "deep catch-up", 1);
+  const uint64_t bytes_before = hub->bytes_moved();
+  figure.engine_seconds = timed_replicate(options, *device, *hub, "deep catch-up over HTTP", 1);
+  const uint64_t bytes = hub->bytes_moved() - bytes_before;
+  for (Engine* target : {static_cast<Engine*>(local_hub.get()), static_cast<Engine*>(hub.get())}) {
+    GetOptions with_conflicts;
+    with_conflicts.conflicts = true;
+    std::optional<Record> got = target->get(kTable, id, with_conflicts);
+    if (!got || got->revision != tip || !got->conflicts || !got->conflicts->empty()) {
+      throw Error(ErrorCode::internal, "bench: the deep catch-up did not converge cleanly");
+    }
+  }
+  char label[200];
+  std::snprintf(label, sizeof label,
+                "catch up one record edited %zu times offline: over HTTP %.3f s, %.0f KB sent "
+                "and received, vs in process %.3f s",
+                kDeepEdits, figure.engine_seconds, static_cast<double>(bytes) / 1000,
+                figure.baseline_seconds);
+  figure.label = label;
+  return figure;
 }
 
 }  // namespace
@@ -170,6 +215,8 @@ BenchReport run_replicate_bench(const BenchOptions& options) {
     }
     result.figures.push_back(catch_up);
   }
+
+  result.figures.push_back(deep_catch_up(options, dir.path()));
   return result;
 }
 

@@ -20,6 +20,8 @@
 #include "cli/command.h"
 #include "cli/output.h"
 #include "client/http_engine.h"
+#include "reconciler/checkpoint.h"
+#include "reconciler/refusals.h"
 #include "reconciler/replicator.h"
 #include "utils/backoff.h"
 
@@ -105,6 +107,7 @@ std::string summary_line(std::string_view what, const ReplicationReport& r) {
                      count(r.changes_read) + " changes read, " + count(r.revisions_written) +
                      " revisions written, " + count(r.already_present) + " already present, " +
                      count(r.errors.size()) + " errors";
+  if (r.refused > 0) line += ", " + count(r.refused) + " refused";
   if (r.bytes) line += ", " + count(*r.bytes) + " bytes";
   line += ", " + fixed(r.seconds, 2) + " s, " + with_thousands(r.rate()) + " changes/s";
   return line;
@@ -121,6 +124,11 @@ void print_errors(const ReplicationReport& r) {
   }
   if (r.errors.size() > kShown) {
     std::cerr << "... and " << r.errors.size() - kShown << " more errors (see --json)\n";
+  }
+  if (r.refused > 0) {
+    std::cerr << count(r.refused)
+              << " documents are recorded as refused; every sync tries them again "
+                 "('outpost sync --rejected' lists them)\n";
   }
 }
 
@@ -182,6 +190,51 @@ auto when_reachable(bool continuous, Fn&& fn) -> decltype(fn()) {
   }
 }
 
+// `sync --rejected`: the documents each direction's replication recorded as
+// refused (reconciler/refusals.h), read from the direction's source.
+int list_rejected(Context& context, Engine& local, Engine& remote,
+                  const ReplicationOptions& options, bool pull, bool push) {
+  struct Direction {
+    const char* name;
+    Engine& source;
+    Engine& target;
+  };
+  std::vector<Direction> directions;
+  if (!pull) directions.push_back({"push", local, remote});
+  if (!push) directions.push_back({"pull", remote, local});
+  std::string json;  // {"push": {"refused": [...]}, "pull": {...}}
+  size_t total = 0;
+  for (const Direction& d : directions) {
+    const std::string id = replication_id(d.source.db_id(), d.target.db_id(), options.tables);
+    std::optional<std::string> text = d.source.get_local(refusals_local_id(id));
+    std::vector<Refusal> refused;
+    if (text) {
+      std::optional<std::vector<Refusal>> decoded = refusals_from_json(*text);
+      if (!decoded) {
+        throw Error(ErrorCode::internal,
+                    std::string(d.name) + ": the list of refused documents does not decode");
+      }
+      refused = std::move(*decoded);
+    }
+    json +=
+        (json.empty() ? "{\"" : ",\"") + std::string(d.name) + "\":" + refusals_to_json(refused);
+    for (const Refusal& r : refused) {
+      if (!context.json) {
+        std::cout << d.name << ": " << printable(r.table + "/" + r.id) << " "
+                  << printable(r.revision) << ": " << error_code_name(r.code) << ": "
+                  << printable(r.message) << " (" << r.at << ")\n";
+      }
+      ++total;
+    }
+  }
+  if (context.json) {
+    std::cout << json << "}\n";
+  } else if (total == 0) {
+    std::cout << "no refused documents\n";
+  }
+  return 0;
+}
+
 int run_sync(Context& context, const ParsedArgs& args) {
   const std::optional<std::string> remote_url = args.get("remote");
   if (!remote_url || remote_url->empty()) {
@@ -219,6 +272,11 @@ int run_sync(Context& context, const ParsedArgs& args) {
         !when_reachable(options.continuous, [&] { return remote->get_table(t); })) {
       throw Error(ErrorCode::unknown_table, "--tables: neither database has a table '" + t + "'");
     }
+  }
+
+  if (args.has("rejected")) {
+    if (options.continuous) throw UsageError("--rejected and --continuous exclude each other");
+    return list_rejected(context, *local, *remote, options, pull, push);
   }
 
   SyncProgress progress(local_id);
@@ -268,7 +326,7 @@ int run_sync(Context& context, const ParsedArgs& args) {
   std::cout << summary_line(what, total) << "\n";
   std::cout.flush();
   if (total.fatal) throw *total.fatal;
-  return total.errors.empty() ? 0 : 1;
+  return total.ok() ? 0 : 1;
 }
 
 constexpr OptionSpec kOptions[] = {
@@ -282,11 +340,13 @@ constexpr OptionSpec kOptions[] = {
     {"push", "", "only copy from --db into --remote"},
     {"continuous", "", "keep following both feeds until interrupted (Ctrl-C)"},
     {"batch", "N", "changes per batch and target transaction (default 1000, at most 10000)"},
+    {"rejected", "", "list the documents recorded as refused (with --pull/--push: one direction)"},
 };
 
 const Command kCommands[] = {
     {.name = "",
-     .usage = "--remote URL [--token T] [--tables a,b] [--pull|--push] [--continuous] [--batch N]",
+     .usage = "--remote URL [--token T] [--tables a,b] [--pull|--push] [--continuous] [--batch N] "
+              "[--rejected]",
      .summary = "replicate between this database and another until both hold the same records",
      .details =
          "Copies every revision one side has and the other lacks, both ways unless --pull\n"
@@ -298,7 +358,11 @@ const Command kCommands[] = {
          "for a self-signed one). --continuous keeps going when the hub goes away and\n"
          "picks up from its checkpoints when it is back.\n"
          "Progress goes to stderr; a summary line ends the run. Per-record errors are\n"
-         "listed and make the exit status 1. --json prints the report as JSON instead.\n",
+         "listed and make the exit status 1. --json prints the report as JSON instead.\n"
+         "Nothing is skipped silently: a document the other side refuses for good\n"
+         "(forbidden, too_large, invalid_revision, ...) is recorded in its source database\n"
+         "and tried again by every later sync; while any remain, sync exits 1.\n"
+         "--rejected lists them (table/id, revision, error, message, when) and syncs nothing.\n",
      .options = kOptions,
      .max_args = 0,
      .run = run_sync},

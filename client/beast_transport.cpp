@@ -156,10 +156,12 @@ class Connection {
     });
     run();
     bytes += n;
-    if (ec) {
-      if (reused && ec != beast::error::timeout) throw Stale{ec};
-      throw TransportFailure(url_.str() + ": sending the request failed: " + describe(ec),
-                             is_transient(ec));
+    // A server may answer before it has read the whole body (413, 401) and
+    // close: the answer, if it came, says more than the broken pipe does,
+    // so it is read even after a failed write.
+    const beast::error_code write_error = ec;
+    if (write_error == beast::error::timeout) {
+      throw TransportFailure(url_.str() + ": sending the request failed: timed out", true);
     }
 
     http::response_parser<http::string_body> parser;
@@ -174,6 +176,13 @@ class Connection {
     });
     run();
     bytes += n;
+    if (ec && write_error) {
+      // No answer after a failed write: a reused connection the server had
+      // closed, or a failure to report as the write's.
+      if (reused) throw Stale{write_error};
+      throw TransportFailure(url_.str() + ": sending the request failed: " + describe(write_error),
+                             is_transient(write_error));
+    }
     if (ec) {
       if (reused && !parser.got_some() &&
           (ec == http::error::end_of_stream || ec == asio::error::eof ||
@@ -189,7 +198,7 @@ class Connection {
                              is_transient(ec));
     }
     http::response<http::string_body> response = parser.release();
-    keep = response.keep_alive();
+    keep = response.keep_alive() && !write_error;
     HttpResponse out;
     out.status = static_cast<int>(response.result_int());
     out.content_type = std::string(response[http::field::content_type]);

@@ -150,7 +150,37 @@ std::optional<HttpResponse> HttpEngine::call_or_missing(HttpRequest request, Err
   }
 }
 
-ServerInfo HttpEngine::info() { return info_from_json(call({"GET", "/v1", {}, {}}).body); }
+ServerInfo HttpEngine::info() {
+  ServerInfo info = info_from_json(call({"GET", "/v1", {}, {}}).body);
+  remember_limits(info);
+  return info;
+}
+
+void HttpEngine::remember_limits(const ServerInfo& info) {
+  RequestLimits limits;
+  limits.body_bytes = options_.max_request_body;
+  limits.batch_docs = options_.max_batch;
+  if (info.max_body_bytes > 0) limits.body_bytes = info.max_body_bytes;
+  if (info.max_batch_docs > 0)
+    limits.batch_docs = std::min<size_t>(limits.batch_docs, info.max_batch_docs);
+  std::lock_guard lock(limits_mu_);
+  limits_ = limits;
+}
+
+size_t HttpEngine::known_batch_docs() {
+  std::lock_guard lock(limits_mu_);
+  return limits_ ? limits_->batch_docs : options_.max_batch;
+}
+
+HttpEngine::RequestLimits HttpEngine::request_limits() {
+  {
+    std::lock_guard lock(limits_mu_);
+    if (limits_) return *limits_;
+  }
+  info();
+  std::lock_guard lock(limits_mu_);
+  return *limits_;
+}
 
 std::string HttpEngine::db_id() { return info().db_id; }
 
@@ -173,22 +203,64 @@ Table HttpEngine::put_table(const Table& table) {
   return table_from_json(call({"PUT", table_path(table.name), table_to_json(table), {}}).body);
 }
 
-// POST /v1/bulk_docs in slices the server accepts; one result per document.
+namespace {
+
+std::string encode_doc(const Edit& edit) { return edit_to_json(edit); }
+std::string encode_doc(const RemoteRevision& revision) { return remote_revision_to_json(revision); }
+constexpr bool new_edits_of(const Edit*) { return true; }
+constexpr bool new_edits_of(const RemoteRevision*) { return false; }
+Revision revision_of(const Edit&) { return {}; }
+Revision revision_of(const RemoteRevision& revision) { return revision.revision; }
+
+}  // namespace
+
+// POST /v1/bulk_docs in requests that fit the server's limits, in order;
+// one result per document. A document that cannot fit in any request is
+// answered too_large here, without being sent.
 template <typename Doc>
 std::vector<WriteResult> HttpEngine::post_bulk_docs(const std::vector<Doc>& docs) {
-  return in_slices(docs, options_.max_batch, [&](std::span<const Doc> slice) {
-    const std::string body = slice.size() == docs.size()
-                                 ? bulk_docs_request_to_json(docs)
-                                 : bulk_docs_request_to_json(to_vector(slice));
-    std::vector<WriteResult> results =
-        write_results_from_json(call({"POST", "/v1/bulk_docs", body, {}}).body);
-    if (results.size() != slice.size()) {
+  const RequestLimits limits = request_limits();
+  const bool new_edits = new_edits_of(static_cast<const Doc*>(nullptr));
+  std::vector<std::string> encoded;
+  encoded.reserve(docs.size());
+  for (const Doc& d : docs) encoded.push_back(encode_doc(d));
+  const size_t envelope = bulk_docs_request_from_parts(new_edits, {}).size();
+
+  std::vector<WriteResult> results(docs.size());
+  size_t at = 0;
+  while (at < docs.size()) {
+    if (envelope + encoded[at].size() > limits.body_bytes) {
+      WriteResult& r = results[at];
+      r.table = docs[at].table;
+      r.id = docs[at].id;
+      r.revision = revision_of(docs[at]);
+      r.error = Error(ErrorCode::too_large,
+                      "the document is " + std::to_string(encoded[at].size()) + " bytes as JSON; " +
+                          url_.str() + " takes requests of at most " +
+                          std::to_string(limits.body_bytes) + " bytes");
+      ++at;
+      continue;
+    }
+    size_t end = at;
+    size_t bytes = envelope;
+    while (end < docs.size() && end - at < limits.batch_docs &&
+           bytes + encoded[end].size() + 1 <= limits.body_bytes) {
+      bytes += encoded[end].size() + 1;
+      ++end;
+    }
+    const std::span<const std::string> slice =
+        std::span<const std::string>(encoded).subspan(at, end - at);
+    std::vector<WriteResult> part = write_results_from_json(
+        call({"POST", "/v1/bulk_docs", bulk_docs_request_from_parts(new_edits, slice), {}}).body);
+    if (part.size() != slice.size()) {
       throw Error(ErrorCode::internal, url_.str() + ": bulk_docs answered " +
-                                           std::to_string(results.size()) + " results for " +
+                                           std::to_string(part.size()) + " results for " +
                                            std::to_string(slice.size()) + " documents");
     }
-    return results;
-  });
+    std::move(part.begin(), part.end(), results.begin() + static_cast<std::ptrdiff_t>(at));
+    at = end;
+  }
+  return results;
 }
 
 std::vector<WriteResult> HttpEngine::write(const std::vector<Edit>& edits) {
@@ -205,11 +277,13 @@ std::vector<WriteResult> HttpEngine::write(const std::vector<Edit>& edits) {
     }
   }
   const std::vector<Edit>& all = needs_ids ? with_ids : edits;
+  if (all.empty()) return {};
   return post_bulk_docs(all);
 }
 
 std::vector<WriteResult> HttpEngine::write_replicated(
     const std::vector<RemoteRevision>& revisions) {
+  if (revisions.empty()) return {};
   return post_bulk_docs(revisions);
 }
 
@@ -263,7 +337,7 @@ ChangesPage HttpEngine::changes(const ChangesRequest& request) {
 
 std::vector<RevsDiffResult> HttpEngine::revs_diff(const std::vector<RevsDiffQuery>& queries) {
   if (queries.empty()) return {};
-  return in_slices(queries, options_.max_batch, [&](std::span<const RevsDiffQuery> slice) {
+  return in_slices(queries, known_batch_docs(), [&](std::span<const RevsDiffQuery> slice) {
     const std::string body = slice.size() == queries.size()
                                  ? revs_diff_request_to_json(queries)
                                  : revs_diff_request_to_json(to_vector(slice));
@@ -273,7 +347,7 @@ std::vector<RevsDiffResult> HttpEngine::revs_diff(const std::vector<RevsDiffQuer
 
 std::vector<BulkGetResult> HttpEngine::bulk_get(const std::vector<BulkGetQuery>& queries) {
   if (queries.empty()) return {};
-  return in_slices(queries, options_.max_batch, [&](std::span<const BulkGetQuery> slice) {
+  return in_slices(queries, known_batch_docs(), [&](std::span<const BulkGetQuery> slice) {
     const std::string body = slice.size() == queries.size()
                                  ? bulk_get_request_to_json(queries)
                                  : bulk_get_request_to_json(to_vector(slice));

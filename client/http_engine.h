@@ -5,9 +5,11 @@
 // Every Engine call is one or more requests to the §8 routes, encoded and
 // decoded with the shared codec (api/json.h). Error responses become
 // outpost::Error with the server's code (409 conflict stays conflict, 403
-// forbidden stays forbidden). Batches larger than the server's limit are
-// split. Creates without an id get their UUID here, so that every request is
-// idempotent and safe to retry.
+// forbidden stays forbidden). Batches are split to fit the limits the
+// server advertises in GET /v1 (documents and bytes per request); a single
+// document larger than a request may be gets its own too_large result and
+// does not hold up the others. Creates without an id get their UUID here,
+// so that every request is idempotent and safe to retry.
 //
 // Retries: a connection refused, reset or timed out and HTTP 502/503/504
 // are retried with capped, jittered backoff up to `max_attempts`; then the
@@ -26,6 +28,8 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <string>
 
 #include "api/engine.h"
@@ -44,7 +48,10 @@ struct HttpClientOptions {
   int max_attempts = 4;                          // per call, transient failures included
   std::chrono::milliseconds retry_base{100};
   std::chrono::milliseconds retry_cap{2000};
-  size_t max_batch = 10000;  // documents per request (the server's limit, DESIGN.md §9)
+  // What one request may hold when the server does not say (GET /v1
+  // "limits", DESIGN.md §9); the smaller of the two counts.
+  size_t max_batch = 10000;                    // documents per request
+  size_t max_request_body = size_t{16} << 20;  // bytes per request body
   size_t max_response_body = size_t{256} << 20;
   size_t max_response_header = size_t{64} << 10;
   size_t max_idle_connections = 8;
@@ -92,6 +99,18 @@ class HttpEngine final : public Engine {
   uint64_t requests_sent() const;
 
  private:
+  // What one request may hold: the server's advertised limits (read once,
+  // with the first GET /v1), or the options' when it gives none.
+  struct RequestLimits {
+    size_t body_bytes = 0;
+    size_t batch_docs = 0;
+  };
+  RequestLimits request_limits();
+  // Documents per request as far as known without asking (revs_diff and
+  // bulk_get requests are small; only their count is bounded).
+  size_t known_batch_docs();
+  void remember_limits(const ServerInfo& info);
+
   HttpResponse call(HttpRequest request);
   template <typename Doc>
   std::vector<WriteResult> post_bulk_docs(const std::vector<Doc>& docs);
@@ -102,6 +121,8 @@ class HttpEngine final : public Engine {
   std::unique_ptr<Transport> transport_;
   HttpClientOptions options_;
   std::atomic<uint64_t> requests_{0};
+  std::mutex limits_mu_;
+  std::optional<RequestLimits> limits_;  // once GET /v1 answered
 };
 
 // Opens the server at `url` (http:// or https://). Connects lazily: the

@@ -15,7 +15,9 @@ enum class Durability { full, normal };
 struct OpenOptions {
   Durability durability = Durability::full;  // SQLite synchronous=FULL or NORMAL
   int busy_timeout_ms = 10000;               // SQLite busy timeout
-  size_t revs_limit = 1000;                  // ancestors kept/sent per branch
+  // Ancestors a read shows (GetOptions::ancestry). Replication (bulk_get)
+  // always sends the whole path down to what the receiver knows (DESIGN §4).
+  size_t revs_limit = 1000;
 };
 
 // Opens (creating or upgrading) the database named by `url`:

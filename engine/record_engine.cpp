@@ -17,6 +17,9 @@ namespace {
 
 constexpr auto kExternalPollInterval = std::chrono::milliseconds(250);
 constexpr int kMaxAttempts = 12;
+// A replicated ancestry up to this long is grafted by looking its nodes up
+// one by one; a longer one reads the record's whole tree once.
+constexpr size_t kNodeByNodeLookups = 16;
 
 // Errors that belong to one document of a batch; anything else (storage
 // failures) aborts the whole transaction.
@@ -214,12 +217,9 @@ RecordEngine::Plan RecordEngine::plan_edit(Transaction& txn, const Catalog& cat,
   Plan plan;
   plan.table = &table_in(cat, edit.table);
   const Table& table = *plan.table;
-  plan.id = edit.id;
+  plan.id = edit.id;  // write() has named every create
   if (plan.id.empty()) {
-    if (edit.kind != Edit::Kind::put || !edit.parent.empty()) {
-      throw Error(ErrorCode::invalid_name, "an update, delete or resolve needs a record id");
-    }
-    plan.id = uuid_v4();
+    throw Error(ErrorCode::invalid_name, "an update, delete or resolve needs a record id");
   }
   validate_record_id(plan.id);
   bool deleted = edit.kind == Edit::Kind::remove;
@@ -298,12 +298,27 @@ RecordEngine::Plan RecordEngine::plan_remote(Transaction& txn, const Catalog& ca
 
   std::vector<Node> leaves = storage_->leaves(txn, table, remote.id);
   plan.previous_seq = newest_seq(leaves);
-  // Graft: walk the ancestry until a node this database knows.
+  // Graft: walk the ancestry until a node this database knows. A long path
+  // (a record edited many times offline) is looked up in the whole tree,
+  // read once, rather than node by node.
+  std::unordered_map<std::string_view, const Node*> tree_index;
+  std::vector<Node> tree;
+  const bool whole_tree = remote.ancestry.size() > kNodeByNodeLookups;
+  if (whole_tree) {
+    tree = storage_->all_nodes(txn, table, remote.id);
+    for (const Node& n : tree) tree_index.emplace(n.revision.str(), &n);
+  }
+  auto lookup = [&](const Revision& revision) -> std::optional<Node> {
+    if (std::optional<Node> leaf = find_in(leaves, revision)) return leaf;
+    if (!whole_tree) return storage_->find_node(txn, table, remote.id, revision);
+    auto it = tree_index.find(revision.str());
+    if (it == tree_index.end()) return std::nullopt;
+    return *it->second;
+  };
   std::vector<Node> stubs;
   for (size_t i = 0; i < remote.ancestry.size(); ++i) {
     const Revision& ancestor = remote.ancestry[i];
-    std::optional<Node> known = find_in(leaves, ancestor);
-    if (!known) known = storage_->find_node(txn, table, remote.id, ancestor);
+    std::optional<Node> known = lookup(ancestor);
     if (known) {
       if (known->leaf) {
         plan.unleaf.push_back(ancestor);
@@ -416,7 +431,27 @@ std::vector<WriteResult> write_batch(Storage& storage, const std::vector<Doc>& d
 
 }  // namespace
 
-std::vector<WriteResult> RecordEngine::write(const std::vector<Edit>& edits) {
+namespace {
+
+// `edits` with a UUID for every create that has no id. Given once per call,
+// before any retry: a transaction run again (its COMMIT's outcome was
+// unknown) must replay the same creates, not make new records.
+std::vector<Edit> with_generated_ids(const std::vector<Edit>& edits) {
+  std::vector<Edit> out = edits;
+  for (Edit& e : out) {
+    if (e.id.empty() && e.kind == Edit::Kind::put && e.parent.empty()) e.id = uuid_v4();
+  }
+  return out;
+}
+
+}  // namespace
+
+std::vector<WriteResult> RecordEngine::write(const std::vector<Edit>& given) {
+  const bool needs_ids = std::any_of(given.begin(), given.end(), [](const Edit& e) {
+    return e.id.empty() && e.kind == Edit::Kind::put && e.parent.empty();
+  });
+  const std::vector<Edit> named = needs_ids ? with_generated_ids(given) : std::vector<Edit>();
+  const std::vector<Edit>& edits = needs_ids ? named : given;
   auto results = with_retry([&] {
     std::shared_ptr<const Catalog> cat;
     return write_batch(
@@ -650,8 +685,9 @@ std::vector<BulkGetResult> RecordEngine::bulk_get(const std::vector<BulkGetQuery
           r.error = missing(q);
           continue;
         }
-        std::vector<Revision> ancestry =
-            ancestry_in(found[k].tree, *node, q.known, options_.revs_limit);
+        // However far back the target's known revision lies (DESIGN §4):
+        // a shorter path would graft as a new root, a false conflict.
+        std::vector<Revision> ancestry = ancestry_in(found[k].tree, *node, q.known, SIZE_MAX);
         r.revision = RemoteRevision{
             table->name,        q.id, node->revision, node->deleted, std::move(*found[k].body),
             std::move(ancestry)};

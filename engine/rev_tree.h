@@ -36,10 +36,11 @@ std::vector<Node> leaves_of(const std::vector<Node>& nodes);
 // The node of `revision` among `nodes`, if there.
 std::optional<Node> find_in(const std::vector<Node>& nodes, const Revision& revision);
 
-// The ancestry sent with `node` (DESIGN.md section 4): its ancestors in
-// `tree` (the record's whole tree), nearest first, down to and including the
-// first one in `known`, at most `limit` of them; it ends early at an
-// ancestor the tree does not hold.
+// The ancestry of `node` (DESIGN.md section 4): its ancestors in `tree`
+// (the record's whole tree), nearest first, down to and including the first
+// one in `known`, at most `limit` of them; it ends early at an ancestor the
+// tree does not hold. Replication passes no limit (SIZE_MAX): a path cut
+// before the receiver's known revision would graft as a new root.
 std::vector<Revision> ancestry_in(const std::vector<Node>& tree, const Node& node,
                                   const std::vector<Revision>& known, size_t limit);
 

@@ -122,7 +122,13 @@ std::optional<Checkpoint> checkpoint_from_json(std::string_view text) {
 
 std::optional<Checkpoint> resume_point(const Checkpoint& target_copy,
                                        const std::optional<Checkpoint>& source_copy) {
-  if (!source_copy || source_copy->last_seq == target_copy.last_seq) return target_copy;
+  // The source's own copy is its proof that the cursor still names the same
+  // changes: it is written into the same database as the feed, after the
+  // positions it covers, and restored with it. Without one (a backup from
+  // before the first sync was restored, or the first save was cut short),
+  // the source's positions may have been handed out again: start over.
+  if (!source_copy) return std::nullopt;
+  if (source_copy->last_seq == target_copy.last_seq) return target_copy;
   auto lists = [](const Checkpoint& c, const std::string& cursor) {
     return std::find(c.history.begin(), c.history.end(), cursor) != c.history.end();
   };

@@ -37,8 +37,11 @@ struct Checkpoint {
 constexpr size_t kCheckpointHistory = 20;
 
 // Where a run resumes: the newest cursor that both copies show was saved.
-// The target's copy is authoritative; without a source copy, or when both
-// agree, it is the answer. A source copy that the target's history lists
+// The target's copy is authoritative; when both agree, it is the answer.
+// Without a source copy the source cannot show that its cursors still name
+// the same changes (a backup from before the first sync was restored: its
+// positions are handed out again), so the answer is nullopt: start from
+// the beginning, which revs_diff keeps cheap. A source copy that the target's history lists
 // is behind (its save was lost, or the source was restored from a backup)
 // and is the answer: nothing the source wrote after it was copied for
 // sure. A target copy that the source's history lists is behind (the

@@ -15,6 +15,7 @@
 #include "api/table.h"
 #include "reconciler/checkpoint.h"
 #include "reconciler/checkpointer.h"
+#include "reconciler/refusals.h"
 #include "utils/backoff.h"
 #include "utils/log.h"
 #include "utils/time.h"
@@ -65,6 +66,15 @@ std::string key_of(const std::string& table, const std::string& id) {
   return key;
 }
 
+std::string key_of(const Refusal& r) { return key_of(r.table, r.id) + '\0' + r.revision; }
+
+// Per-document errors that syncing fixes: the target lacks a table or a
+// column that the source has (it was added since the run read the
+// definitions). The definition is copied again and the document retried.
+bool fixed_by_definitions(ErrorCode code) {
+  return code == ErrorCode::unknown_table || code == ErrorCode::unknown_column;
+}
+
 // One run of one direction.
 class Replicator {
  public:
@@ -90,6 +100,10 @@ class Replicator {
       log_info(kLog, "replication stopped", {{"error", "internal"}, {"message", e.what()}});
     }
     if (cancelled()) report_.cancelled = true;
+    {
+      std::lock_guard lock(report_mu_);
+      report_.refused = refused_.size();
+    }
     finish_times();
     return std::move(report_);
   }
@@ -153,16 +167,20 @@ class Replicator {
     report_.replication_id = replication_id(report_.source_db_id, report_.target_db_id, tables_);
     checkpointer_.emplace(source_, target_, report_.replication_id);
 
-    auto source_copy = in_background(
-        [&] { return call("get_local", [&] { return checkpointer_->load_source(); }); });
+    auto source_copy = in_background([&] {
+      std::optional<Checkpoint> copy =
+          call("get_local", [&] { return checkpointer_->load_source(); });
+      load_refusals();
+      return copy;
+    });
     std::optional<Checkpoint> saved =
         call("get_local", [&] { return checkpointer_->load_target(); });
     if (saved) {
       saved = agreed_checkpoint(*saved, source_copy);
     } else {
-      // The source's copy alone decides nothing; its call still ends before
+      // The source's copy alone decides nothing; its calls still end before
       // the next one starts, so that the source sees calls in a fixed order.
-      source_copy.wait();
+      source_copy.get();
     }
     std::string since = saved ? saved->last_seq : std::string();
     if (saved) {
@@ -176,6 +194,11 @@ class Replicator {
 
     ensure_tables(source_tables.get(), target_tables.get());
     catch_up_skipped_tables();
+    // Documents refused before are tried again: after the feed in a
+    // one-shot run (a revision superseded by a newer one just written is
+    // then found present and dropped), before it in a continuous one (which
+    // follows the feed until it is stopped).
+    if (options_.continuous) retry_refusals();
 
     start_writer();
     try {
@@ -187,6 +210,7 @@ class Replicator {
       throw;
     }
     stop_writer();
+    if (!options_.continuous && !cancelled()) retry_refusals();
   }
 
   // The reading half of the main loop: pages of the feed from `since`, each
@@ -510,36 +534,202 @@ class Replicator {
         docs.push_back(std::move(*got[i].revision));
         continue;
       }
-      const BulkGetQuery* q = i < wanted.size() ? &wanted[i] : nullptr;
+      if (i >= wanted.size()) break;
+      const BulkGetQuery& q = wanted[i];
       Error e = got[i].error.value_or(Error(ErrorCode::not_found, "the source did not return it"));
-      add_error({q ? q->table : "", q ? q->id : "", q ? q->revision.str() : "", e.code(),
-                 "reading from the source: " + e.message()});
+      add_refusal(q.table, q.id, q.revision.str(), e, "reading from the source: ");
+    }
+    if (got.size() < wanted.size()) {
+      for (size_t i = got.size(); i < wanted.size(); ++i) {
+        add_refusal(wanted[i].table, wanted[i].id, wanted[i].revision.str(),
+                    Error(ErrorCode::internal, "the source's answer left it out"),
+                    "reading from the source: ");
+      }
     }
     return docs;
   }
 
-  // Writes `docs` to the target in one call and reports the outcome.
+  // Writes `docs` to the target and accounts for every one of them: written,
+  // or recorded as refused (add_refusal). A document refused for a missing
+  // table or column is retried once after the definitions are copied again.
   void write_docs(const std::vector<RemoteRevision>& docs) {
     if (docs.empty()) return;
     std::vector<WriteResult> results =
         call("write_replicated", [&] { return target_.write_replicated(docs); });
-    std::lock_guard lock(report_mu_);
+    if (results.size() != docs.size()) {
+      throw Error(ErrorCode::internal, "the target answered " + std::to_string(results.size()) +
+                                           " results for " + std::to_string(docs.size()) +
+                                           " documents");
+    }
+    retry_with_definitions(docs, results);
     for (size_t i = 0; i < results.size(); ++i) {
       const WriteResult& r = results[i];
       if (r.ok()) {
+        std::lock_guard lock(report_mu_);
         ++report_.revisions_written;
         continue;
       }
-      std::string revision =
-          r.revision.empty() && i < docs.size() ? docs[i].revision.str() : r.revision.str();
-      report_.errors.push_back({r.table, r.id, revision, r.error->code(), r.error->message()});
-      log_warn(kLog, "document not written",
-               {{"table", r.table},
-                {"id", r.id},
-                {"revision", revision},
-                {"error", r.error->code_name()},
-                {"message", r.error->message()}});
+      add_refusal(docs[i].table, docs[i].id, docs[i].revision.str(), *r.error, "");
     }
+  }
+
+  // Writes again the documents of `docs` that failed for a table or column
+  // the target lacks, once the source's definitions of their tables are
+  // copied again; their new outcomes replace those in `results`.
+  void retry_with_definitions(const std::vector<RemoteRevision>& docs,
+                              std::vector<WriteResult>& results) {
+    std::vector<size_t> again;
+    std::set<std::string> tables;
+    for (size_t i = 0; i < results.size(); ++i) {
+      if (results[i].ok() || !fixed_by_definitions(results[i].error->code())) continue;
+      again.push_back(i);
+      tables.insert(docs[i].table);
+    }
+    if (again.empty()) return;
+    std::map<std::string, std::string> not_copied;  // table → why
+    for (const std::string& table : tables) {
+      try {
+        copy_definition(table);
+      } catch (const Error& e) {
+        if (e.code() == ErrorCode::unavailable) throw;
+        not_copied[table] = e.message();
+      }
+    }
+    std::vector<RemoteRevision> retried;
+    retried.reserve(again.size());
+    for (size_t i : again) retried.push_back(docs[i]);
+    std::vector<WriteResult> second =
+        call("write_replicated", [&] { return target_.write_replicated(retried); });
+    for (size_t k = 0; k < again.size() && k < second.size(); ++k) {
+      WriteResult& r = results[again[k]];
+      r = std::move(second[k]);
+      auto why = not_copied.find(docs[again[k]].table);
+      if (!r.ok() && why != not_copied.end()) {
+        r.error = Error(
+            r.error->code(),
+            r.error->message() + " (copying the table's definition failed: " + why->second + ")");
+      }
+    }
+  }
+
+  // Copies the source's current definition of `table` to the target (the
+  // target's becomes a superset). Throws the engines' errors.
+  void copy_definition(const std::string& table) {
+    std::optional<Table> definition = call("get_table", [&] { return source_.get_table(table); });
+    if (!definition) {
+      throw Error(ErrorCode::unknown_table, "the source has no table " + table);
+    }
+    call("put_table", [&] { return target_.put_table(*definition); });
+    log_info(kLog, "copied a table's definition again", {{"table", table}});
+  }
+
+  // Records that the target refused (or the source could not produce) one
+  // revision: in the run's errors, and in the refusals that are saved on
+  // the source before the checkpoint moves past it.
+  void add_refusal(const std::string& table, const std::string& id, const std::string& revision,
+                   const Error& error, std::string_view context) {
+    Refusal refusal{table,
+                    id,
+                    revision,
+                    error.code(),
+                    std::string(context) + error.message(),
+                    format_timestamp(now_micros())};
+    log_warn(kLog, "document not written",
+             {{"table", table},
+              {"id", id},
+              {"revision", revision},
+              {"error", error.code_name()},
+              {"message", refusal.message}});
+    std::lock_guard lock(report_mu_);
+    report_.errors.push_back({table, id, revision, error.code(), refusal.message});
+    std::string key = key_of(refusal);
+    tried_.insert(key);
+    refused_.insert_or_assign(std::move(key), std::move(refusal));
+    refusals_dirty_ = true;
+  }
+
+  // Reads the source's list of documents refused by earlier runs.
+  void load_refusals() {
+    std::optional<std::string> text = call(
+        "get_local", [&] { return source_.get_local(refusals_local_id(report_.replication_id)); });
+    std::optional<std::vector<Refusal>> list;
+    if (text) {
+      list = refusals_from_json(*text);
+      if (!list) {
+        throw Error(ErrorCode::internal,
+                    "the source's list of refused documents does not decode (local document " +
+                        refusals_local_id(report_.replication_id) + ")");
+      }
+    }
+    if (!list) return;
+    std::lock_guard lock(report_mu_);
+    for (Refusal& r : *list) {
+      std::string key = key_of(r);
+      refused_.insert_or_assign(std::move(key), std::move(r));
+    }
+  }
+
+  // Saves the list of refused documents on the source when it changed. It
+  // comes before every checkpoint, so that the checkpoint never covers a
+  // document that is neither written nor recorded.
+  void save_refusals() {
+    std::string json;
+    {
+      std::lock_guard lock(report_mu_);
+      if (!refusals_dirty_) return;
+      if (refused_.size() > kMaxRefusals) {
+        throw Error(ErrorCode::too_large,
+                    "more than " + std::to_string(kMaxRefusals) +
+                        " documents were refused by the target; the checkpoint stays before "
+                        "them. Fix the cause (see the errors listed) and sync again");
+      }
+      std::vector<Refusal> list;
+      list.reserve(refused_.size());
+      for (const auto& [key, r] : refused_) list.push_back(r);
+      json = refusals_to_json(list);
+      refusals_dirty_ = false;
+    }
+    try {
+      call("put_local",
+           [&] { source_.put_local(refusals_local_id(report_.replication_id), json); });
+    } catch (...) {
+      std::lock_guard lock(report_mu_);
+      refusals_dirty_ = true;
+      throw;
+    }
+  }
+
+  // Tries again every document refused by an earlier run (the target may
+  // accept it now) that this run has not tried yet. Those the target has
+  // are dropped from the list; the others are recorded again with their
+  // new error.
+  void retry_refusals() {
+    std::map<std::string, std::vector<Revision>> by_record;  // key_of(table, id) → revisions
+    std::vector<Change> changes;
+    {
+      std::lock_guard lock(report_mu_);
+      for (auto it = refused_.begin(); it != refused_.end();) {
+        const Refusal& r = it->second;
+        // A table not ready (refused whole) keeps its documents listed.
+        if (ready_tables_.count(r.table) == 0 || tried_.count(it->first) != 0) {
+          ++it;
+          continue;
+        }
+        auto [at, first] = by_record.try_emplace(key_of(r.table, r.id));
+        if (first) changes.push_back(Change{"", r.table, r.id, Revision(), false, {}});
+        at->second.push_back(Revision::parse(r.revision));
+        it = refused_.erase(it);
+        refusals_dirty_ = true;
+      }
+    }
+    if (changes.empty()) return;
+    for (Change& c : changes) {
+      c.leaves = by_record[key_of(c.table, c.id)];
+      c.revision = c.leaves.front();
+    }
+    log_info(kLog, "retrying documents refused before", {{"records", changes.size()}});
+    read_page(changes, [&](std::vector<RemoteRevision> docs) { write_docs(docs); });
+    save_refusals();
   }
 
   // The checkpoint to resume from, given the target's copy: see
@@ -547,19 +737,20 @@ class Replicator {
   // again for new edits, so resuming from the target's newer checkpoint
   // would skip them; its own copy, restored with it, tells. So does a copy
   // whose save was lost when the run was cut between the two saves. A
-  // source without a copy (it refused it, or never had one) is trusted.
+  // source without a copy cannot show that its cursors still name the same
+  // changes: the run starts from the beginning.
   // `reading`: the source's copy, being read.
   std::optional<Checkpoint> agreed_checkpoint(const Checkpoint& target_copy,
                                               std::future<std::optional<Checkpoint>>& reading) {
-    std::optional<Checkpoint> source_copy;
-    try {
-      source_copy = reading.get();
-    } catch (const Error& e) {
-      if (e.code() == ErrorCode::unavailable) throw;
-      return target_copy;  // e.g. a token that may not read local documents
-    }
+    std::optional<Checkpoint> source_copy = reading.get();
     std::optional<Checkpoint> agreed = resume_point(target_copy, source_copy);
-    if (!agreed) {
+    if (!source_copy) {
+      log_warn(kLog,
+               "the source has no copy of the checkpoint the target holds (it was restored from "
+               "a backup taken before its first sync, or the first save was cut short); "
+               "starting from the beginning",
+               {{"target", target_copy.last_seq}});
+    } else if (!agreed) {
       log_warn(kLog,
                "the source's copy of the checkpoint and the target's share no position (the "
                "source was restored from an old backup); starting from the beginning",
@@ -580,6 +771,7 @@ class Replicator {
 
   void save_checkpoint(const std::string& last_seq,
                        const std::map<std::string, std::string>& skipped) {
+    save_refusals();
     Checkpoint checkpoint;
     checkpoint.last_seq = last_seq;
     checkpoint.updated_at = format_timestamp(now_micros());
@@ -639,7 +831,12 @@ class Replicator {
   std::set<std::string> ready_tables_;
   std::set<std::string> failed_tables_;
   std::map<std::string, std::string> skipped_;  // table → cursor skipping began at
-  std::string batch_since_;                     // the cursor the current batch was read from
+  // Documents refused by the target (by key_of(Refusal)), as saved on the
+  // source: loaded at the start, changed by the writes, under report_mu_.
+  std::map<std::string, Refusal> refused_;
+  std::set<std::string> tried_;  // keys refused during this run
+  bool refusals_dirty_ = false;
+  std::string batch_since_;  // the cursor the current batch was read from
   bool source_checkpoint_refused_ = false;
   // The last cursor saved (or resumed from) and the ones saved before it,
   // newest first: the checkpoint's history.
@@ -680,6 +877,7 @@ void ReplicationReport::add(const ReplicationReport& other) {
   if (other.bytes) bytes = bytes.value_or(0) + *other.bytes;
   seconds += other.seconds;
   errors.insert(errors.end(), other.errors.begin(), other.errors.end());
+  refused += other.refused;
   if (!fatal && other.fatal) fatal = other.fatal;
   cancelled = cancelled || other.cancelled;
 }
@@ -708,6 +906,7 @@ SyncReport sync(Engine& a, Engine& b, const ReplicationOptions& options) {
       std::string start = report.a_to_b.start_seq;
       report.a_to_b.add(settle);
       report.a_to_b.start_seq = start;
+      report.a_to_b.refused = settle.refused;  // the same list, counted after the last run
     }
     return report;
   }

@@ -14,10 +14,21 @@
 // engine errors stop the run and are reported in ReplicationReport::fatal.
 // A table the target refuses (schema_conflict, forbidden) stops only that
 // table: its changes are skipped and the checkpoint remembers from where, so
-// a later run that can write the table copies it from there. Per-document
-// errors are reported and do not stop the others; later runs do not retry
-// them (the checkpoint moves on; a filtered replication, which has its own
-// checkpoint, reads the table again from the start).
+// a later run that can write the table copies it from there.
+//
+// Nothing is skipped silently: the checkpoint never moves past a document
+// that was neither written nor recorded. A document refused for a table or
+// column the target lacks is retried once the source's definition is copied
+// again (a column added mid-run). A document refused for good (forbidden,
+// invalid_revision, too_large, ...) or that the source cannot produce is
+// recorded in the source database (reconciler/refusals.h) before the
+// checkpoint moves past it, reported in the run's errors, and tried again
+// at the start of every later run until the target has it;
+// ReplicationReport::refused counts those still recorded.
+//
+// A checkpoint is trusted only when the source's own copy of it shows that
+// the cursor still names the same changes (checkpoint.h, resume_point):
+// a source restored from a backup taken before its first sync rescans.
 //
 // Only api/ is used, so local engines and the HTTP client Engine are
 // interchangeable.
@@ -114,10 +125,13 @@ struct ReplicationReport {
   std::optional<uint64_t> bytes;  // nullopt: unknown
   double seconds = 0;
   std::vector<ReplicationError> errors;  // per document and per table
-  std::optional<Error> fatal;            // what stopped the run early
+  // Documents recorded as refused on the source and not written yet, after
+  // the run (this run's and earlier ones'); `outpost sync --rejected`.
+  uint64_t refused = 0;
+  std::optional<Error> fatal;  // what stopped the run early
   bool cancelled = false;
 
-  bool ok() const { return !fatal && errors.empty(); }
+  bool ok() const { return !fatal && errors.empty() && refused == 0; }
   double rate() const { return seconds > 0 ? static_cast<double>(changes_read) / seconds : 0; }
   // Adds `other`'s counts, errors and time (for sync's two directions).
   void add(const ReplicationReport& other);
@@ -145,7 +159,7 @@ SyncReport sync(Engine& a, Engine& b, const ReplicationOptions& options);
 // The report as JSON: {"replication_id", "source", "target", "start_seq",
 // "last_seq", "changes_read", "revisions_written", "already_present",
 // "batches", "retries", "bytes" (null when unknown), "seconds", "rate",
-// "cancelled", "errors": [{"table", "id", "revision", "error", "message"}],
+// "cancelled", "refused", "errors": [{"table", "id", "revision", "error", "message"}],
 // "fatal": {"error", "message"} or null}.
 std::string replication_report_to_json(const ReplicationReport& report);
 // {"a_to_b": report, "b_to_a": report, "total": combined report}.

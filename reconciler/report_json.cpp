@@ -48,6 +48,8 @@ void write_report(JsonWriter& w, const ReplicationReport& r) {
   w.Double(r.rate());
   put_string(w, "cancelled");
   w.Bool(r.cancelled);
+  put_string(w, "refused");
+  w.Uint64(r.refused);
   put_string(w, "errors");
   w.StartArray();
   for (const ReplicationError& e : r.errors) {

@@ -459,6 +459,8 @@ HttpResponse Router::get_root(Context&) {
   info.db_id = engine_.db_id();
   info.backend = engine_.backend();
   info.update_seq = engine_.update_seq();
+  info.max_body_bytes = options_.max_body_bytes;
+  info.max_batch_docs = options_.max_batch_docs;
   return json_response(200, info_to_json(info));
 }
 

@@ -452,6 +452,14 @@ void PgStorage::Txn::commit() {
   if (res.command_tag() != "COMMIT") {
     throw Error(ErrorCode::internal, "PostgreSQL rolled the transaction back at commit");
   }
+  if (writer()) {
+    std::function<void()> hook;
+    {
+      std::lock_guard lock(owner_.hook_mu_);
+      hook = owner_.after_commit_;
+    }
+    if (hook) hook();
+  }
 }
 
 PgStorage::Txn& PgStorage::txn_of(Transaction& txn) {
@@ -463,6 +471,11 @@ PgConnection& PgStorage::conn_of(Transaction& txn) { return txn_of(txn).conn(); 
 void set_before_commit_hook_for_testing(PgStorage& storage, std::function<void()> hook) {
   std::lock_guard lock(storage.hook_mu_);
   storage.before_commit_ = std::move(hook);
+}
+
+void set_after_commit_hook_for_testing(PgStorage& storage, std::function<void()> hook) {
+  std::lock_guard lock(storage.hook_mu_);
+  storage.after_commit_ = std::move(hook);
 }
 
 // ---------------------------------------------------------------- open

@@ -110,6 +110,7 @@ class PgStorage final : public Storage {
   class Txn;
   struct TableSql;
   friend void set_before_commit_hook_for_testing(PgStorage& storage, std::function<void()> hook);
+  friend void set_after_commit_hook_for_testing(PgStorage& storage, std::function<void()> hook);
 
   static Txn& txn_of(Transaction& txn);
   static PgConnection& conn_of(Transaction& txn);
@@ -134,6 +135,7 @@ class PgStorage final : public Storage {
 
   std::mutex hook_mu_;
   std::function<void()> before_commit_;  // tests only (pg_test_hooks.h)
+  std::function<void()> after_commit_;   // tests only (pg_test_hooks.h)
 };
 
 }  // namespace outpost

@@ -14,4 +14,10 @@ class PgStorage;
 // then rolls back and the error reaches the caller). nullptr removes it.
 void set_before_commit_hook_for_testing(PgStorage& storage, std::function<void()> hook);
 
+// Runs `hook` after every write transaction of `storage` has committed. A
+// hook that throws RetryableError stands for a connection lost while the
+// COMMIT's answer was on its way: the data is stored, the caller is told
+// the outcome is unknown (and runs the transaction again).
+void set_after_commit_hook_for_testing(PgStorage& storage, std::function<void()> hook);
+
 }  // namespace outpost

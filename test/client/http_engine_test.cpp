@@ -42,6 +42,14 @@ struct Fixture {
     steps->push_back({{}, TransportFailure("connection refused", transient)});
   }
   const HttpRequest& last() const { return requests->back(); }
+  // Answers the next request (GET /v1) with a server advertising `limits`.
+  void advertise(uint64_t body_bytes, uint64_t batch_docs) {
+    outpost::ServerInfo info;
+    info.db_id = "0b3c6a4e-59a2-4f1e-9d3c-1a2b3c4d5e6f";
+    info.max_body_bytes = body_bytes;
+    info.max_batch_docs = batch_docs;
+    answer(json(200, outpost::info_to_json(info)));
+  }
 
   std::shared_ptr<std::vector<HttpRequest>> requests;
   std::shared_ptr<std::deque<FakeTransport::Step>> steps;
@@ -146,9 +154,8 @@ TEST_CASE("http engine: the change feed, with long-poll extending the read timeo
 }
 
 TEST_CASE("http engine: writes go to bulk_docs, split at the batch limit, ids filled in") {
-  outpost::HttpClientOptions options;
-  options.max_batch = 3;
-  Fixture f(options);
+  Fixture f;
+  f.advertise(1 << 20, 3);  // the first write asks GET /v1 for the limits
   std::vector<outpost::Edit> edits;
   for (int i = 0; i < 7; ++i) {
     outpost::Edit e;
@@ -173,7 +180,9 @@ TEST_CASE("http engine: writes go to bulk_docs, split at the batch limit, ids fi
   std::vector<outpost::WriteResult> results = f.engine->write(edits);
   REQUIRE(results.size() == 7);
   CHECK(results[6].id == "r6");
-  REQUIRE(f.requests->size() == 3);
+  REQUIRE(f.requests->size() == 4);
+  CHECK((*f.requests)[0].target == "/v1");
+  f.requests->erase(f.requests->begin());
   for (const HttpRequest& r : *f.requests) {
     CHECK(r.method == "POST");
     CHECK(r.target == "/v1/bulk_docs");
@@ -188,6 +197,56 @@ TEST_CASE("http engine: writes go to bulk_docs, split at the batch limit, ids fi
   // A server that answers a different number of results is an error.
   f.answer(results_for(0, 1));
   CHECK(code_of([&] { f.engine->write({edits[0], edits[1]}); }) == ErrorCode::internal);
+}
+
+TEST_CASE(
+    "http engine: bulk_docs requests fit the advertised body limit; a document too "
+    "large for any is answered too_large without being sent") {
+  Fixture f;
+  f.advertise(600, 100);
+  std::vector<outpost::RemoteRevision> docs;
+  for (int i = 0; i < 6; ++i) {
+    outpost::RemoteRevision r;
+    r.table = "items";
+    r.id = i == 3 ? "big" : "r" + std::to_string(i);
+    r.attributes.emplace("name", outpost::Value::from_string(std::string(i == 3 ? 700 : 100, 'x')));
+    r.revision = outpost::compute_revision("items", r.id, {}, false, r.attributes);
+    docs.push_back(r);
+  }
+  auto ok_results = [](std::vector<std::string> ids) {
+    std::vector<outpost::WriteResult> results;
+    for (const std::string& id : ids) {
+      results.push_back(
+          {"items", id, outpost::Revision::parse("1-0123456789abcdef0123456789abcdef"), {}});
+    }
+    return json(200, outpost::write_results_to_json(results));
+  };
+  // About 200 bytes a document: two per request, "big" in none.
+  f.answer(ok_results({"r0", "r1"}));
+  f.answer(ok_results({"r2"}));
+  f.answer(ok_results({"r4", "r5"}));
+  std::vector<outpost::WriteResult> results = f.engine->write_replicated(docs);
+  REQUIRE(results.size() == 6);
+  CHECK(results[0].ok());
+  CHECK(results[2].ok());
+  REQUIRE(results[3].error.has_value());
+  CHECK(results[3].error->code() == ErrorCode::too_large);
+  CHECK(results[3].id == "big");
+  CHECK(results[3].revision == docs[3].revision);
+  CHECK(results[5].id == "r5");
+  REQUIRE(f.requests->size() == 4);  // GET /v1, then three POSTs
+  for (size_t i = 1; i < f.requests->size(); ++i) {
+    const HttpRequest& r = (*f.requests)[i];
+    CHECK(r.body.size() <= 600);
+    const outpost::BulkDocsRequest decoded = outpost::bulk_docs_request_from_json(r.body);
+    CHECK_FALSE(decoded.new_edits);
+    for (const outpost::RemoteRevision& d : decoded.revisions) CHECK(d.id != "big");
+  }
+  // The limits are asked once.
+  f.answer(ok_results({"r0"}));
+  f.engine->write_replicated({docs[0]});
+  CHECK(f.requests->size() == 5);
+  CHECK(f.last().target == "/v1/bulk_docs");
 }
 
 TEST_CASE("http engine: errors keep the server's code and 4xx is never retried") {
@@ -274,6 +333,7 @@ TEST_CASE("http engine: replication calls use their routes and codec") {
   rev.table = "items";
   rev.id = "a";
   rev.revision = outpost::Revision::parse("1-0123456789abcdef0123456789abcdef");
+  f.advertise(1 << 20, 100);
   f.answer(
       json(200, R"([{"table":"items","id":"a","error":"invalid_revision","message":"forged"}])"));
   std::vector<outpost::WriteResult> written = f.engine->write_replicated({rev});

@@ -306,5 +306,40 @@ TEST_CASE("postgres concurrency: engines opening a fresh database at once all su
   CHECK(engine->check().empty());
 }
 
+TEST_CASE(
+    "postgres: a create without an id, run again after a COMMIT whose answer was lost, "
+    "is written once") {
+  auto db = pg_database();
+  if (!db) return;
+  create_table(db->engine(), items_table());
+  auto storage = std::make_unique<PgStorage>(pg_conninfo_from_url(db->url()), OpenOptions{}, 2);
+  PgStorage& hooks = *storage;
+  RecordEngine engine(std::move(storage), OpenOptions{});
+  // The first COMMIT succeeds, but the caller hears that the connection went.
+  std::atomic<int> lost{1};
+  set_after_commit_hook_for_testing(hooks, [&] {
+    if (lost.fetch_sub(1) == 1) throw RetryableError("injected: connection lost during COMMIT");
+  });
+  Edit a;
+  a.table = "items";
+  a.attributes = item("generated a");
+  Edit b = a;
+  b.attributes = item("generated b");
+  Edit named = a;
+  named.id = "named";
+  std::vector<WriteResult> results = engine.write({a, b, named});
+  REQUIRE(results.size() == 3);
+  for (const WriteResult& r : results) REQUIRE(r.ok());
+  CHECK(engine.stats().transaction_retries == 1);
+  CHECK(is_uuid_v4(results[0].id));
+  CHECK(results[0].id != results[1].id);
+  // Each create is stored once, under the id the caller was given.
+  std::vector<Record> records = all_records(engine, "items");
+  CHECK(records.size() == 3);
+  CHECK(must_get(engine, "items", results[0].id).revision == results[0].revision);
+  CHECK(must_get(engine, "items", results[1].id).revision == results[1].revision);
+  set_after_commit_hook_for_testing(hooks, nullptr);
+}
+
 }  // namespace
 }  // namespace outpost::test

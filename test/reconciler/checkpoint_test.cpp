@@ -43,9 +43,11 @@ TEST_CASE("reconciler: resume point of two checkpoint copies") {
     return c;
   };
   const Checkpoint target = copy("30", {"20", "10"});
-  // No source copy, or the same position: the target's.
-  CHECK(resume_point(target, std::nullopt)->last_seq == "30");
+  // The same position: the target's.
   CHECK(resume_point(target, copy("30", {"20"}))->last_seq == "30");
+  // No source copy: nothing proves that the source's cursors still name the
+  // same changes (a backup from before the first sync): the beginning.
+  CHECK_FALSE(resume_point(target, std::nullopt));
   // The source's copy lags (its save was lost, or it was restored): the
   // source's, with its own history and skipped tables.
   Checkpoint lagging = copy("20", {"10"});

@@ -29,6 +29,8 @@ void Workload::remember(const WriteResult& result) {
 
 std::string Workload::random_edit(Engine& engine) {
   std::vector<Table> tables = engine.list_tables();
+  // Blobs are edited only through put_blob, by the peer that created them.
+  std::erase_if(tables, [](const Table& t) { return t.name == "blobs"; });
   if (tables.empty()) return "";
   const Table table = tables[pick(tables.size())];
 
@@ -86,6 +88,63 @@ std::string Workload::random_edit(Engine& engine) {
   }
   ++counts_[kind];
   return kind;
+}
+
+void Workload::edit_many(Engine& engine, const std::string& table, const std::string& id,
+                         int edits) {
+  std::optional<Record> record = engine.get(table, id);
+  Revision tip;
+  if (!record || record->deleted) {
+    WriteResult created = put_record(engine, table, id, Revision(), item("deep-0", 0));
+    remember(created);
+    tip = created.revision;
+  } else {
+    tip = record->revision;
+  }
+  std::vector<Edit> batch;
+  batch.reserve(static_cast<size_t>(edits));
+  for (int i = 1; i <= edits; ++i) {
+    Edit e;
+    e.table = table;
+    e.id = id;
+    e.parent = tip;
+    e.attributes = item("deep-" + std::to_string(++counter_), i);
+    tip = compute_revision(table, id, tip, false, e.attributes);
+    batch.push_back(std::move(e));
+  }
+  for (const WriteResult& r : engine.write(batch)) remember(r);
+  ++counts_["edit many"];
+}
+
+void Workload::add_column_and_use(Engine& engine, const std::string& column) {
+  std::optional<Table> table = engine.get_table("items");
+  if (!table) table = items_table();  // not replicated here yet
+  if (table->find_column(column) == nullptr) {
+    table->columns.push_back(col(column, ValueType::string));
+    engine.put_table(*table);
+  }
+  Attributes attrs = item("with " + column);
+  attrs.emplace(column, str("set"));
+  const std::string id = "col-" + column;
+  std::optional<Record> record = engine.get("items", id);
+  remember(put_record(engine, "items", id,
+                      record && !record->deleted ? record->revision : Revision(), attrs));
+  ++counts_["column added mid-run"];
+}
+
+void Workload::put_blob(Engine& engine, const std::string& id, size_t bytes) {
+  GetOptions options;
+  options.conflicts = true;
+  std::optional<Record> record = engine.get("blobs", id, options);
+  const Attributes attrs{
+      {"data", Value::from_bytes(std::string(bytes, static_cast<char>('a' + pick(26))))}};
+  if (record && !record->deleted && record->conflicts && !record->conflicts->empty()) {
+    remember(resolve_record(engine, "blobs", id, record->revision, attrs));
+  } else {
+    remember(put_record(engine, "blobs", id,
+                        record && !record->deleted ? record->revision : Revision(), attrs));
+  }
+  ++counts_["blob"];
 }
 
 void Workload::require_nothing_missing(Engine& engine) const {

@@ -34,6 +34,17 @@ class Workload {
   // Returns the kind of edit made ("create", "update", ...) or "" for none.
   std::string random_edit(Engine& engine);
 
+  // `edits` local updates of table/id in one write call, each on the last
+  // (the record is created first when it has no live winner): a record
+  // edited many times between two syncs. Every revision is remembered.
+  void edit_many(Engine& engine, const std::string& table, const std::string& id, int edits);
+  // Adds `column` (a string) to "items" on `engine` and creates a record
+  // that sets it.
+  void add_column_and_use(Engine& engine, const std::string& column);
+  // Creates or updates blobs/id with a bytes value of `bytes` raw bytes
+  // (resolving its conflicts, if it has any).
+  void put_blob(Engine& engine, const std::string& id, size_t bytes);
+
   // What each kind of edit has been done, for the test's log.
   const std::map<std::string, uint64_t>& counts() const { return counts_; }
   // Every revision a write returned, by "table\nid".

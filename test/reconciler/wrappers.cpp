@@ -157,4 +157,55 @@ std::vector<BulkGetResult> FaultyEngine::bulk_get(const std::vector<BulkGetQuery
   return results;
 }
 
+// ------------------------------------------------------------ refusing --
+
+std::vector<WriteResult> RefusingEngine::write_replicated(
+    const std::vector<RemoteRevision>& revisions) {
+  if (!refuse_write) return ForwardingEngine::write_replicated(revisions);
+  std::vector<WriteResult> results(revisions.size());
+  std::vector<RemoteRevision> passed;
+  std::vector<size_t> at;
+  for (size_t i = 0; i < revisions.size(); ++i) {
+    if (std::optional<Error> e = refuse_write(revisions[i])) {
+      results[i] = WriteResult{revisions[i].table, revisions[i].id, revisions[i].revision, *e};
+      ++refused_;
+      continue;
+    }
+    passed.push_back(revisions[i]);
+    at.push_back(i);
+  }
+  if (passed.empty()) {
+    before("write_replicated");
+    return results;
+  }
+  std::vector<WriteResult> written = ForwardingEngine::write_replicated(passed);
+  for (size_t k = 0; k < written.size() && k < at.size(); ++k) results[at[k]] = written[k];
+  return results;
+}
+
+std::vector<BulkGetResult> RefusingEngine::bulk_get(const std::vector<BulkGetQuery>& queries) {
+  std::vector<BulkGetResult> results = ForwardingEngine::bulk_get(queries);
+  if (!refuse_read) return results;
+  for (size_t i = 0; i < queries.size() && i < results.size(); ++i) {
+    if (std::optional<Error> e = refuse_read(queries[i])) {
+      results[i] = BulkGetResult{std::nullopt, *e};
+      ++refused_;
+    }
+  }
+  return results;
+}
+
+Table RefusingEngine::put_table(const Table& table) {
+  if (refuse_put_table) {
+    before("put_table");
+    throw *refuse_put_table;
+  }
+  return ForwardingEngine::put_table(table);
+}
+
+std::vector<Table> RefusingEngine::list_tables() {
+  std::vector<Table> tables = ForwardingEngine::list_tables();
+  return view_tables ? view_tables(std::move(tables)) : tables;
+}
+
 }  // namespace outpost::test

@@ -5,10 +5,15 @@
 //                     requests for inspection;
 //   FaultyEngine      injects faults: fails the n-th call, cuts a
 //                     write_replicated after k documents, duplicates or
-//                     replays batches, tampers with bulk_get bodies.
+//                     replays batches, tampers with bulk_get bodies;
+//   RefusingEngine    refuses chosen documents one by one, as a target that
+//                     will not take them or a source that cannot produce
+//                     them does, and runs a hook before calls (to change a
+//                     database while a replication runs).
 // Thread-safety: counters and fault plans are guarded by a mutex.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -187,6 +192,40 @@ class FaultyEngine final : public ForwardingEngine {
   Fired fired_;
   std::vector<std::vector<RemoteRevision>> sent_;
   std::mt19937_64 rng_{42};
+};
+
+// Set the hooks before a run; the replicator calls them from several threads.
+class RefusingEngine final : public ForwardingEngine {
+ public:
+  using ForwardingEngine::ForwardingEngine;
+
+  // write_replicated answers the returned error for a document instead of
+  // writing it (the others are written, in one call).
+  std::function<std::optional<Error>(const RemoteRevision&)> refuse_write;
+  // bulk_get answers the returned error for a query instead of the revision.
+  std::function<std::optional<Error>(const BulkGetQuery&)> refuse_read;
+  // put_table throws this error.
+  std::optional<Error> refuse_put_table;
+  // list_tables answers what this makes of the real list (a stale view).
+  std::function<std::vector<Table>(std::vector<Table>)> view_tables;
+  // Runs before every call with the method's name.
+  std::function<void(const std::string&)> on_call;
+
+  // Documents and queries refused so far.
+  uint64_t refused() const { return refused_.load(); }
+
+  std::vector<WriteResult> write_replicated(const std::vector<RemoteRevision>& revisions) override;
+  std::vector<BulkGetResult> bulk_get(const std::vector<BulkGetQuery>& queries) override;
+  Table put_table(const Table& table) override;
+  std::vector<Table> list_tables() override;
+
+ protected:
+  void before(const char* method) override {
+    if (on_call) on_call(method);
+  }
+
+ private:
+  std::atomic<uint64_t> refused_{0};
 };
 
 }  // namespace outpost::test

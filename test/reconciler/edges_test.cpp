@@ -1,0 +1,394 @@
+// Nothing silently lost at the edges (DESIGN.md sections 4 and 7): a record
+// edited more often than revs_limit between two syncs, a column added while
+// a replication runs, every per-document error path of the replicator (each
+// document is written or recorded as refused, never dropped), requests split
+// to the server's body limit, and an id generated once per request.
+#include <doctest/doctest.h>
+
+#include <atomic>
+#include <chrono>
+#include <thread>
+
+#include "api/json.h"
+#include "reconciler/checkpoint.h"
+#include "reconciler/checkpointer.h"
+#include "reconciler/peers.h"
+#include "reconciler/refusals.h"
+#include "reconciler/served.h"
+#include "reconciler/wrappers.h"
+
+namespace outpost::test {
+
+namespace {
+
+// `edits` local updates of `id` in one write call (each on the last), the
+// last one a delete when `then_delete`; returns the final revision.
+Revision edit_many(Engine& engine, const std::string& id, Revision tip, int edits,
+                   bool then_delete) {
+  std::vector<Edit> batch;
+  for (int i = 1; i <= edits; ++i) {
+    Edit e;
+    e.table = "items";
+    e.id = id;
+    e.parent = tip;
+    const bool last_delete = then_delete && i == edits;
+    e.kind = last_delete ? Edit::Kind::remove : Edit::Kind::put;
+    if (!last_delete) e.attributes = item("v" + std::to_string(i), i);
+    tip = compute_revision("items", id, tip, last_delete, e.attributes);
+    batch.push_back(std::move(e));
+  }
+  for (const WriteResult& r : engine.write(batch)) REQUIRE(r.ok());
+  return tip;
+}
+
+// The refusals recorded on `source` for the replication source → target.
+std::vector<Refusal> refusals_on(Engine& source, Engine& target,
+                                 const std::vector<std::string>& tables = {}) {
+  const std::string id = replication_id(source.db_id(), target.db_id(), tables);
+  std::optional<std::string> text = source.get_local(refusals_local_id(id));
+  if (!text) return {};
+  std::optional<std::vector<Refusal>> list = refusals_from_json(*text);
+  REQUIRE(list.has_value());
+  return *list;
+}
+
+// Creates records r0..r{n-1} on `engine`.
+void create_records(Engine& engine, int n) {
+  for (int i = 0; i < n; ++i) create(engine, "items", "r" + std::to_string(i), item("x", i));
+}
+
+std::optional<Error> refuse_id(const std::string& wanted, const std::string& id, ErrorCode code) {
+  if (id != wanted) return std::nullopt;
+  return Error(code, "injected refusal of " + id);
+}
+
+}  // namespace
+
+TEST_CASE("replication: more than revs_limit edits between two syncs converge, deletes too") {
+  // Both directions between SQLite and PostgreSQL (when configured).
+  for (int from = 0; from < 2; ++from) {
+    for (const auto& [edits, then_delete] : {std::pair{1000, true}, std::pair{1001, false}}) {
+      CAPTURE(from);
+      CAPTURE(edits);
+      auto peers = make_peers(2);
+      Engine& a = *peers[from];
+      Engine& b = *peers[1 - from];
+      create_table(a, items_table());
+      const Revision first = create(a, "items", "h", item("first"));
+      require_ok(sync(a, b, test_options()).combined());
+      const Revision tip = edit_many(a, "h", first, edits, then_delete);
+
+      SyncReport report = sync(a, b, test_options());
+      require_ok(report.combined());
+      CHECK(report.combined().errors.empty());
+      for (Engine* e : {&a, &b}) {
+        Record got = must_get(*e, "items", "h");
+        CHECK(got.revision == tip);
+        CHECK(got.deleted == then_delete);
+        CHECK(leaves_of(*e, "items", "h") == std::vector<std::string>{tip.str()});
+      }
+      CHECK(conflicts_of(a, "items", "h").empty());
+      require_converged(peers);
+      // And the next sync has nothing left to do.
+      SyncReport again = sync(a, b, test_options());
+      CHECK(again.combined().revisions_written == 0);
+    }
+  }
+}
+
+TEST_CASE("replication: bulk_get sends the whole path down to the revision the target knows") {
+  auto peers = make_peers(1);
+  Engine& a = *peers[0];
+  create_table(a, items_table());
+  const Revision first = create(a, "items", "h", item("first"));
+  const Revision tip = edit_many(a, "h", first, 5000, false);
+  std::vector<BulkGetResult> got = a.bulk_get({BulkGetQuery{"items", "h", tip, {first}}});
+  REQUIRE(got.size() == 1);
+  REQUIRE(got[0].revision.has_value());
+  CHECK(got[0].revision->ancestry.size() == 5000);
+  CHECK(got[0].revision->ancestry.back() == first);
+}
+
+TEST_CASE("replication: a column added while a replication runs is copied, its records too") {
+  auto peers = make_peers(2);
+  Engine& source = *peers[0];
+  Engine& target = *peers[1];
+  create_table(source, items_table());
+  create_records(source, 3);
+
+  SUBCASE("one-shot: the target's definition was read before the column came") {
+    // The source's list of tables is read before the column is added; the
+    // records that use it then reach a target that lacks it.
+    RefusingEngine stale(source);
+    stale.view_tables = [](std::vector<Table> tables) {
+      for (Table& t : tables)
+        std::erase_if(t.columns, [](const Column& c) { return c.name == "tag"; });
+      return tables;
+    };
+    Table grown = items_table();
+    grown.columns.push_back(col("tag", ValueType::string));
+    source.put_table(grown);
+    for (int i = 0; i < 5; ++i) {
+      Attributes attrs = item("tagged");
+      attrs.emplace("tag", str("t" + std::to_string(i)));
+      create(source, "items", "t" + std::to_string(i), attrs);
+    }
+    ReplicationReport report = replicate(stale, target, test_options(2));
+    require_ok(report);
+    CHECK(report.errors.empty());
+    CHECK(report.refused == 0);
+    CHECK(report.revisions_written == 8);
+    REQUIRE(target.get_table("items")->find_column("tag") != nullptr);
+    for (int i = 0; i < 5; ++i) {
+      CHECK(must_get(target, "items", "t" + std::to_string(i)).attributes.at("tag").text() ==
+            "t" + std::to_string(i));
+    }
+  }
+
+  SUBCASE("continuous: a column added on the source mid-run") {
+    ReplicationOptions options = test_options();
+    options.continuous = true;
+    options.poll_timeout_ms = 50;
+    std::atomic<bool> cancel{false};
+    options.cancel = &cancel;
+    ReplicationReport report;
+    std::thread running([&] { report = replicate(source, target, options); });
+    struct Joiner {
+      std::atomic<bool>& cancel;
+      std::thread& thread;
+      ~Joiner() {
+        cancel = true;
+        if (thread.joinable()) thread.join();
+      }
+    } joiner{cancel, running};
+    // Wait until the first records arrived: the run has read the definitions.
+    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    auto has = [&](const char* id) {
+      return target.get_table("items") && target.get("items", id).has_value();
+    };
+    while (!has("r2") && std::chrono::steady_clock::now() < until) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    REQUIRE(has("r2"));
+    Table grown = items_table();
+    grown.columns.push_back(col("tag", ValueType::string));
+    source.put_table(grown);
+    for (int i = 0; i < 5; ++i) {
+      Attributes attrs = item("tagged");
+      attrs.emplace("tag", str("t" + std::to_string(i)));
+      create(source, "items", "t" + std::to_string(i), attrs);
+    }
+    while (!has("t4") && std::chrono::steady_clock::now() < until) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    cancel = true;
+    running.join();
+    CHECK(report.errors.empty());
+    CHECK(report.refused == 0);
+    for (int i = 0; i < 5; ++i) CHECK(target.get("items", "t" + std::to_string(i)).has_value());
+    // A one-shot run afterwards finds nothing missing and nothing refused.
+    ReplicationReport after = replicate(source, target, test_options());
+    CHECK(after.ok());
+    CHECK(after.revisions_written == 0);
+  }
+}
+
+TEST_CASE("replication: a document refused for good is recorded, retried, and never skipped") {
+  auto peers = make_peers(2);
+  Engine& source = *peers[0];
+  create_table(source, items_table());
+  create_records(source, 10);
+  RefusingEngine target(*peers[1]);
+
+  SUBCASE("refused by the target (forbidden, invalid_revision)") {
+    target.refuse_write = [](const RemoteRevision& r) -> std::optional<Error> {
+      if (r.id == "r3") return Error(ErrorCode::forbidden, "not for you");
+      if (r.id == "r7") return Error(ErrorCode::invalid_revision, "looks forged");
+      return std::nullopt;
+    };
+    ReplicationReport first = replicate(source, target, test_options(4));
+    require_ok(first);
+    CHECK(first.revisions_written == 8);
+    CHECK(first.errors.size() == 2);
+    CHECK(first.refused == 2);
+    CHECK_FALSE(first.ok());
+    // The checkpoint moved past them, but they are recorded on the source.
+    std::vector<Refusal> recorded = refusals_on(source, target);
+    REQUIRE(recorded.size() == 2);
+    CHECK(recorded[0].id == "r3");
+    CHECK(recorded[0].code == ErrorCode::forbidden);
+    CHECK(recorded[0].revision == must_get(source, "items", "r3").revision.str());
+    CHECK(recorded[0].message.find("not for you") != std::string::npos);
+    CHECK_FALSE(recorded[0].at.empty());
+    CHECK(recorded[1].id == "r7");
+    CHECK(recorded[1].code == ErrorCode::invalid_revision);
+
+    // Still refused: tried again, still listed, still not ok.
+    ReplicationReport second = replicate(source, target, test_options(4));
+    CHECK(second.changes_read == 0);
+    CHECK(second.refused == 2);
+    CHECK(second.errors.size() == 2);
+
+    // Accepted now: written by the next run, and the list empties.
+    target.refuse_write = nullptr;
+    ReplicationReport third = replicate(source, target, test_options(4));
+    CHECK(third.ok());
+    CHECK(third.revisions_written == 2);
+    CHECK(third.refused == 0);
+    CHECK(refusals_on(source, target).empty());
+    CHECK(peers[1].engine->get("items", "r3").has_value());
+    CHECK(peers[1].engine->get("items", "r7").has_value());
+  }
+
+  SUBCASE("not produced by the source (bulk_get fails for one document)") {
+    RefusingEngine faulty_source(source);
+    faulty_source.refuse_read = [](const BulkGetQuery& q) {
+      return refuse_id("r5", q.id, ErrorCode::not_found);
+    };
+    ReplicationReport first = replicate(faulty_source, target, test_options());
+    require_ok(first);
+    CHECK(first.revisions_written == 9);
+    CHECK(first.refused == 1);
+    std::vector<Refusal> recorded = refusals_on(source, target);
+    REQUIRE(recorded.size() == 1);
+    CHECK(recorded[0].id == "r5");
+    CHECK(recorded[0].message.find("reading from the source") != std::string::npos);
+    faulty_source.refuse_read = nullptr;
+    ReplicationReport second = replicate(faulty_source, target, test_options());
+    CHECK(second.ok());
+    CHECK(second.revisions_written == 1);
+    CHECK(peers[1].engine->get("items", "r5").has_value());
+  }
+
+  SUBCASE("a missing column whose definition the target will not take") {
+    Table grown = items_table();
+    grown.columns.push_back(col("tag", ValueType::string));
+    source.put_table(grown);
+    Attributes attrs = item("tagged");
+    attrs.emplace("tag", str("t"));
+    create(source, "items", "tagged", attrs);
+    RefusingEngine stale(source);
+    stale.view_tables = [](std::vector<Table> tables) {
+      for (Table& t : tables)
+        std::erase_if(t.columns, [](const Column& c) { return c.name == "tag"; });
+      return tables;
+    };
+    // The target took the old definition earlier; now it refuses changes.
+    create_table(*peers[1], items_table());
+    target.refuse_put_table = Error(ErrorCode::forbidden, "this token may not change tables");
+    ReplicationReport first = replicate(stale, target, test_options());
+    require_ok(first);
+    CHECK(first.revisions_written == 10);
+    REQUIRE(first.refused == 1);
+    std::vector<Refusal> recorded = refusals_on(source, target);
+    REQUIRE(recorded.size() == 1);
+    CHECK(recorded[0].id == "tagged");
+    CHECK(recorded[0].code == ErrorCode::unknown_column);
+    CHECK(recorded[0].message.find("may not change tables") != std::string::npos);
+    // Allowed again: the next run copies the definition and the record.
+    target.refuse_put_table.reset();
+    ReplicationReport second = replicate(stale, target, test_options());
+    CHECK(second.ok());
+    CHECK(peers[1].engine->get("items", "tagged").has_value());
+  }
+
+  SUBCASE("a list that cannot be saved stops the run before its checkpoint") {
+    RefusingEngine source_refusing_lists(source);
+    source_refusing_lists.on_call = [](const std::string& method) {
+      if (method == "put_local") throw Error(ErrorCode::forbidden, "no local documents");
+    };
+    target.refuse_write = [](const RemoteRevision& r) {
+      return refuse_id("r1", r.id, ErrorCode::forbidden);
+    };
+    ReplicationReport report = replicate(source_refusing_lists, target, test_options());
+    REQUIRE(report.fatal.has_value());
+    CHECK(report.fatal->code() == ErrorCode::forbidden);
+    // No checkpoint was saved: the next run starts from the beginning.
+    CHECK_FALSE(Checkpointer(source, target, replication_id(source.db_id(), target.db_id(), {}))
+                    .load_target()
+                    .has_value());
+  }
+}
+
+TEST_CASE("replication: more refusals than a list holds stop the run before its checkpoint") {
+  auto peers = make_peers(2, /*mixed=*/false);
+  Engine& source = *peers[0];
+  create_table(source, items_table());
+  std::vector<Edit> edits;
+  for (size_t i = 0; i <= kMaxRefusals; ++i) {
+    Edit e;
+    e.table = "items";
+    e.id = "r" + std::to_string(i);
+    e.attributes = item("x");
+    edits.push_back(std::move(e));
+  }
+  for (const WriteResult& r : source.write(edits)) REQUIRE(r.ok());
+  RefusingEngine target(*peers[1]);
+  target.refuse_write = [](const RemoteRevision&) {
+    return std::optional<Error>(Error(ErrorCode::forbidden, "no"));
+  };
+  ReplicationReport report = replicate(source, target, test_options(kMaxRefusals + 1));
+  REQUIRE(report.fatal.has_value());
+  CHECK(report.fatal->code() == ErrorCode::too_large);
+  CHECK(report.last_seq.empty());  // the checkpoint did not move
+}
+
+TEST_CASE("replication over HTTP: requests split to the server's body limit, too large refused") {
+  constexpr size_t kLimit = 64 * 1024;
+  auto peers = make_peers(2);
+  Engine& device = *peers[0];
+  ServedEngine hub(*peers[1], kLimit);
+  CHECK(hub.client().info().max_body_bytes == kLimit);
+  Table blobs{"blobs", {col("data", ValueType::bytes)}};
+  create_table(device, blobs);
+  // 40 documents of ~20 KB each: no request may take more than three.
+  for (int i = 0; i < 40; ++i) {
+    put_record(device, "blobs", "b" + std::to_string(i), {},
+               Attributes{{"data", Value::from_bytes(std::string(15000, static_cast<char>(i)))}});
+  }
+  // One that no request can hold.
+  put_record(device, "blobs", "huge", {},
+             Attributes{{"data", Value::from_bytes(std::string(70000, 'h'))}});
+
+  ReplicationReport push = replicate(device, *hub, test_options());
+  require_ok(push);
+  CHECK(push.revisions_written == 40);
+  REQUIRE(push.errors.size() == 1);
+  CHECK(push.errors[0].id == "huge");
+  CHECK(push.errors[0].code == ErrorCode::too_large);
+  CHECK(push.refused == 1);
+  std::vector<Refusal> recorded = refusals_on(device, *hub);
+  REQUIRE(recorded.size() == 1);
+  CHECK(recorded[0].code == ErrorCode::too_large);
+  CHECK(all_records(*peers[1], "blobs").size() == 40);
+
+  // The refusal stays until the document fits: made smaller, it goes.
+  const Revision huge = must_get(device, "blobs", "huge").revision;
+  put_record(device, "blobs", "huge", huge,
+             Attributes{{"data", Value::from_bytes(std::string(1000, 's'))}});
+  ReplicationReport again = replicate(device, *hub, test_options());
+  CHECK(again.ok());
+  CHECK(again.refused == 0);
+  CHECK(refusals_on(device, *hub).empty());
+  CHECK(must_get(*peers[1], "blobs", "huge").revision ==
+        must_get(device, "blobs", "huge").revision);
+}
+
+TEST_CASE("http client: a 413 answered before the body was read reaches the caller as too_large") {
+  auto peers = make_peers(1, false);
+  // The server advertises nothing smaller than 16 MiB to this client, whose
+  // own idea of the limit is 4 MiB larger than the server's real one.
+  constexpr size_t kLimit = 1 << 20;
+  ServedEngine hub(*peers[0], kLimit);
+  create_table(*peers[0], Table{"blobs", {col("data", ValueType::bytes)}});
+  HttpClientOptions options;
+  options.max_request_body = 8 << 20;
+  options.max_attempts = 1;
+  std::unique_ptr<HttpEngine> naive = open_http_engine(hub.url(), options);
+  // A local document is not split: 2 MiB in one PUT.
+  std::string json = "\"" + std::string(2 << 20, 'x') + "\"";
+  std::optional<ErrorCode> code = error_of([&] { naive->put_local("big", json); });
+  CHECK(code == ErrorCode::too_large);
+}
+
+}  // namespace outpost::test
