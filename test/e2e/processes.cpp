@@ -122,6 +122,7 @@ ServeProcess::ServeProcess(const fs::path& dir, ServeOptions options, const std:
   if (!options.tls_cert.empty()) {
     args.insert(args.end(), {"--tls-cert", options.tls_cert, "--tls-key", options.tls_key});
   }
+  args.insert(args.end(), options.extra_args.begin(), options.extra_args.end());
   process_ = std::make_unique<OutpostProcess>(dir, args, name);
   const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(60);
   for (;;) {

@@ -70,6 +70,7 @@ struct ServeOptions {
   bool auth = true;
   std::string tls_cert, tls_key;  // both set: https
   std::string listen = "127.0.0.1:0";
+  std::vector<std::string> extra_args;  // more options of `outpost serve`
 };
 
 // `outpost serve`, started and waited for until it prints its URL.

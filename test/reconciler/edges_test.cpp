@@ -385,8 +385,9 @@ TEST_CASE("http client: a 413 answered before the body was read reaches the call
   options.max_request_body = 8 << 20;
   options.max_attempts = 1;
   std::unique_ptr<HttpEngine> naive = open_http_engine(hub.url(), options);
-  // A local document is not split: 2 MiB in one PUT.
-  std::string json = "\"" + std::string(2 << 20, 'x') + "\"";
+  // A local document is not split: 32 MiB in one PUT, far more than the
+  // socket buffers hold, so the server closes while the body is being sent.
+  std::string json = "\"" + std::string(32 << 20, 'x') + "\"";
   std::optional<ErrorCode> code = error_of([&] { naive->put_local("big", json); });
   CHECK(code == ErrorCode::too_large);
 }
