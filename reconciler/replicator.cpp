@@ -903,7 +903,17 @@ SyncReport sync(Engine& a, Engine& b, const ReplicationOptions& options) {
     report.b_to_a = replicate(b, a, options);
     if (report.b_to_a.revisions_written > 0 && !report.b_to_a.fatal && !report.b_to_a.cancelled) {
       ReplicationReport settle = replicate(a, b, options);
-      std::string start = report.a_to_b.start_seq;
+      const std::string start = report.a_to_b.start_seq;
+      // The settling pass tries the same refused documents again: list each
+      // error once.
+      auto key = [](const ReplicationError& e) {
+        return key_of(e.table, e.id) + '\0' + e.revision + '\0' +
+               std::string(error_code_name(e.code));
+      };
+      std::set<std::string> seen;
+      for (const ReplicationError& e : report.a_to_b.errors) seen.insert(key(e));
+      std::erase_if(settle.errors,
+                    [&](const ReplicationError& e) { return seen.count(key(e)) != 0; });
       report.a_to_b.add(settle);
       report.a_to_b.start_seq = start;
       report.a_to_b.refused = settle.refused;  // the same list, counted after the last run

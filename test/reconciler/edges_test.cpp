@@ -240,6 +240,20 @@ TEST_CASE("replication: a document refused for good is recorded, retried, and ne
     CHECK(peers[1].engine->get("items", "r7").has_value());
   }
 
+  SUBCASE("sync, whose a→b runs twice when b→a wrote, lists a refusal once") {
+    target.refuse_write = [](const RemoteRevision& r) {
+      return refuse_id("r4", r.id, ErrorCode::forbidden);
+    };
+    create_table(*peers[1], items_table());
+    create(*peers[1], "items", "from-b", item("b"));
+    SyncReport report = sync(source, target, test_options());
+    require_ok(report.combined());
+    CHECK(report.b_to_a.revisions_written == 1);
+    CHECK(report.a_to_b.errors.size() == 1);
+    CHECK(report.a_to_b.refused == 1);
+    CHECK(report.combined().refused == 1);
+  }
+
   SUBCASE("not produced by the source (bulk_get fails for one document)") {
     RefusingEngine faulty_source(source);
     faulty_source.refuse_read = [](const BulkGetQuery& q) {
