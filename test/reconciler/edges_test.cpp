@@ -57,6 +57,27 @@ void create_records(Engine& engine, int n) {
   for (int i = 0; i < n; ++i) create(engine, "items", "r" + std::to_string(i), item("x", i));
 }
 
+// Adds the string column "tag" to "items" on `engine`, then creates records
+// t0..t{n-1} that set it.
+void add_tag_column(Engine& engine, int n) {
+  Table grown = items_table();
+  grown.columns.push_back(col("tag", ValueType::string));
+  engine.put_table(grown);
+  for (int i = 0; i < n; ++i) {
+    Attributes attrs = item("tagged");
+    attrs.emplace("tag", str("t" + std::to_string(i)));
+    create(engine, "items", "t" + std::to_string(i), attrs);
+  }
+}
+
+// Table definitions as they were before "tag" was added (a stale view).
+std::vector<Table> without_tag(std::vector<Table> tables) {
+  for (Table& t : tables) {
+    std::erase_if(t.columns, [](const Column& c) { return c.name == "tag"; });
+  }
+  return tables;
+}
+
 std::optional<Error> refuse_id(const std::string& wanted, const std::string& id, ErrorCode code) {
   if (id != wanted) return std::nullopt;
   return Error(code, "injected refusal of " + id);
@@ -120,19 +141,8 @@ TEST_CASE("replication: a column added while a replication runs is copied, its r
     // The source's list of tables is read before the column is added; the
     // records that use it then reach a target that lacks it.
     RefusingEngine stale(source);
-    stale.view_tables = [](std::vector<Table> tables) {
-      for (Table& t : tables)
-        std::erase_if(t.columns, [](const Column& c) { return c.name == "tag"; });
-      return tables;
-    };
-    Table grown = items_table();
-    grown.columns.push_back(col("tag", ValueType::string));
-    source.put_table(grown);
-    for (int i = 0; i < 5; ++i) {
-      Attributes attrs = item("tagged");
-      attrs.emplace("tag", str("t" + std::to_string(i)));
-      create(source, "items", "t" + std::to_string(i), attrs);
-    }
+    stale.view_tables = without_tag;
+    add_tag_column(source, 5);
     ReplicationReport report = replicate(stale, target, test_options(2));
     require_ok(report);
     CHECK(report.errors.empty());
@@ -170,14 +180,7 @@ TEST_CASE("replication: a column added while a replication runs is copied, its r
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
     REQUIRE(has("r2"));
-    Table grown = items_table();
-    grown.columns.push_back(col("tag", ValueType::string));
-    source.put_table(grown);
-    for (int i = 0; i < 5; ++i) {
-      Attributes attrs = item("tagged");
-      attrs.emplace("tag", str("t" + std::to_string(i)));
-      create(source, "items", "t" + std::to_string(i), attrs);
-    }
+    add_tag_column(source, 5);
     while (!has("t4") && std::chrono::steady_clock::now() < until) {
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
@@ -275,18 +278,9 @@ TEST_CASE("replication: a document refused for good is recorded, retried, and ne
   }
 
   SUBCASE("a missing column whose definition the target will not take") {
-    Table grown = items_table();
-    grown.columns.push_back(col("tag", ValueType::string));
-    source.put_table(grown);
-    Attributes attrs = item("tagged");
-    attrs.emplace("tag", str("t"));
-    create(source, "items", "tagged", attrs);
+    add_tag_column(source, 1);
     RefusingEngine stale(source);
-    stale.view_tables = [](std::vector<Table> tables) {
-      for (Table& t : tables)
-        std::erase_if(t.columns, [](const Column& c) { return c.name == "tag"; });
-      return tables;
-    };
+    stale.view_tables = without_tag;
     // The target took the old definition earlier; now it refuses changes.
     create_table(*peers[1], items_table());
     target.refuse_put_table = Error(ErrorCode::forbidden, "this token may not change tables");
@@ -296,14 +290,14 @@ TEST_CASE("replication: a document refused for good is recorded, retried, and ne
     REQUIRE(first.refused == 1);
     std::vector<Refusal> recorded = refusals_on(source, target);
     REQUIRE(recorded.size() == 1);
-    CHECK(recorded[0].id == "tagged");
+    CHECK(recorded[0].id == "t0");
     CHECK(recorded[0].code == ErrorCode::unknown_column);
     CHECK(recorded[0].message.find("may not change tables") != std::string::npos);
     // Allowed again: the next run copies the definition and the record.
     target.refuse_put_table.reset();
     ReplicationReport second = replicate(stale, target, test_options());
     CHECK(second.ok());
-    CHECK(peers[1].engine->get("items", "tagged").has_value());
+    CHECK(peers[1].engine->get("items", "t0").has_value());
   }
 
   SUBCASE("a list that cannot be saved stops the run before its checkpoint") {
