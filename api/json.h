@@ -25,7 +25,6 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -163,12 +162,20 @@ std::vector<BulkGetResult> bulk_get_response_from_json(std::string_view text,
 // "attributes", "ancestry"}, ...]}. The response is write_results_to_json.
 std::string bulk_docs_request_to_json(const std::vector<Edit>& edits);
 std::string bulk_docs_request_to_json(const std::vector<RemoteRevision>& revisions);
-// The same request assembled from documents encoded one by one
-// (edit_to_json, remote_revision_to_json), so that a client can size each
-// document before it packs a request: `docs` are valid JSON objects.
-std::string bulk_docs_request_from_parts(bool new_edits, std::span<const std::string> docs);
-// One document of a bulk_docs request with new_edits = false.
-std::string remote_revision_to_json(const RemoteRevision& revision);
+// The documents of a bulk_docs request encoded once, so that a client can
+// size each before it packs them into requests of a bounded size: `text`
+// holds them separated by ',', document i ending at ends[i].
+struct EncodedDocs {
+  std::string text;
+  std::vector<size_t> ends;
+  size_t size_of(size_t i) const;  // bytes of document i
+};
+EncodedDocs encode_bulk_docs(const std::vector<Edit>& edits);
+EncodedDocs encode_bulk_docs(const std::vector<RemoteRevision>& revisions);
+// The request holding documents [begin, end) of `docs`; the same JSON as
+// bulk_docs_request_to_json of those documents.
+std::string bulk_docs_request_from_parts(bool new_edits, const EncodedDocs& docs, size_t begin,
+                                         size_t end);
 // Throws only for the request as a whole (malformed JSON, "docs" or
 // "new_edits" missing or mistyped); per-document failures land in `rejected`.
 BulkDocsRequest bulk_docs_request_from_json(std::string_view text, const JsonLimits& limits = {});

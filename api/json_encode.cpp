@@ -86,6 +86,7 @@ class JsonWriter {
   }
 
   std::string str() const { return std::string(buffer_.GetString(), buffer_.GetSize()); }
+  size_t size() const { return buffer_.GetSize(); }
 
  private:
   void write_text(std::string_view s, bool is_key) {
@@ -463,22 +464,48 @@ std::string bulk_docs_request_to_json(const std::vector<Edit>& edits) {
   return w.str();
 }
 
-std::string remote_revision_to_json(const RemoteRevision& revision) {
+namespace {
+
+// The documents as the elements of one JSON array, without its brackets,
+// each one's end noted.
+template <typename Doc, typename WriteFn>
+EncodedDocs encode_each(const std::vector<Doc>& docs, WriteFn write_one) {
   JsonWriter w;
-  write_remote_revision(w, revision);
-  return w.str();
+  w.start_array();
+  EncodedDocs out;
+  out.ends.reserve(docs.size());
+  for (const Doc& d : docs) {
+    write_one(w, d);
+    out.ends.push_back(w.size() - 1);  // without the leading '['
+  }
+  w.end_array();
+  const std::string all = w.str();
+  out.text = all.substr(1, all.size() - 2);
+  return out;
 }
 
-std::string bulk_docs_request_from_parts(bool new_edits, std::span<const std::string> docs) {
-  size_t size = 32;
-  for (const std::string& d : docs) size += d.size() + 1;
-  std::string out;
-  out.reserve(size);
-  out += new_edits ? R"({"new_edits":true,"docs":[)" : R"({"new_edits":false,"docs":[)";
-  for (size_t i = 0; i < docs.size(); ++i) {
-    if (i > 0) out += ',';
-    out += docs[i];
-  }
+}  // namespace
+
+EncodedDocs encode_bulk_docs(const std::vector<Edit>& edits) {
+  return encode_each(edits, write_edit);
+}
+
+EncodedDocs encode_bulk_docs(const std::vector<RemoteRevision>& revisions) {
+  return encode_each(revisions, write_remote_revision);
+}
+
+size_t EncodedDocs::size_of(size_t i) const {
+  const size_t begin = i == 0 ? 0 : ends[i - 1] + 1;  // after the ','
+  return ends[i] - begin;
+}
+
+std::string bulk_docs_request_from_parts(bool new_edits, const EncodedDocs& docs, size_t begin,
+                                         size_t end) {
+  const size_t from = begin == 0 ? 0 : docs.ends[begin - 1] + 1;
+  const size_t to = end == 0 ? 0 : docs.ends[end - 1];
+  std::string out = new_edits ? R"({"new_edits":true,"docs":[)" : R"({"new_edits":false,"docs":[)";
+  out.reserve(out.size() + (to > from ? to - from : 0) + 2);
+  if (end > begin) out.append(docs.text, from, to - from);
   out += "]}";
   return out;
 }

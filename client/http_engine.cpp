@@ -205,8 +205,6 @@ Table HttpEngine::put_table(const Table& table) {
 
 namespace {
 
-std::string encode_doc(const Edit& edit) { return edit_to_json(edit); }
-std::string encode_doc(const RemoteRevision& revision) { return remote_revision_to_json(revision); }
 constexpr bool new_edits_of(const Edit*) { return true; }
 constexpr bool new_edits_of(const RemoteRevision*) { return false; }
 Revision revision_of(const Edit&) { return {}; }
@@ -221,22 +219,20 @@ template <typename Doc>
 std::vector<WriteResult> HttpEngine::post_bulk_docs(const std::vector<Doc>& docs) {
   const RequestLimits limits = request_limits();
   const bool new_edits = new_edits_of(static_cast<const Doc*>(nullptr));
-  std::vector<std::string> encoded;
-  encoded.reserve(docs.size());
-  for (const Doc& d : docs) encoded.push_back(encode_doc(d));
-  const size_t envelope = bulk_docs_request_from_parts(new_edits, {}).size();
+  const EncodedDocs encoded = encode_bulk_docs(docs);
+  const size_t envelope = bulk_docs_request_from_parts(new_edits, encoded, 0, 0).size();
 
   std::vector<WriteResult> results(docs.size());
   size_t at = 0;
   while (at < docs.size()) {
-    if (envelope + encoded[at].size() > limits.body_bytes) {
+    if (envelope + encoded.size_of(at) > limits.body_bytes) {
       WriteResult& r = results[at];
       r.table = docs[at].table;
       r.id = docs[at].id;
       r.revision = revision_of(docs[at]);
       r.error = Error(ErrorCode::too_large,
-                      "the document is " + std::to_string(encoded[at].size()) + " bytes as JSON; " +
-                          url_.str() + " takes requests of at most " +
+                      "the document is " + std::to_string(encoded.size_of(at)) +
+                          " bytes as JSON; " + url_.str() + " takes requests of at most " +
                           std::to_string(limits.body_bytes) + " bytes");
       ++at;
       continue;
@@ -244,18 +240,20 @@ std::vector<WriteResult> HttpEngine::post_bulk_docs(const std::vector<Doc>& docs
     size_t end = at;
     size_t bytes = envelope;
     while (end < docs.size() && end - at < limits.batch_docs &&
-           bytes + encoded[end].size() + 1 <= limits.body_bytes) {
-      bytes += encoded[end].size() + 1;
+           bytes + encoded.size_of(end) + 1 <= limits.body_bytes) {
+      bytes += encoded.size_of(end) + 1;
       ++end;
     }
-    const std::span<const std::string> slice =
-        std::span<const std::string>(encoded).subspan(at, end - at);
-    std::vector<WriteResult> part = write_results_from_json(
-        call({"POST", "/v1/bulk_docs", bulk_docs_request_from_parts(new_edits, slice), {}}).body);
-    if (part.size() != slice.size()) {
+    std::vector<WriteResult> part =
+        write_results_from_json(call({"POST",
+                                      "/v1/bulk_docs",
+                                      bulk_docs_request_from_parts(new_edits, encoded, at, end),
+                                      {}})
+                                    .body);
+    if (part.size() != end - at) {
       throw Error(ErrorCode::internal, url_.str() + ": bulk_docs answered " +
                                            std::to_string(part.size()) + " results for " +
-                                           std::to_string(slice.size()) + " documents");
+                                           std::to_string(end - at) + " documents");
     }
     std::move(part.begin(), part.end(), results.begin() + static_cast<std::ptrdiff_t>(at));
     at = end;

@@ -1,12 +1,13 @@
 // The JSON codec (api/json.h): round trips of every wire shape, and the
 // refusals of malformed, hostile or mistyped input.
+#include "api/json.h"
+
 #include <doctest/doctest.h>
 
 #include <string>
 #include <string_view>
 #include <vector>
 
-#include "api/json.h"
 #include "utils/utf8.h"
 
 namespace outpost {
@@ -80,18 +81,18 @@ TEST_CASE("json: {\"null\":\"true\"} is an absent attribute") {
 
 TEST_CASE("json: malformed typed values are invalid_value naming the attribute") {
   const char* bad[] = {
-      R"({"size":{}})",                           // zero keys
-      R"({"size":{"int":"1","string":"1"}})",     // two keys
-      R"({"size":{"int":1}})",                    // inner value not a string
-      R"({"size":{"int":null}})",                 // inner value not a string
-      R"({"size":"6"})",                          // not an object
-      R"({"size":null})",                         // not an object
-      R"({"size":{"integer":"6"}})",              // unknown type
-      R"({"size":{"null":"false"}})",             // null is written "true"
-      R"({"size":{"int":"six"}})",                // Value::parse refuses
-      R"({"size":{"int":"007"}})",                // not canonical
-      R"({"size":{"float":"NaN"}})",              // not finite JSON number
-      R"({"size":{"bytes":"AAE"}})",              // not padded base64
+      R"({"size":{}})",                        // zero keys
+      R"({"size":{"int":"1","string":"1"}})",  // two keys
+      R"({"size":{"int":1}})",                 // inner value not a string
+      R"({"size":{"int":null}})",              // inner value not a string
+      R"({"size":"6"})",                       // not an object
+      R"({"size":null})",                      // not an object
+      R"({"size":{"integer":"6"}})",           // unknown type
+      R"({"size":{"null":"false"}})",          // null is written "true"
+      R"({"size":{"int":"six"}})",             // Value::parse refuses
+      R"({"size":{"int":"007"}})",             // not canonical
+      R"({"size":{"float":"NaN"}})",           // not finite JSON number
+      R"({"size":{"bytes":"AAE"}})",           // not padded base64
   };
   for (const char* text : bad) {
     CAPTURE(text);
@@ -175,9 +176,8 @@ TEST_CASE("json: tables round trip; PUT body takes its name from the path") {
 
   CHECK(code_of([&] { table_from_json(text, "other"); }) == ErrorCode::invalid_json);
   CHECK(code_of([] { table_from_json(R"({"columns":[]})"); }) == ErrorCode::invalid_json);
-  CHECK(code_of([] {
-          table_from_json(R"({"columns":[{"name":"a","type":"integer"}]})", "t");
-        }) == ErrorCode::invalid_value);
+  CHECK(code_of([] { table_from_json(R"({"columns":[{"name":"a","type":"integer"}]})", "t"); }) ==
+        ErrorCode::invalid_value);
   CHECK(code_of([] { table_from_json(R"({"columns":[{"name":"a"}]})", "t"); }) ==
         ErrorCode::invalid_json);
   CHECK(code_of([] {
@@ -219,8 +219,7 @@ TEST_CASE("json: errors round trip") {
   const Error back = error_from_json(text);
   CHECK(back.code() == ErrorCode::unknown_column);
   CHECK(back.message() == e.message());
-  CHECK(error_from_json(R"({"error":"no_such_code","message":"m"})").code() ==
-        ErrorCode::internal);
+  CHECK(error_from_json(R"({"error":"no_such_code","message":"m"})").code() == ErrorCode::internal);
 }
 
 TEST_CASE("json: encoders always write valid UTF-8") {
@@ -237,7 +236,8 @@ TEST_CASE("json: write results round trip") {
   results[1] = {"households", "h-2", Revision(), Error(ErrorCode::conflict, "not a leaf")};
   const std::string text = write_results_to_json(results);
   CHECK(text.front() == '[');
-  CHECK(contains(text, R"({"table":"households","id":"h-2","error":"conflict","message":"not a leaf"})"));
+  CHECK(contains(text,
+                 R"({"table":"households","id":"h-2","error":"conflict","message":"not a leaf"})"));
   const std::vector<WriteResult> back = write_results_from_json(text);
   REQUIRE(back.size() == 2);
   CHECK(back[0].ok());
@@ -261,8 +261,10 @@ TEST_CASE("json: revs_diff request and response round trip, grouped by table") {
   const std::vector<RevsDiffQuery> queries{
       {"a", "1", {kRev1, kRev2a}}, {"b", "1", {kRev3}}, {"a", "2", {kRev2b}}};
   const std::string text = revs_diff_request_to_json(queries);
-  CHECK(text == R"({"a":{"1":["1-0123456789abcdef0123456789abcdef","2-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"],)"
-                R"("2":["2-bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"]},"b":{"1":["3-cccccccccccccccccccccccccccccccc"]}})");
+  CHECK(
+      text ==
+      R"({"a":{"1":["1-0123456789abcdef0123456789abcdef","2-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"],)"
+      R"("2":["2-bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"]},"b":{"1":["3-cccccccccccccccccccccccccccccccc"]}})");
   const std::vector<RevsDiffQuery> back = revs_diff_request_from_json(text);
   REQUIRE(back.size() == 3);
   CHECK(back[0].table == "a");
@@ -298,8 +300,7 @@ TEST_CASE("json: revs_diff request and response round trip, grouped by table") {
         ErrorCode::invalid_revision);
   CHECK(code_of([] { revs_diff_request_from_json(R"({"a":{"1":"1-0123"}})"); }) ==
         ErrorCode::invalid_json);
-  CHECK(code_of([] { revs_diff_request_from_json(R"({"a":["x"]})"); }) ==
-        ErrorCode::invalid_json);
+  CHECK(code_of([] { revs_diff_request_from_json(R"({"a":["x"]})"); }) == ErrorCode::invalid_json);
   CHECK(code_of([] { revs_diff_request_from_json(R"({"a":{"1":[]},"a":{"2":[]}})"); }) ==
         ErrorCode::invalid_json);
 }
@@ -322,7 +323,9 @@ TEST_CASE("json: bulk_get request and response round trip") {
   results[0].revision = rr;
   results[1].error = Error(ErrorCode::not_found, "no such revision");
   const std::string rtext = bulk_get_response_to_json(queries, results);
-  CHECK(contains(rtext, R"({"table":"households","id":"h-2","rev":"2-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa","error":"not_found")"));
+  CHECK(contains(
+      rtext,
+      R"({"table":"households","id":"h-2","rev":"2-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa","error":"not_found")"));
   const std::vector<BulkGetResult> rback = bulk_get_response_from_json(rtext);
   REQUIRE(rback.size() == 2);
   REQUIRE(rback[0].revision);
@@ -362,6 +365,28 @@ TEST_CASE("json: bulk_docs with new_edits=false round trips RemoteRevisions") {
     CHECK(back.revisions[i].attributes == revs[i].attributes);
     CHECK(back.revisions[i].ancestry == revs[i].ancestry);
   }
+}
+
+TEST_CASE("json: bulk_docs requests packed from documents encoded once equal the whole encoding") {
+  const std::vector<RemoteRevision> revs{
+      {"households", "h-1", kRev3, false, sample_attributes(), {kRev2a, kRev1}},
+      {"households", "h-2", kRev1, true, {}, {}},
+      {"households", "h-3", kRev1, false, sample_attributes(), {}}};
+  const EncodedDocs encoded = encode_bulk_docs(revs);
+  REQUIRE(encoded.ends.size() == 3);
+  CHECK(bulk_docs_request_from_parts(false, encoded, 0, 3) == bulk_docs_request_to_json(revs));
+  CHECK(bulk_docs_request_from_parts(false, encoded, 1, 2) ==
+        bulk_docs_request_to_json(std::vector<RemoteRevision>{revs[1]}));
+  CHECK(bulk_docs_request_from_parts(false, encoded, 1, 3) ==
+        bulk_docs_request_to_json(std::vector<RemoteRevision>{revs[1], revs[2]}));
+  CHECK(bulk_docs_request_from_parts(false, encoded, 0, 0) == R"({"new_edits":false,"docs":[]})");
+  size_t total = 0;
+  for (size_t i = 0; i < 3; ++i) total += encoded.size_of(i);
+  CHECK(total + 2 == encoded.text.size());  // and two commas
+  const std::vector<Edit> edits{
+      {Edit::Kind::put, "households", "h-9", Revision(), sample_attributes()}};
+  CHECK(bulk_docs_request_from_parts(true, encode_bulk_docs(edits), 0, 1) ==
+        bulk_docs_request_to_json(edits));
 }
 
 TEST_CASE("json: bulk_docs with new_edits=true round trips Edits of every kind") {
@@ -487,9 +512,8 @@ TEST_CASE("json: single-record edit bodies") {
     CHECK(put(R"({"attributes":{},"attributes":{}})") == ErrorCode::invalid_json);
     CHECK(put(R"([])") == ErrorCode::invalid_json);
     // resolve needs the leaf; a deletion carries no attributes.
-    CHECK(code_of([] {
-            edit_from_json(R"({"attributes":{}})", Edit::Kind::resolve, "t", "r1");
-          }) == ErrorCode::invalid_json);
+    CHECK(code_of([] { edit_from_json(R"({"attributes":{}})", Edit::Kind::resolve, "t", "r1"); }) ==
+          ErrorCode::invalid_json);
     CHECK(code_of([&] {
             edit_from_json("{" + std::string(p) + R"(,"attributes":{"a":{"int":"1"}}})",
                            Edit::Kind::remove, "t", "r1");
@@ -504,7 +528,8 @@ TEST_CASE("json: single-record edit bodies") {
         [] { edit_from_json(R"({"attributes":{},"deleted":"yes"})", Edit::Kind::put, "t"); });
     CHECK(contains(m, "deleted"));
     CHECK(contains(m, "boolean"));
-    const BulkDocsRequest r = bulk_docs_request_from_json(R"({"docs":[{},{"id":"x","attributes":{}}]})");
+    const BulkDocsRequest r =
+        bulk_docs_request_from_json(R"({"docs":[{},{"id":"x","attributes":{}}]})");
     REQUIRE(r.rejected.size() == 2);
     CHECK(contains(r.rejected[1].result.error->message(), "docs[1].table"));
   }
@@ -542,8 +567,7 @@ TEST_CASE("json: record and conflict pages round trip") {
 }
 
 TEST_CASE("json: server info round trip") {
-  const ServerInfo info{"outpost", "0.1.0", "0f8fad5b-d9cb-469f-a165-70867728950e", "sqlite",
-                        "17"};
+  const ServerInfo info{"outpost", "0.1.0", "0f8fad5b-d9cb-469f-a165-70867728950e", "sqlite", "17"};
   const std::string text = info_to_json(info);
   CHECK(text ==
         R"({"engine":"outpost","version":"0.1.0","db_id":"0f8fad5b-d9cb-469f-a165-70867728950e",)"
@@ -560,11 +584,11 @@ TEST_CASE("json: malformed JSON is invalid_json with offset and reason") {
       "{} x",
       "{\"a\":1,}",
       "'single'",
-      "{\"s\":\"\xff\"}",          // invalid UTF-8
-      "{\"s\":\"\xC0\xAF\"}",      // overlong encoding
-      "{\"s\":\"\\uDC00\"}",       // lone low surrogate
-      "{\"s\":\"\\uD800x\"}",      // lone high surrogate
-      std::string("{}\0x", 4),   // garbage after a NUL byte
+      "{\"s\":\"\xff\"}",       // invalid UTF-8
+      "{\"s\":\"\xC0\xAF\"}",   // overlong encoding
+      "{\"s\":\"\\uDC00\"}",    // lone low surrogate
+      "{\"s\":\"\\uD800x\"}",   // lone high surrogate
+      std::string("{}\0x", 4),  // garbage after a NUL byte
       std::string("{\"a\0\":1}", 8),
       "NaN",
       "{\"s\":\"raw\ncontrol\"}",
@@ -596,9 +620,10 @@ TEST_CASE("json: nesting depth is limited without recursion") {
         ErrorCode::invalid_json);
   CHECK(attributes_from_json(R"({"a":{"string":"x"}})", JsonLimits{2}).size() == 1);
   CHECK(code_of([] {
-          record_from_json(R"({"table":"t","id":"a","revision":"1-0123456789abcdef0123456789abcdef",)"
-                           R"("attributes":{"a":{"string":[[[[]]]]}}})",
-                           JsonLimits{4});
+          record_from_json(
+              R"({"table":"t","id":"a","revision":"1-0123456789abcdef0123456789abcdef",)"
+              R"("attributes":{"a":{"string":[[[[]]]]}}})",
+              JsonLimits{4});
         }) == ErrorCode::invalid_json);
 }
 
@@ -638,10 +663,11 @@ TEST_CASE("json: server-owned fields are refused in request bodies") {
   CHECK(code_of([] {
           table_from_json(R"({"columns":[{"name":"a","type":"int","_stub":true}]})", "t");
         }) == ErrorCode::invalid_json);
-  CHECK(code_of([] {
-          bulk_get_request_from_json(
-              R"({"docs":[{"table":"t","id":"1","rev":"1-0123456789abcdef0123456789abcdef","seq":"3"}]})");
-        }) == ErrorCode::invalid_json);
+  CHECK(
+      code_of([] {
+        bulk_get_request_from_json(
+            R"({"docs":[{"table":"t","id":"1","rev":"1-0123456789abcdef0123456789abcdef","seq":"3"}]})");
+      }) == ErrorCode::invalid_json);
   CHECK(code_of([] { attributes_from_json(R"({"_conflicted":{"bool":"true"}})"); }) ==
         ErrorCode::invalid_json);
   const std::string m =
