@@ -345,19 +345,37 @@ std::vector<RevsDiffResult> HttpEngine::revs_diff(const std::vector<RevsDiffQuer
 
 std::vector<BulkGetResult> HttpEngine::bulk_get(const std::vector<BulkGetQuery>& queries) {
   if (queries.empty()) return {};
-  return in_slices(queries, known_batch_docs(), [&](std::span<const BulkGetQuery> slice) {
-    const std::string body = slice.size() == queries.size()
-                                 ? bulk_get_request_to_json(queries)
-                                 : bulk_get_request_to_json(to_vector(slice));
-    std::vector<BulkGetResult> results =
-        bulk_get_response_from_json(call({"POST", "/v1/bulk_get", body, {}}).body);
-    if (results.size() != slice.size()) {
-      throw Error(ErrorCode::internal, url_.str() + ": bulk_get answered " +
-                                           std::to_string(results.size()) + " results for " +
-                                           std::to_string(slice.size()) + " queries");
+  return in_slices(queries, known_batch_docs(),
+                   [&](std::span<const BulkGetQuery> slice) { return bulk_get_slice(slice); });
+}
+
+// One bulk_get request; an answer larger than the client accepts is asked
+// again in halves, down to the one revision too large to read, which gets
+// its own too_large result (the others are still read).
+std::vector<BulkGetResult> HttpEngine::bulk_get_slice(std::span<const BulkGetQuery> slice) {
+  std::vector<BulkGetResult> results;
+  try {
+    results = bulk_get_response_from_json(
+        call({"POST", "/v1/bulk_get", bulk_get_request_to_json(to_vector(slice)), {}}).body);
+  } catch (const Error& e) {
+    if (e.code() != ErrorCode::too_large) throw;
+    if (slice.size() == 1) {
+      return {BulkGetResult{
+          std::nullopt,
+          Error(ErrorCode::too_large, "revision " + slice[0].revision.str() + ": " + e.message())}};
     }
+    const size_t half = slice.size() / 2;
+    results = bulk_get_slice(slice.first(half));
+    std::vector<BulkGetResult> rest = bulk_get_slice(slice.subspan(half));
+    std::move(rest.begin(), rest.end(), std::back_inserter(results));
     return results;
-  });
+  }
+  if (results.size() != slice.size()) {
+    throw Error(ErrorCode::internal, url_.str() + ": bulk_get answered " +
+                                         std::to_string(results.size()) + " results for " +
+                                         std::to_string(slice.size()) + " queries");
+  }
+  return results;
 }
 
 std::optional<std::string> HttpEngine::get_local(const std::string& id) {

@@ -8,7 +8,9 @@
 // forbidden stays forbidden). Batches are split to fit the limits the
 // server advertises in GET /v1 (documents and bytes per request); a single
 // document larger than a request may be gets its own too_large result and
-// does not hold up the others. Creates without an id get their UUID here,
+// does not hold up the others. A bulk_get answer larger than the client
+// accepts (max_response_body) is asked again in halves, down to the single
+// revision too large to read. Creates without an id get their UUID here,
 // so that every request is idempotent and safe to retry.
 //
 // Retries: a connection refused, reset or timed out and HTTP 502/503/504
@@ -30,6 +32,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <string>
 
 #include "api/engine.h"
@@ -112,6 +115,7 @@ class HttpEngine final : public Engine {
   void remember_limits(const ServerInfo& info);
 
   HttpResponse call(HttpRequest request);
+  std::vector<BulkGetResult> bulk_get_slice(std::span<const BulkGetQuery> slice);
   template <typename Doc>
   std::vector<WriteResult> post_bulk_docs(const std::vector<Doc>& docs);
   // call() that returns nullopt for 404 with one of the given codes.

@@ -382,6 +382,35 @@ TEST_CASE("replication over HTTP: requests split to the server's body limit, too
         must_get(device, "blobs", "huge").revision);
 }
 
+TEST_CASE("replication over HTTP: answers larger than the client takes are read in halves") {
+  auto peers = make_peers(2);
+  Engine& hub_db = *peers[0];
+  ServedEngine hub(hub_db);
+  create_table(hub_db, Table{"blobs", {col("data", ValueType::bytes)}});
+  for (int i = 0; i < 12; ++i) {
+    put_record(hub_db, "blobs", "b" + std::to_string(i), {},
+               Attributes{{"data", Value::from_bytes(std::string(30000, static_cast<char>(i)))}});
+  }
+  put_record(hub_db, "blobs", "huge", {},
+             Attributes{{"data", Value::from_bytes(std::string(200000, 'h'))}});
+  // A device that takes answers of at most 100 KB: three blobs at a time.
+  HttpClientOptions options;
+  options.max_response_body = 100000;
+  std::unique_ptr<HttpEngine> client = open_http_engine(hub.url(), options);
+  ReplicationReport pull = replicate(*client, *peers[1], test_options());
+  require_ok(pull);
+  CHECK(pull.revisions_written == 12);
+  REQUIRE(pull.errors.size() == 1);
+  CHECK(pull.errors[0].id == "huge");
+  CHECK(pull.errors[0].code == ErrorCode::too_large);
+  CHECK(pull.refused == 1);
+  // Recorded on the source, the hub, where the device's next run finds it.
+  std::vector<Refusal> recorded = refusals_on(*client, *peers[1]);
+  REQUIRE(recorded.size() == 1);
+  CHECK(recorded[0].id == "huge");
+  CHECK(all_records(*peers[1], "blobs").size() == 12);
+}
+
 TEST_CASE("http client: a 413 answered before the body was read reaches the caller as too_large") {
   auto peers = make_peers(1, false);
   // The server advertises nothing smaller than 16 MiB to this client, whose
