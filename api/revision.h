@@ -11,6 +11,11 @@
 
 namespace outpost {
 
+// The largest generation a revision may have (DESIGN.md section 4): 2^53,
+// which every JSON reader holds exactly. A replicated revision above it is
+// refused (invalid_revision), and a local edit cannot go past it.
+inline constexpr uint64_t kMaxGeneration = uint64_t{1} << 53;
+
 class Revision {
  public:
   Revision() = default;  // empty: "no revision"
