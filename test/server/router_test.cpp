@@ -148,7 +148,7 @@ TEST_CASE("router: health, root and authentication") {
     RouterOptions options;
     options.auth = false;
     Router open(api.engine(), options);
-    HttpRequest request{"GET", "/v1/tables", {}, "", "x"};
+    HttpRequest request{"GET", "/v1/tables", {}, "", "x", {}};
     CHECK(open.handle(request).status == 200);
   }
 }
@@ -314,9 +314,10 @@ TEST_CASE("router: change feed, long-poll and stop") {
                        "/v1/changes?feed=longpoll&timeout_ms=60000&since=" + end,
                        {{"Authorization", "Bearer " + api.admin}},
                        "",
-                       "t"};
+                       "t",
+                       {}};
   CHECK(Router::is_long_poll(longpoll));
-  CHECK_FALSE(Router::is_long_poll(HttpRequest{"GET", "/v1/changes", {}, "", ""}));
+  CHECK_FALSE(Router::is_long_poll(HttpRequest{"GET", "/v1/changes", {}, "", "", {}}));
 
   SUBCASE("a long-poll wakes on a write") {
     auto start = std::chrono::steady_clock::now();
