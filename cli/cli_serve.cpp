@@ -71,8 +71,8 @@ int run_serve(Context& context, const ParsedArgs& args) {
       static_cast<size_t>(args.get_int("max-connections", 1024, 1, 1'000'000));
   options.max_connections_per_address =
       static_cast<size_t>(args.get_int("max-connections-per-address", 64, 1, 1'000'000));
-  options.max_body_memory = static_cast<size_t>(
-      args.get_int("max-body-memory", 128 * 1024 * 1024, 1, int64_t{1} << 40));
+  options.max_body_memory =
+      static_cast<size_t>(args.get_int("max-body-memory", 128 * 1024 * 1024, 1, int64_t{1} << 40));
 
   server::RouterOptions routing;
   routing.auth = !args.has("no-auth");

@@ -61,8 +61,7 @@ void check_attributes(const Table& table, const Attributes& attributes, bool req
     if (column->type != value.type()) {
       throw Error(ErrorCode::invalid_value,
                   "attribute " + quote_for_message(name) + " of table " + table.name +
-                      " is of type " +
-                      std::string(value_type_name(column->type)) + ", got a " +
+                      " is of type " + std::string(value_type_name(column->type)) + ", got a " +
                       std::string(value_type_name(value.type())) + " value");
     }
   }

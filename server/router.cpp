@@ -173,12 +173,14 @@ struct Router::Context {
 
   void require_read(const std::string& table) const {
     if (!token.can_read(table)) {
-      throw Error(ErrorCode::forbidden, "this token may not read table " + quote_for_message(table));
+      throw Error(ErrorCode::forbidden,
+                  "this token may not read table " + quote_for_message(table));
     }
   }
   void require_write(const std::string& table) const {
     if (!token.can_write(table)) {
-      throw Error(ErrorCode::forbidden, "this token may not write table " + quote_for_message(table));
+      throw Error(ErrorCode::forbidden,
+                  "this token may not write table " + quote_for_message(table));
     }
   }
   void require_admin() const {
@@ -272,7 +274,8 @@ HttpResponse Router::answer(const HttpRequest& request, const std::string& route
   } catch (const Error& e) {
     return error_response(e);
   } catch (const std::bad_alloc&) {
-    log_error(kComponent, "out of memory answering a request", {{"method", method}, {"route", route}});
+    log_error(kComponent, "out of memory answering a request",
+              {{"method", method}, {"route", route}});
     return error_response(Error(ErrorCode::unavailable, "the server is out of memory"));
   } catch (const std::exception& e) {
     log_error(kComponent, "internal error",
@@ -409,10 +412,10 @@ std::optional<HttpResponse> Router::admit(const HttpRequest& request, Match& mat
   if (found == methods.end()) {
     std::string allow;
     for (const Method& m : methods) allow += (allow.empty() ? "" : ", ") + std::string(m.name);
-    HttpResponse response = json_response(
-        405, error_to_json(Error(ErrorCode::not_found, "method " + request.method +
-                                                           " is not allowed on " + route +
-                                                           " (allowed: " + allow + ")")));
+    HttpResponse response =
+        json_response(405, error_to_json(Error(ErrorCode::not_found,
+                                               "method " + request.method + " is not allowed on " +
+                                                   route + " (allowed: " + allow + ")")));
     response.headers.emplace_back("Allow", allow);
     return response;
   }
@@ -612,12 +615,12 @@ HttpResponse Router::get_record(Context& c) {
   options.ancestry = c.query.flag("ancestry");
   std::optional<Record> record = engine_.get(table, id, options);
   if (!record) {
-    throw Error(ErrorCode::not_found,
-                options.revision.empty()
-                    ? "there is no record " + quote_for_message(id) + " in table " +
-                          quote_for_message(table)
-                    : "there is no revision " + options.revision.str() + " of record " +
-                          quote_for_message(id) + " in table " + quote_for_message(table));
+    throw Error(ErrorCode::not_found, options.revision.empty()
+                                          ? "there is no record " + quote_for_message(id) +
+                                                " in table " + quote_for_message(table)
+                                          : "there is no revision " + options.revision.str() +
+                                                " of record " + quote_for_message(id) +
+                                                " in table " + quote_for_message(table));
   }
   return json_response(200, record_to_json(*record));
 }
@@ -818,8 +821,8 @@ HttpResponse Router::bulk_get(Context& c) {
       results.push_back(std::move(answered[next++]));
     } else {
       results.push_back(BulkGetResult{
-          std::nullopt,
-          Error(ErrorCode::forbidden, "this token may not read table " + quote_for_message(q.table))});
+          std::nullopt, Error(ErrorCode::forbidden,
+                              "this token may not read table " + quote_for_message(q.table))});
     }
   }
   return json_response(200, bulk_get_response_to_json(queries, results));
@@ -847,7 +850,8 @@ HttpResponse Router::bulk_docs(Context& c) {
     WriteResult result;
     result.table = table;
     result.id = id;
-    result.error = Error(ErrorCode::forbidden, "this token may not write table " + quote_for_message(table));
+    result.error =
+        Error(ErrorCode::forbidden, "this token may not write table " + quote_for_message(table));
     request.rejected.push_back({position, std::move(result)});
   };
   std::vector<WriteResult> written;

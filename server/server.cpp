@@ -50,7 +50,7 @@ constexpr size_t kBodyStep = 64 * 1024;
 // kDrainBytes of what the client still sends, so that it can read the
 // answer (closing with unread data would reset the connection).
 constexpr auto kDrainTime = std::chrono::seconds(1);
-constexpr size_t kDrainBytes = 1024 * 1024;
+constexpr size_t kDrainBytes = 16 * 1024 * 1024;
 constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
 constexpr const char* kTransferCodings =
     "malformed HTTP request: the only transfer coding accepted is a single 'chunked' "
@@ -198,7 +198,7 @@ class Server::Impl {
   std::atomic<size_t> longpolls_running_{0};
   std::mutex mu_;
   std::condition_variable cv_;
-  size_t live_ = 0;  // sessions alive (under mu_)
+  size_t live_ = 0;                                      // sessions alive (under mu_)
   std::unordered_map<std::string, size_t> per_address_;  // live sessions by remote (under mu_)
   std::atomic<size_t> body_reserved_{0};                 // bytes of body budget reserved
   std::unordered_map<SessionBase*, std::weak_ptr<SessionBase>> sessions_;
@@ -324,7 +324,8 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
           if (ec || n == 0) return self->close();
           self->buffer_.commit(n);
           if (!first) {
-            self->deadline_ = std::chrono::steady_clock::now() + self->server_.options_.read_timeout;
+            self->deadline_ =
+                std::chrono::steady_clock::now() + self->server_.options_.read_timeout;
           }
           self->read_header();
         });
@@ -363,14 +364,14 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     state_ = State::busy;
     tcp().expires_never();
     auto self = this->shared_from_this();
-    server_.preflight(std::move(request_), [self](HttpRequest head,
-                                                  std::optional<HttpResponse> refusal) {
-      net::post(self->stream_.get_executor(),
-                [self, head = std::move(head), refusal = std::move(refusal)]() mutable {
-                  self->request_ = std::move(head);
-                  self->on_preflight(std::move(refusal));
-                });
-    });
+    server_.preflight(
+        std::move(request_), [self](HttpRequest head, std::optional<HttpResponse> refusal) {
+          net::post(self->stream_.get_executor(),
+                    [self, head = std::move(head), refusal = std::move(refusal)]() mutable {
+                      self->request_ = std::move(head);
+                      self->on_preflight(std::move(refusal));
+                    });
+        });
   }
 
   void on_preflight(std::optional<HttpResponse> refusal) {
