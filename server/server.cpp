@@ -4,6 +4,7 @@
 #include "server/server.h"
 
 #include <openssl/ssl.h>
+#include <sys/resource.h>
 
 #include <algorithm>
 #include <atomic>
@@ -85,6 +86,23 @@ bool transfer_coding_ok(const Fields& fields) {
     chunked = beast::iequals(item, "chunked");
   }
   return codings == 1 && chunked;
+}
+
+// Raises the soft limit on open files so that `connections` sockets (plus
+// some for the database and logs) fit; warns when the hard limit is lower.
+void fit_file_limit(size_t connections) {
+  const rlim_t wanted = static_cast<rlim_t>(connections) + 128;
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur >= wanted) return;
+  const rlim_t granted =
+      limit.rlim_max == RLIM_INFINITY ? wanted : std::min(wanted, limit.rlim_max);
+  limit.rlim_cur = granted;
+  setrlimit(RLIMIT_NOFILE, &limit);
+  if (granted < wanted) {
+    log_warn(
+        kComponent, "the open-file limit is below what max_connections needs",
+        {{"limit", static_cast<uint64_t>(granted)}, {"needed", static_cast<uint64_t>(wanted)}});
+  }
 }
 
 class SessionBase {
@@ -594,6 +612,7 @@ void Server::Impl::start() {
     }
   }
 
+  fit_file_limit(options_.max_connections);
   beast::error_code ec;
   tcp::endpoint endpoint;
   net::ip::address address = net::ip::make_address(options_.host, ec);
