@@ -70,8 +70,9 @@ struct BulkDocsRequest {
   std::vector<Rejected> rejected;
 };
 
-// Checks that `text` is well-formed JSON within `limits` (e.g. a local
-// document body). Throws Error(invalid_json).
+// Checks that `text` is well-formed JSON within `limits`, with no key
+// named twice in one object (e.g. a local document body). Throws
+// Error(invalid_json).
 void check_json(std::string_view text, const JsonLimits& limits = {});
 
 // Attributes: {name: {type: text}}.

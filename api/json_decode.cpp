@@ -533,6 +533,26 @@ std::vector<T> read_array(const rj::Value& v, const Path& p, ReadOne read_one) {
 void check_json(std::string_view text, const JsonLimits& limits) {
   rj::Document doc;
   parse(text, limits, doc);
+  // No object may name a key twice (readers would disagree on which wins).
+  // An explicit stack: the depth is bounded by `limits` only.
+  std::vector<const rj::Value*> pending{&doc};
+  std::unordered_set<std::string_view> keys;
+  while (!pending.empty()) {
+    const rj::Value* v = pending.back();
+    pending.pop_back();
+    if (v->IsArray()) {
+      for (const rj::Value& item : v->GetArray()) pending.push_back(&item);
+    } else if (v->IsObject()) {
+      keys.clear();
+      for (const auto& m : v->GetObject()) {
+        std::string_view key(m.name.GetString(), m.name.GetStringLength());
+        if (!keys.insert(key).second) {
+          fail(ErrorCode::invalid_json, "duplicate key " + quote_for_message(key, 160));
+        }
+        pending.push_back(&m.value);
+      }
+    }
+  }
 }
 
 Attributes attributes_from_json(std::string_view text, const JsonLimits& limits) {

@@ -115,9 +115,10 @@ Revision compute_revision(std::string_view table, std::string_view id, const Rev
   }
   uint64_t gen = 1;
   if (!parent.empty()) {
-    if (parent.generation() >= static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
+    if (parent.generation() >= kMaxGeneration) {
       throw Error(ErrorCode::invalid_revision,
-                  "revision generation overflow after " + quote_for_message(parent.str()));
+                  "revision " + quote_for_message(parent.str()) +
+                      " is at the largest generation (2^53); it cannot have a child");
     }
     gen = parent.generation() + 1;
   }

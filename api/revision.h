@@ -11,6 +11,11 @@
 
 namespace outpost {
 
+// The largest generation a revision may have (DESIGN.md section 4): 2^53,
+// which every JSON reader holds exactly. A replicated revision above it is
+// refused (invalid_revision), and a local edit cannot go past it.
+inline constexpr uint64_t kMaxGeneration = uint64_t{1} << 53;
+
 class Revision {
  public:
   Revision() = default;  // empty: "no revision"
@@ -35,14 +40,12 @@ class Revision {
 };
 
 // The canonical bytes of DESIGN.md section 4 for one edit.
-std::string canonical_bytes(std::string_view table, std::string_view id,
-                            const Revision& parent, bool deleted,
-                            const Attributes& attributes);
+std::string canonical_bytes(std::string_view table, std::string_view id, const Revision& parent,
+                            bool deleted, const Attributes& attributes);
 
 // The revision an edit produces: generation parent+1 (or 1), hash over
 // canonical_bytes(). A deleted edit must have no attributes.
-Revision compute_revision(std::string_view table, std::string_view id,
-                          const Revision& parent, bool deleted,
-                          const Attributes& attributes);
+Revision compute_revision(std::string_view table, std::string_view id, const Revision& parent,
+                          bool deleted, const Attributes& attributes);
 
 }  // namespace outpost

@@ -69,6 +69,10 @@ int run_serve(Context& context, const ParsedArgs& args) {
       std::chrono::milliseconds(args.get_int("idle-timeout-ms", 60'000, 1, 3'600'000));
   options.max_connections =
       static_cast<size_t>(args.get_int("max-connections", 1024, 1, 1'000'000));
+  options.max_connections_per_address =
+      static_cast<size_t>(args.get_int("max-connections-per-address", 64, 1, 1'000'000));
+  options.max_body_memory =
+      static_cast<size_t>(args.get_int("max-body-memory", 128 * 1024 * 1024, 1, int64_t{1} << 40));
 
   server::RouterOptions routing;
   routing.auth = !args.has("no-auth");
@@ -144,9 +148,14 @@ constexpr OptionSpec kOptions[] = {
     {"max-docs", "N", "documents per revs_diff/bulk_get/bulk_docs request (default 10000)"},
     {"max-page", "N", "largest feed/list page (default 10000)"},
     {"max-longpoll-ms", "MS", "longest long-poll (default 300000)"},
-    {"read-timeout-ms", "MS", "time to read one whole request (default 30000)"},
+    {"read-timeout-ms", "MS",
+     "time to read one whole request, TLS handshake included (default 30000)"},
     {"idle-timeout-ms", "MS", "idle keep-alive connections are closed after (default 60000)"},
     {"max-connections", "N", "concurrent connections; more are closed at once (default 1024)"},
+    {"max-connections-per-address", "N",
+     "concurrent connections from one client address; more are closed at once (default 64)"},
+    {"max-body-memory", "BYTES",
+     "request bodies being read at once, in total; beyond, 503 (default 134217728)"},
 };
 
 const Command kCommands[] = {

@@ -57,13 +57,14 @@ void check_attributes(const Table& table, const Attributes& attributes, bool req
   for (const auto& [name, value] : attributes) {
     const Column* column = table.find_column(name);
     if (column == nullptr) {
-      throw Error(ErrorCode::unknown_column, "table " + table.name + " has no column \"" + name +
-                                                 "\"; its columns are " + column_list(table));
+      throw Error(ErrorCode::unknown_column, "table " + table.name + " has no column " +
+                                                 quote_for_message(name) + "; its columns are " +
+                                                 column_list(table));
     }
     if (column->type != value.type()) {
       throw Error(ErrorCode::invalid_value,
-                  "attribute \"" + name + "\" of table " + table.name + " is of type " +
-                      std::string(value_type_name(column->type)) + ", got a " +
+                  "attribute " + quote_for_message(name) + " of table " + table.name +
+                      " is of type " + std::string(value_type_name(column->type)) + ", got a " +
                       std::string(value_type_name(value.type())) + " value");
     }
   }
@@ -71,7 +72,7 @@ void check_attributes(const Table& table, const Attributes& attributes, bool req
   for (const Column& column : table.columns) {
     if (column.required && !attributes.contains(column.name)) {
       throw Error(ErrorCode::missing_required,
-                  "table " + table.name + " requires attribute \"" + column.name + "\"");
+                  "table " + table.name + " requires attribute " + quote_for_message(column.name));
     }
   }
 }
@@ -162,7 +163,7 @@ const Table& RecordEngine::table_in(const Catalog& catalog, std::string_view nam
   auto it = catalog.find(name);
   if (it == catalog.end()) {
     validate_table_name(name);  // a hostile name is invalid_name, not unknown_table
-    throw Error(ErrorCode::unknown_table, "no table named \"" + std::string(name) + "\"");
+    throw Error(ErrorCode::unknown_table, "no table named " + quote_for_message(name));
   }
   return it->second;
 }
@@ -635,6 +636,7 @@ std::vector<std::vector<Node>> trees_of(Storage& storage, Transaction& txn, cons
 }  // namespace
 
 std::vector<RevsDiffResult> RecordEngine::revs_diff(const std::vector<RevsDiffQuery>& queries) {
+  for (const RevsDiffQuery& q : queries) validate_table_name(q.table);  // invalid_name
   return with_retry([&] {
     auto txn = storage_->begin(TransactionKind::read);
     auto cat = catalog(*txn);

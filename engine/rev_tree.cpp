@@ -6,6 +6,7 @@
 #include <unordered_map>
 
 #include "api/error.h"
+#include "utils/utf8.h"
 
 namespace outpost {
 
@@ -93,8 +94,9 @@ std::vector<Node> with_new_leaf(std::vector<Node> leaves, const Node& node) {
   return leaves;
 }
 
+// "table/id", quoted as untrusted text (a replicated document names both).
 static std::string record_name(std::string_view table, std::string_view id) {
-  return std::string(table) + "/" + std::string(id);
+  return quote_for_message(std::string(table) + "/" + std::string(id), 160);
 }
 
 Revision attach_point(const std::vector<Node>& leaves, const Revision& parent, Edit::Kind kind,
@@ -136,6 +138,9 @@ void check_remote_shape(const RemoteRevision& remote) {
   };
   if (remote.revision.empty()) throw bad("a replicated document needs a revision");
   uint64_t gen = remote.revision.generation();
+  if (gen > kMaxGeneration) {
+    throw bad("the generation is above 2^53 (9007199254740992), the largest accepted");
+  }
   if (remote.ancestry.size() >= gen) throw bad("ancestry is longer than the generation allows");
   for (size_t i = 0; i < remote.ancestry.size(); ++i) {
     if (remote.ancestry[i].generation() != gen - 1 - i) {

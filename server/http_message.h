@@ -4,10 +4,13 @@
 // Thread-safety: plain value types.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
+
+#include "api/tokens.h"
 
 namespace outpost::server {
 
@@ -17,6 +20,10 @@ struct HttpRequest {
   std::vector<std::pair<std::string, std::string>> headers;  // names as received
   std::string body;
   std::string remote;  // peer address, for logs and auth throttling
+  // Set by Router::check_header() once it has authenticated the header, so
+  // that Router::handle() does not look the token up again. Never taken
+  // from the client.
+  std::optional<Token> token;
 
   // The first header named `name` (case-insensitive), or empty.
   std::string_view header(std::string_view name) const;

@@ -13,6 +13,7 @@
 
 #include "reconciler/checkpoint.h"
 #include "utils/log.h"
+#include "utils/utf8.h"
 
 namespace outpost::server {
 
@@ -25,6 +26,9 @@ constexpr size_t kMaxClientLocalIdBytes = 255;
 constexpr std::string_view kComponent = "http";
 constexpr size_t kDefaultPage = 1000;
 constexpr size_t kMaxTrackedAddresses = 10000;
+// Methods counted and logged by name; every other one is "other" (and 501).
+constexpr std::string_view kKnownMethods[] = {"GET",    "HEAD",    "POST", "PUT",
+                                              "DELETE", "OPTIONS", "PATCH"};
 
 std::string format_ms(double seconds) {
   char buf[32];
@@ -169,12 +173,14 @@ struct Router::Context {
 
   void require_read(const std::string& table) const {
     if (!token.can_read(table)) {
-      throw Error(ErrorCode::forbidden, "this token may not read table '" + table + "'");
+      throw Error(ErrorCode::forbidden,
+                  "this token may not read table " + quote_for_message(table));
     }
   }
   void require_write(const std::string& table) const {
     if (!token.can_write(table)) {
-      throw Error(ErrorCode::forbidden, "this token may not write table '" + table + "'");
+      throw Error(ErrorCode::forbidden,
+                  "this token may not write table " + quote_for_message(table));
     }
   }
   void require_admin() const {
@@ -211,67 +217,120 @@ bool Router::is_long_poll(const HttpRequest& request) {
   }
 }
 
+std::string_view Router::method_label(std::string_view method) {
+  for (std::string_view known : kKnownMethods) {
+    if (method == known) return known;
+  }
+  return "other";
+}
+
 HttpResponse Router::handle(const HttpRequest& request, bool may_wait) noexcept {
   auto start = std::chrono::steady_clock::now();
   std::string route = "unmatched";
   HttpResponse response;
   try {
-    try {
-      response = dispatch(request, route, may_wait);
-    } catch (const Error& e) {
-      response = error_response(e);
-    } catch (const std::bad_alloc&) {
-      log_error(kComponent, "out of memory answering a request",
-                {{"method", request.method}, {"route", route}});
-      response = error_response(Error(ErrorCode::unavailable, "the server is out of memory"));
-    } catch (const std::exception& e) {
-      log_error(kComponent, "internal error",
-                {{"method", request.method}, {"route", route}, {"what", e.what()}});
-      response = error_response(Error(ErrorCode::internal, "internal server error"));
-    } catch (...) {
-      log_error(kComponent, "internal error", {{"method", request.method}, {"route", route}});
-      response = error_response(Error(ErrorCode::internal, "internal server error"));
-    }
-    response.route = route;
-    double seconds =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    metrics_->record_request(route, request.method, response.status, seconds);
-    if (response.status >= 400) {
-      // The code is the "error" member; cheap to find again from the status.
-      try {
-        metrics_->record_error(error_from_json(response.body).code_name());
-      } catch (...) {
-      }
-    }
-    if (log_enabled(LogLevel::info)) {
-      log_info(kComponent, "request",
-               {{"method", request.method},
-                {"route", route},
-                {"status", response.status},
-                {"ms", format_ms(seconds)},
-                {"remote", request.remote}});
-    }
+    response = answer(request, route, [&] { return dispatch(request, route, may_wait); });
+    finish(request, route, response, start);
   } catch (...) {
-    // Only allocation can fail here; answer with a fixed text.
-    response = HttpResponse{};
-    response.status = 500;
-    response.body = R"({"error":"internal","message":"internal server error"})";
+    response = fixed_internal_error();
   }
   return response;
 }
 
-HttpResponse Router::dispatch(const HttpRequest& request, std::string& route, bool may_wait) {
+std::optional<HttpResponse> Router::check_header(HttpRequest& request) noexcept {
+  auto start = std::chrono::steady_clock::now();
+  std::string route = "unmatched";
+  try {
+    Match match;
+    std::optional<HttpResponse> refusal;
+    HttpResponse response = answer(request, route, [&] {
+      refusal = admit(request, match, route);
+      return refusal ? std::move(*refusal) : HttpResponse{};
+    });
+    if (response.status < 400) {  // admitted (or GET /v1/health): the handler answers
+      if (match.needs_auth) request.token = std::move(match.token);
+      return std::nullopt;
+    }
+    finish(request, route, response, start);
+    return response;
+  } catch (...) {
+    return fixed_internal_error();
+  }
+}
+
+HttpResponse Router::fixed_internal_error() {
+  // Only allocation can fail here; answer with a fixed text.
+  HttpResponse response;
+  response.status = 500;
+  response.body = R"({"error":"internal","message":"internal server error"})";
+  return response;
+}
+
+template <class Fn>
+HttpResponse Router::answer(const HttpRequest& request, const std::string& route, Fn fn) {
+  const std::string_view method = method_label(request.method);
+  try {
+    return fn();
+  } catch (const Error& e) {
+    return error_response(e);
+  } catch (const std::bad_alloc&) {
+    log_error(kComponent, "out of memory answering a request",
+              {{"method", method}, {"route", route}});
+    return error_response(Error(ErrorCode::unavailable, "the server is out of memory"));
+  } catch (const std::exception& e) {
+    log_error(kComponent, "internal error",
+              {{"method", method}, {"route", route}, {"what", e.what()}});
+  } catch (...) {
+    log_error(kComponent, "internal error", {{"method", method}, {"route", route}});
+  }
+  return error_response(Error(ErrorCode::internal, "internal server error"));
+}
+
+void Router::finish(const HttpRequest& request, const std::string& route, HttpResponse& response,
+                    std::chrono::steady_clock::time_point start) {
+  response.route = route;
+  const std::string_view method = method_label(request.method);
+  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  metrics_->record_request(route, method, response.status, seconds);
+  if (response.status >= 400) {
+    // The code is the "error" member; cheap to find again from the status.
+    try {
+      metrics_->record_error(error_from_json(response.body).code_name());
+    } catch (...) {
+    }
+  }
+  if (log_enabled(LogLevel::info)) {
+    log_info(kComponent, "request",
+             {{"method", method},
+              {"route", route},
+              {"status", response.status},
+              {"ms", format_ms(seconds)},
+              {"remote", request.remote}});
+  }
+}
+
+std::optional<HttpResponse> Router::admit(const HttpRequest& request, Match& match,
+                                          std::string& route) {
+  if (method_label(request.method) == "other") {
+    // Never echoed: an invented method may be kilobytes of anything.
+    HttpResponse response = json_response(
+        501, error_to_json(Error(ErrorCode::invalid_value,
+                                 "this method is not implemented; the API uses GET, PUT, POST "
+                                 "and DELETE")));
+    response.headers.emplace_back("Allow", "GET, PUT, POST, DELETE");
+    return response;
+  }
   std::string_view target = request.target;
   size_t qmark = target.find('?');
   std::string_view path = target.substr(0, qmark);
-  std::string_view query_text =
+  match.query_text =
       qmark == std::string_view::npos ? std::string_view{} : target.substr(qmark + 1);
   if (path.empty() || path[0] != '/') {
     throw Error(ErrorCode::not_found, "no such route (paths begin with /v1)");
   }
 
   // Split on raw '/', then decode: an id may hold '/' written as %2F.
-  std::vector<std::string> segments;
+  std::vector<std::string>& segments = match.segments;
   {
     std::string_view rest = path.substr(1);
     for (;;) {
@@ -282,7 +341,6 @@ HttpResponse Router::dispatch(const HttpRequest& request, std::string& route, bo
     }
   }
 
-  using Handler = HttpResponse (Router::*)(Context&);
   struct Method {
     std::string_view name;
     Handler handler;
@@ -347,27 +405,31 @@ HttpResponse Router::dispatch(const HttpRequest& request, std::string& route, bo
     }
   }
   if (methods.empty()) {
-    throw Error(ErrorCode::not_found, "no such route: " + std::string(path.substr(0, 200)));
+    throw Error(ErrorCode::not_found, "no such route: " + quote_for_message(path, 200));
   }
   auto found = std::find_if(methods.begin(), methods.end(),
                             [&](const Method& m) { return m.name == request.method; });
   if (found == methods.end()) {
     std::string allow;
     for (const Method& m : methods) allow += (allow.empty() ? "" : ", ") + std::string(m.name);
-    HttpResponse response = json_response(
-        405, error_to_json(Error(ErrorCode::not_found, "method " + request.method.substr(0, 20) +
-                                                           " is not allowed on " + route +
-                                                           " (allowed: " + allow + ")")));
+    HttpResponse response =
+        json_response(405, error_to_json(Error(ErrorCode::not_found,
+                                               "method " + request.method + " is not allowed on " +
+                                                   route + " (allowed: " + allow + ")")));
     response.headers.emplace_back("Allow", allow);
     return response;
   }
   if (!found->handler) {  // GET /v1/health
     return json_response(200, R"({"status":"ok"})");
   }
+  match.handler = found->handler;
 
-  Context context{request, std::move(segments), Query(query_text), Token{}, may_wait};
-  int delay_ms = 0;
-  if (needs_auth) {
+  if (!needs_auth) {
+    match.token.admin = true;
+  } else if (request.token) {
+    match.token = *request.token;  // check_header() authenticated it
+  } else {
+    int delay_ms = 0;
     std::optional<Token> token = authenticate(request, delay_ms);
     if (!token) {
       HttpResponse response = error_response(
@@ -379,11 +441,15 @@ HttpResponse Router::dispatch(const HttpRequest& request, std::string& route, bo
       response.delay_ms = delay_ms;
       return response;
     }
-    context.token = std::move(*token);
-  } else {
-    context.token.admin = true;
+    match.token = std::move(*token);
   }
+  match.needs_auth = needs_auth;
+  return std::nullopt;
+}
 
+HttpResponse Router::dispatch(const HttpRequest& request, std::string& route, bool may_wait) {
+  Match match;
+  if (std::optional<HttpResponse> refusal = admit(request, match, route)) return *refusal;
   if (request.body.size() > options_.max_body_bytes) {
     throw Error(ErrorCode::too_large, "the request body is larger than " +
                                           std::to_string(options_.max_body_bytes) + " bytes");
@@ -393,11 +459,13 @@ HttpResponse Router::dispatch(const HttpRequest& request, std::string& route, bo
     std::string_view media = trim(type.substr(0, type.find(';')));
     if (!type.empty() && !iequals(media, "application/json")) {
       throw Error(ErrorCode::unsupported_media_type,
-                  "request bodies must be application/json, not '" +
-                      std::string(media.substr(0, 100)) + "'");
+                  "request bodies must be application/json, not " +
+                      quote_for_message(media.substr(0, 100)));
     }
   }
-  return (this->*(found->handler))(context);
+  Context context{request, std::move(match.segments), Query(match.query_text),
+                  std::move(match.token), may_wait};
+  return (this->*(match.handler))(context);
 }
 
 // ------------------------------------------------------------------ auth --
@@ -412,18 +480,25 @@ std::optional<Token> Router::authenticate(const HttpRequest& request, int& delay
   if (!options_.tokens) {
     throw Error(ErrorCode::unavailable, "this database does not store API tokens");
   }
-  std::string_view header = trim(request.header("Authorization"));
-  std::optional<Token> token;
-  if (header.size() > 7 && iequals(header.substr(0, 7), "bearer ")) {
-    std::string secret(trim(header.substr(7)));
-    token = options_.tokens->authenticate(secret);
-  }
+  std::optional<Token> token = lookup_token(request);
   if (!token) {
     delay_ms = note_auth_failure(request.remote);
     return std::nullopt;
   }
   note_auth_success(request.remote);
   return token;
+}
+
+std::optional<Token> Router::lookup_token(const HttpRequest& request) {
+  std::string_view header = trim(request.header("Authorization"));
+  if (header.size() <= 7 || !iequals(header.substr(0, 7), "bearer ")) return std::nullopt;
+  return options_.tokens->authenticate(std::string(trim(header.substr(7))));
+}
+
+bool Router::token_still_live(const HttpRequest& request) {
+  if (!options_.auth) return true;
+  if (!options_.tokens) return false;
+  return lookup_token(request).has_value();
 }
 
 int Router::note_auth_failure(const std::string& remote) {
@@ -480,7 +555,7 @@ HttpResponse Router::get_table(Context& c) {
   const std::string& name = c.segments[2];
   c.require_read(name);
   std::optional<Table> table = engine_.get_table(name);
-  if (!table) throw Error(ErrorCode::unknown_table, "there is no table '" + name + "'");
+  if (!table) throw Error(ErrorCode::unknown_table, "there is no table " + quote_for_message(name));
   return json_response(200, table_to_json(*table));
 }
 
@@ -489,6 +564,17 @@ HttpResponse Router::put_table(Context& c) {
   const std::string& name = c.segments[2];
   Table table = table_from_json(c.request.body, name, options_.json);
   table.name = name;
+  if (std::optional<Table> existing = engine_.get_table(name)) {
+    for (const Column& column : table.columns) {
+      if (column.required && existing->find_column(column.name) == nullptr) {
+        throw Error(ErrorCode::schema_conflict,
+                    "table " + quote_for_message(name) + ": column " +
+                        quote_for_message(column.name) +
+                        " cannot be added as required, since records written before it existed "
+                        "do not have it (schemas only grow); add it with \"required\": false");
+      }
+    }
+  }
   return json_response(200, table_to_json(engine_.put_table(table)));
 }
 
@@ -531,11 +617,12 @@ HttpResponse Router::get_record(Context& c) {
   options.ancestry = c.query.flag("ancestry");
   std::optional<Record> record = engine_.get(table, id, options);
   if (!record) {
-    throw Error(ErrorCode::not_found,
-                options.revision.empty()
-                    ? "there is no record '" + id + "' in table '" + table + "'"
-                    : "there is no revision " + options.revision.str() + " of record '" + id +
-                          "' in table '" + table + "'");
+    throw Error(ErrorCode::not_found, options.revision.empty()
+                                          ? "there is no record " + quote_for_message(id) +
+                                                " in table " + quote_for_message(table)
+                                          : "there is no revision " + options.revision.str() +
+                                                " of record " + quote_for_message(id) +
+                                                " in table " + quote_for_message(table));
   }
   return json_response(200, record_to_json(*record));
 }
@@ -576,12 +663,34 @@ HttpResponse Router::resolve_record(Context& c) {
 }
 
 HttpResponse Router::list_conflicts(Context& c) {
-  std::string table = c.query.get_or("table");
+  const std::string table = c.query.get_or("table");
+  const std::string after = c.query.get_or("after");
+  const size_t limit = c.query.count("limit", kDefaultPage, options_.max_page);
   if (!table.empty()) c.require_read(table);
-  ConflictPage page = engine_.list_conflicts(
-      table, c.query.get_or("after"), c.query.count("limit", kDefaultPage, options_.max_page));
-  // Every table: keep the readable ones; `next` still pages the whole list.
-  std::erase_if(page.entries, [&](const ConflictEntry& e) { return !c.token.can_read(e.table); });
+  if (!table.empty() || c.token.admin) {
+    return json_response(200, conflict_page_to_json(engine_.list_conflicts(table, after, limit)));
+  }
+  // Every readable table, one after the other in the engine's order (by
+  // name), so that neither the entries nor `next` ever pass through a table
+  // this token may not read. The cursor is "table/id", as the engine's.
+  std::vector<std::string> readable;
+  for (const Table& t : engine_.list_tables()) {
+    if (c.token.can_read(t.name)) readable.push_back(t.name);
+  }
+  std::sort(readable.begin(), readable.end());
+  const size_t slash = after.find('/');
+  const std::string after_table = slash == std::string::npos ? "" : after.substr(0, slash);
+  ConflictPage page;
+  for (const std::string& t : readable) {
+    if (page.entries.size() >= limit) break;
+    if (t < after_table) continue;
+    ConflictPage part =
+        engine_.list_conflicts(t, t == after_table ? after : "", limit - page.entries.size());
+    for (ConflictEntry& e : part.entries) page.entries.push_back(std::move(e));
+  }
+  if (page.entries.size() == limit) {
+    page.next = page.entries.back().table + "/" + page.entries.back().id;
+  }
   return json_response(200, conflict_page_to_json(page));
 }
 
@@ -613,7 +722,7 @@ HttpResponse Router::changes(Context& c) {
     timeout_ms = std::min(timeout_ms, options_.max_longpoll_ms);
   } else if (feed != "normal") {
     throw Error(ErrorCode::invalid_value,
-                "feed takes normal or longpoll, not '" + feed.substr(0, 40) + "'");
+                "feed takes normal or longpoll, not " + quote_for_message(feed, 40));
   }
 
   struct Waiter {
@@ -653,6 +762,12 @@ HttpResponse Router::changes(Context& c) {
     request.timeout_ms = stopping_ ? 0 : std::max(0, std::min(left, options_.longpoll_slice_ms));
     ChangesPage page = engine_.changes(request);
     if (!page.results.empty() || request.timeout_ms <= 0 || remaining() <= 0 || stopping_) {
+      // A long-poll that waited re-checks its token before delivering: one
+      // revoked (or expired) meanwhile gets nothing more.
+      if (timeout_ms > 0 && !page.results.empty() && !token_still_live(c.request)) {
+        throw Error(ErrorCode::unauthorized,
+                    "the bearer token was revoked or expired while this long-poll waited");
+      }
       return json_response(200, changes_to_json(page));
     }
   }
@@ -663,6 +778,8 @@ HttpResponse Router::revs_diff(Context& c) {
   if (queries.size() > options_.max_batch_docs) {
     throw too_many("revs_diff", queries.size(), options_.max_batch_docs);
   }
+  // A bad table name is invalid_name whatever the token may see.
+  for (const RevsDiffQuery& q : queries) validate_table_name(q.table);
   // Tables the token may neither read nor write: everything is "missing" and
   // no leaves are shown (a later write is refused per document).
   std::vector<RevsDiffQuery> allowed;
@@ -706,8 +823,8 @@ HttpResponse Router::bulk_get(Context& c) {
       results.push_back(std::move(answered[next++]));
     } else {
       results.push_back(BulkGetResult{
-          std::nullopt,
-          Error(ErrorCode::forbidden, "this token may not read table '" + q.table + "'")});
+          std::nullopt, Error(ErrorCode::forbidden,
+                              "this token may not read table " + quote_for_message(q.table))});
     }
   }
   return json_response(200, bulk_get_response_to_json(queries, results));
@@ -735,7 +852,8 @@ HttpResponse Router::bulk_docs(Context& c) {
     WriteResult result;
     result.table = table;
     result.id = id;
-    result.error = Error(ErrorCode::forbidden, "this token may not write table '" + table + "'");
+    result.error =
+        Error(ErrorCode::forbidden, "this token may not write table " + quote_for_message(table));
     request.rejected.push_back({position, std::move(result)});
   };
   std::vector<WriteResult> written;
@@ -786,7 +904,10 @@ std::string Router::local_id(const Context& c) const {
 
 HttpResponse Router::get_local(Context& c) {
   std::optional<std::string> doc = engine_.get_local(local_id(c));
-  if (!doc) throw Error(ErrorCode::not_found, "there is no local document '" + c.segments[2] + "'");
+  if (!doc) {
+    throw Error(ErrorCode::not_found,
+                "there is no local document " + quote_for_message(c.segments[2]));
+  }
   return json_response(200, std::move(*doc));
 }
 

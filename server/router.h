@@ -19,6 +19,8 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "api/engine.h"
 #include "api/json.h"
@@ -67,6 +69,20 @@ class Router {
   // false a long-poll answers at once (the server has no thread to spare).
   HttpResponse handle(const HttpRequest& request, bool may_wait = true) noexcept;
 
+  // Looks at a request whose header has arrived and whose body has not (the
+  // server calls it before reading a body): the route, the method and the
+  // bearer token. Returns the answer when the request is refused (unknown
+  // method 501, no route 404, wrong method 405, bad or missing token 401);
+  // the server sends it and closes the connection without reading the body.
+  // Otherwise returns nullopt and stores the token in `request.token`, so
+  // that handle() does not authenticate again. Counts and logs a refusal
+  // like handle(). Never throws; may block (a token lookup).
+  std::optional<HttpResponse> check_header(HttpRequest& request) noexcept;
+
+  // The method as metrics and logs show it: one of a fixed set of known
+  // methods, or "other" (labels never take raw client text).
+  static std::string_view method_label(std::string_view method);
+
   // Whether `request` may wait (GET /v1/changes with feed=longpoll).
   static bool is_long_poll(const HttpRequest& request);
 
@@ -80,8 +96,32 @@ class Router {
 
  private:
   struct Context;
+  using Handler = HttpResponse (Router::*)(Context&);
+  // A request matched to its route, method handler and token.
+  struct Match {
+    std::vector<std::string> segments;  // decoded path segments
+    std::string_view query_text;
+    Handler handler = nullptr;
+    bool needs_auth = true;
+    Token token;  // admin on routes without auth
+  };
   HttpResponse dispatch(const HttpRequest& request, std::string& route, bool may_wait);
+  // Everything decided from the header: fills `match` and `route`, or
+  // returns the answer that ends the request there (GET /v1/health too).
+  std::optional<HttpResponse> admit(const HttpRequest& request, Match& match, std::string& route);
+  // Runs `fn`, turning whatever it throws into an error response.
+  template <class Fn>
+  HttpResponse answer(const HttpRequest& request, const std::string& route, Fn fn);
+  // Counts and logs one answered request.
+  void finish(const HttpRequest& request, const std::string& route, HttpResponse& response,
+              std::chrono::steady_clock::time_point start);
+  static HttpResponse fixed_internal_error();
   std::optional<Token> authenticate(const HttpRequest& request, int& delay_ms);
+  // The live token the Authorization header names, if any.
+  std::optional<Token> lookup_token(const HttpRequest& request);
+  // Whether the request's token is still live (not revoked or expired since
+  // it was checked); true without auth.
+  bool token_still_live(const HttpRequest& request);
   int note_auth_failure(const std::string& remote);
   void note_auth_success(const std::string& remote);
 

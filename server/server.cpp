@@ -4,6 +4,7 @@
 #include "server/server.h"
 
 #include <openssl/ssl.h>
+#include <sys/resource.h>
 
 #include <algorithm>
 #include <atomic>
@@ -43,6 +44,66 @@ namespace {
 
 constexpr std::string_view kComponent = "server";
 constexpr size_t kFirstReadBytes = 4096;
+// A chunked body reserves budget this far ahead of what it holds (a read
+// adds at most this much).
+constexpr size_t kBodyStep = 64 * 1024;
+// After a refusal the connection lingers this long, discarding at most
+// kDrainBytes of what the client still sends, so that it can read the
+// answer (closing with unread data would reset the connection).
+constexpr auto kDrainTime = std::chrono::seconds(1);
+constexpr size_t kDrainBytes = 16 * 1024 * 1024;
+constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+constexpr const char* kTransferCodings =
+    "malformed HTTP request: the only transfer coding accepted is a single 'chunked' "
+    "(RFC 9112 section 6.3)";
+
+constexpr const char* kTls12Ciphers =
+    "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
+    "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
+    "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305";
+
+// Whether a request's Transfer-Encoding fields (all of them, in order) name
+// exactly one coding, chunked. A message without the field has none to check.
+template <class Fields>
+bool transfer_coding_ok(const Fields& fields) {
+  auto [first, last] = fields.equal_range(http::field::transfer_encoding);
+  if (first == last) return true;
+  std::string all;
+  for (auto it = first; it != last; ++it) {
+    if (!all.empty()) all += ',';
+    all += std::string_view(it->value());
+  }
+  size_t codings = 0;
+  bool chunked = false;
+  for (std::string_view rest = all; !rest.empty();) {
+    const size_t comma = rest.find(',');
+    std::string_view item = rest.substr(0, comma);
+    rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
+    while (!item.empty() && (item.front() == ' ' || item.front() == '\t')) item.remove_prefix(1);
+    while (!item.empty() && (item.back() == ' ' || item.back() == '\t')) item.remove_suffix(1);
+    if (item.empty()) continue;
+    ++codings;
+    chunked = beast::iequals(item, "chunked");
+  }
+  return codings == 1 && chunked;
+}
+
+// Raises the soft limit on open files so that `connections` sockets (plus
+// some for the database and logs) fit; warns when the hard limit is lower.
+void fit_file_limit(size_t connections) {
+  const rlim_t wanted = static_cast<rlim_t>(connections) + 128;
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur >= wanted) return;
+  const rlim_t granted =
+      limit.rlim_max == RLIM_INFINITY ? wanted : std::min(wanted, limit.rlim_max);
+  limit.rlim_cur = granted;
+  setrlimit(RLIMIT_NOFILE, &limit);
+  if (granted < wanted) {
+    log_warn(
+        kComponent, "the open-file limit is below what max_connections needs",
+        {{"limit", static_cast<uint64_t>(granted)}, {"needed", static_cast<uint64_t>(wanted)}});
+  }
+}
 
 class SessionBase {
  public:
@@ -74,14 +135,44 @@ class Server::Impl {
     std::lock_guard lock(mu_);
     sessions_[key] = std::move(session);
   }
-  void remove_session(SessionBase* key) {
+  void remove_session(SessionBase* key, const std::string& remote) {
     {
       std::lock_guard lock(mu_);
       sessions_.erase(key);
       --live_;
+      auto it = per_address_.find(remote);
+      if (it != per_address_.end() && --it->second == 0) per_address_.erase(it);
     }
     router_.metrics().connection_closed();
     cv_.notify_all();
+  }
+
+  // Grows a session's share of the body memory budget from `held` to
+  // `want` bytes; false (and nothing changed) when the budget cannot spare
+  // it. A reservation is always granted when nothing else is reserved.
+  bool reserve_body(size_t& held, size_t want) {
+    if (want <= held) return true;
+    const size_t extra = want - held;
+    size_t now = body_reserved_.load();
+    do {
+      if (now != held && now + extra > options_.max_body_memory) return false;
+    } while (!body_reserved_.compare_exchange_weak(now, now + extra));
+    held = want;
+    return true;
+  }
+  void release_body(size_t& held) {
+    body_reserved_ -= held;
+    held = 0;
+  }
+
+  // Runs Router::check_header() off the I/O threads (it may look a token
+  // up) and hands the request back with the refusal, if any.
+  template <class Done>
+  void preflight(HttpRequest head, Done done) {
+    net::post(workers_, [this, head = std::move(head), done = std::move(done)]() mutable {
+      std::optional<HttpResponse> refusal = router_.check_header(head);
+      done(std::move(head), std::move(refusal));
+    });
   }
 
   // Runs the request off the I/O threads and hands the response to `done`
@@ -125,7 +216,9 @@ class Server::Impl {
   std::atomic<size_t> longpolls_running_{0};
   std::mutex mu_;
   std::condition_variable cv_;
-  size_t live_ = 0;  // sessions alive (under mu_)
+  size_t live_ = 0;                                      // sessions alive (under mu_)
+  std::unordered_map<std::string, size_t> per_address_;  // live sessions by remote (under mu_)
+  std::atomic<size_t> body_reserved_{0};                 // bytes of body budget reserved
   std::unordered_map<SessionBase*, std::weak_ptr<SessionBase>> sessions_;
   bool stopped_ = false;
   bool started_ = false;
@@ -146,6 +239,9 @@ namespace {
 // Maps a failed read to the response sent before closing, if any: a limit
 // is 413, a malformed request 400; a timeout or a lost connection gets none.
 std::optional<Error> read_error_response(const beast::error_code& ec, const ServerOptions& o) {
+  if (ec == http::error::bad_transfer_encoding) {
+    return Error(ErrorCode::invalid_value, kTransferCodings);
+  }
   if (ec == http::error::body_limit) {
     return Error(ErrorCode::too_large,
                  "the request body is larger than " + std::to_string(o.max_body_bytes) + " bytes");
@@ -176,7 +272,10 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
         timer_(stream_.get_executor()),
         remote_(std::move(remote)) {}
 
-  ~Session() override { server_.remove_session(this); }
+  ~Session() override {
+    server_.release_body(body_reserved_);
+    server_.remove_session(this, remote_);
+  }
 
   void run() {
     server_.add_session(this, this->weak_from_this());
@@ -206,11 +305,14 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
 
   beast::tcp_stream& tcp() { return beast::get_lowest_layer(stream_); }
 
+  // A fresh connection has one read timeout for its handshake and its whole
+  // first request: the deadline is set here once.
   void begin() {
     if (server_.stopping_) return close();
+    deadline_ = std::chrono::steady_clock::now() + server_.options_.read_timeout;
     if constexpr (kTls) {
       state_ = State::handshake;
-      tcp().expires_after(server_.options_.read_timeout);
+      tcp().expires_at(deadline_);
       stream_.async_handshake(ssl::stream_base::server,
                               [self = this->shared_from_this()](beast::error_code ec) {
                                 if (ec) return self->close();
@@ -221,71 +323,171 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     }
   }
 
-  // Waits for the first bytes of the next request: a fresh connection gets
-  // the read timeout, a kept-alive one the idle timeout.
+  // Waits for the first bytes of the next request: a fresh connection
+  // within its deadline, a kept-alive one within the idle timeout (its
+  // request's deadline then starts with the first byte).
   void wait_request(bool first) {
     if (server_.stopping_) return shutdown();
-    if (buffer_.size() > 0) return read_request();  // pipelined bytes already here
+    if (!first) deadline_ = std::chrono::steady_clock::now() + server_.options_.read_timeout;
+    if (buffer_.size() > 0) return read_header();  // pipelined bytes already here
     state_ = State::idle;
-    tcp().expires_after(first ? server_.options_.read_timeout : server_.options_.idle_timeout);
-    stream_.async_read_some(buffer_.prepare(kFirstReadBytes),
-                            [self = this->shared_from_this()](beast::error_code ec, size_t n) {
-                              if (ec || n == 0) return self->close();
-                              self->buffer_.commit(n);
-                              self->read_request();
-                            });
+    if (first) {
+      tcp().expires_at(deadline_);
+    } else {
+      tcp().expires_after(server_.options_.idle_timeout);
+    }
+    stream_.async_read_some(
+        buffer_.prepare(kFirstReadBytes),
+        [self = this->shared_from_this(), first](beast::error_code ec, size_t n) {
+          if (ec || n == 0) return self->close();
+          self->buffer_.commit(n);
+          if (!first) {
+            self->deadline_ =
+                std::chrono::steady_clock::now() + self->server_.options_.read_timeout;
+          }
+          self->read_header();
+        });
   }
 
-  // Reads one whole request through a parser carrying the limits, within
-  // the read timeout.
-  void read_request() {
+  // Reads the header through a parser carrying the header limit. The body
+  // limit waits until the header is authenticated: an oversized
+  // Content-Length without a valid token is 401, not 413.
+  void read_header() {
     state_ = State::reading;
     parser_.emplace();
     parser_->header_limit(static_cast<std::uint32_t>(server_.options_.max_header_bytes));
-    parser_->body_limit(server_.options_.max_body_bytes);
-    tcp().expires_after(server_.options_.read_timeout);
-    http::async_read(
+    parser_->body_limit(boost::none);
+    tcp().expires_at(deadline_);
+    http::async_read_header(
         stream_, buffer_, *parser_,
-        [self = this->shared_from_this()](beast::error_code ec, size_t) { self->on_read(ec); });
+        [self = this->shared_from_this()](beast::error_code ec, size_t) { self->on_header(ec); });
   }
 
-  void on_read(beast::error_code ec) {
-    if (ec) {
-      if (ec == beast::error::timeout) {
-        log_info(kComponent, "connection dropped: request not read in time", {{"remote", remote_}});
-        return close();
-      }
-      std::optional<Error> error = read_error_response(ec, server_.options_);
-      if (!error) return close();
-      HttpResponse response;
-      response.status = http_status(error->code());
-      response.body = error_to_json(*error);
-      response.route = "unmatched";
-      server_.router_.metrics().record_request("unmatched", "-", response.status, 0);
-      server_.router_.metrics().record_error(error->code_name());
-      log_info("http", "request",
-               {{"route", "unmatched"},
-                {"status", response.status},
-                {"remote", remote_},
-                {"error", error->message()}});
-      keep_alive_ = false;
-      return send(std::move(response));
+  void on_header(beast::error_code ec) {
+    if (ec) return on_read_error(ec);
+    auto& message = parser_->get();
+    if (!transfer_coding_ok(message)) {
+      return refuse(Error(ErrorCode::invalid_value, kTransferCodings));
     }
+    keep_alive_ = message.keep_alive();
+    request_ = HttpRequest{};
+    request_.method = std::string(message.method_string());
+    request_.target = std::string(message.target());
+    for (const auto& field : message) {
+      request_.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
+    }
+    request_.remote = remote_;
+    if (parser_->is_done()) return dispatch();  // no body
+    // A body: the header decides first whether it is read at all.
     state_ = State::busy;
     tcp().expires_never();
-    auto& message = parser_->get();
-    keep_alive_ = message.keep_alive();
-    HttpRequest request;
-    request.method = std::string(message.method_string());
-    request.target = std::string(message.target());
-    for (const auto& field : message) {
-      request.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
+    auto self = this->shared_from_this();
+    server_.preflight(
+        std::move(request_), [self](HttpRequest head, std::optional<HttpResponse> refusal) {
+          net::post(self->stream_.get_executor(),
+                    [self, head = std::move(head), refusal = std::move(refusal)]() mutable {
+                      self->request_ = std::move(head);
+                      self->on_preflight(std::move(refusal));
+                    });
+        });
+  }
+
+  void on_preflight(std::optional<HttpResponse> refusal) {
+    if (state_ == State::closed) return;
+    if (refusal) {
+      keep_alive_ = false;
+      linger_ = true;
+      return send(std::move(*refusal));
     }
-    request.body = std::move(message.body());
-    request.remote = remote_;
+    const ServerOptions& o = server_.options_;
+    const auto length = parser_->content_length();
+    if (length && *length > o.max_body_bytes) {
+      return refuse(Error(ErrorCode::too_large, "the request body is larger than " +
+                                                    std::to_string(o.max_body_bytes) + " bytes"));
+    }
+    parser_->body_limit(o.max_body_bytes);
+    if (!reserve_for_body()) return refuse_busy();
+    if (beast::iequals(request_.header("Expect"), "100-continue")) {
+      // The header is accepted: let a waiting client send its body now.
+      state_ = State::writing;
+      tcp().expires_at(deadline_);
+      net::async_write(stream_, net::buffer(kContinue.data(), kContinue.size()),
+                       [self = this->shared_from_this()](beast::error_code ec, size_t) {
+                         if (ec) return self->close();
+                         self->read_body();
+                       });
+      return;
+    }
+    read_body();
+  }
+
+  // The reservation the body needs next: its whole declared length, or
+  // (chunked) what it holds plus the most one read adds.
+  bool reserve_for_body() {
+    const auto length = parser_->content_length();
+    const size_t want =
+        length ? static_cast<size_t>(*length) : parser_->get().body().size() + kBodyStep;
+    return server_.reserve_body(body_reserved_, want);
+  }
+
+  // Reads the body step by step, within the request's deadline, growing
+  // its budget reservation as it goes.
+  void read_body() {
+    if (parser_->is_done()) return dispatch();
+    if (!reserve_for_body()) return refuse_busy();
+    state_ = State::reading;
+    tcp().expires_at(deadline_);
+    http::async_read_some(stream_, buffer_, *parser_,
+                          [self = this->shared_from_this()](beast::error_code ec, size_t) {
+                            if (ec) return self->on_read_error(ec);
+                            self->read_body();
+                          });
+  }
+
+  void on_read_error(beast::error_code ec) {
+    if (ec == beast::error::timeout) {
+      log_info(kComponent, "connection dropped: request not read in time", {{"remote", remote_}});
+      return close();
+    }
+    std::optional<Error> error = read_error_response(ec, server_.options_);
+    if (!error) return close();
+    refuse(*error);
+  }
+
+  // Answers a request the server itself refuses (malformed, too large, ...)
+  // and closes the connection after a brief drain.
+  void refuse(const Error& error, std::vector<std::pair<std::string, std::string>> headers = {}) {
+    HttpResponse response;
+    response.status = http_status(error.code());
+    response.body = error_to_json(error);
+    response.route = "unmatched";
+    response.headers = std::move(headers);
+    server_.router_.metrics().record_request("unmatched", "other", response.status, 0);
+    server_.router_.metrics().record_error(error.code_name());
+    log_info("http", "request",
+             {{"route", "unmatched"},
+              {"status", response.status},
+              {"remote", remote_},
+              {"error", error.message()}});
+    keep_alive_ = false;
+    linger_ = true;
+    send(std::move(response));
+  }
+
+  void refuse_busy() {
+    refuse(Error(ErrorCode::unavailable,
+                 "the server is reading as many request bodies as its memory budget allows; "
+                 "try again shortly"),
+           {{"Retry-After", "1"}});
+  }
+
+  void dispatch() {
+    state_ = State::busy;
+    tcp().expires_never();
+    request_.body = std::move(parser_->get().body());
     parser_.reset();
     auto self = this->shared_from_this();
-    server_.handle(std::move(request), [self](HttpResponse response) {
+    server_.handle(std::move(request_), [self](HttpResponse response) {
       net::post(self->stream_.get_executor(), [self, response = std::move(response)]() mutable {
         self->send(std::move(response));
       });
@@ -294,6 +496,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
 
   void send(HttpResponse response) {
     if (state_ == State::closed) return;
+    server_.release_body(body_reserved_);  // the request and its body are gone
     if (response.delay_ms > 0) {
       timer_.expires_after(std::chrono::milliseconds(response.delay_ms));
       response.delay_ms = 0;
@@ -323,8 +526,11 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
   }
 
   // Orderly end: TLS close_notify (bounded by a short timeout), then close.
+  // Plain TCP after a refused request: stop sending, then discard what the
+  // client still sends for a moment before closing.
   void shutdown() {
     if (state_ == State::closed) return;
+    parser_.reset();
     if constexpr (kTls) {
       state_ = State::closed;
       tcp().expires_after(std::chrono::seconds(2));
@@ -333,8 +539,25 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     } else {
       beast::error_code ignored;
       tcp().socket().shutdown(tcp::socket::shutdown_send, ignored);
-      close();
+      if (!linger_) return close();
+      state_ = State::closed;
+      buffer_.clear();
+      buffer_.shrink_to_fit();
+      drained_ = 0;
+      tcp().expires_after(kDrainTime);
+      drain();
     }
+  }
+
+  void drain() {
+    stream_.async_read_some(buffer_.prepare(kFirstReadBytes),
+                            [self = this->shared_from_this()](beast::error_code ec, size_t n) {
+                              self->drained_ += n;
+                              if (ec || n == 0 || self->drained_ >= kDrainBytes) {
+                                return self->close();
+                              }
+                              self->drain();  // prepare() reuses the same bytes
+                            });
   }
 
   void close() {
@@ -349,8 +572,13 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
   std::string remote_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
+  HttpRequest request_;  // the request being read (header first, then body)
   std::shared_ptr<http::response<http::string_body>> response_;
+  std::chrono::steady_clock::time_point deadline_;  // the request must be read by then
+  size_t body_reserved_ = 0;                        // this session's share of the body budget
+  size_t drained_ = 0;
   bool keep_alive_ = true;
+  bool linger_ = false;  // a refused request: drain briefly before closing
   State state_ = State::handshake;
 };
 
@@ -365,6 +593,12 @@ void Server::Impl::start() {
                       ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1 |
                       ssl::context::single_dh_use);
     SSL_CTX_set_min_proto_version(ssl_->native_handle(), TLS1_2_VERSION);
+    // TLS 1.2: forward-secret AEAD suites only (ECDHE with AES-GCM or
+    // ChaCha20-Poly1305; no static RSA key exchange, no CBC). TLS 1.3's
+    // suites all are.
+    if (SSL_CTX_set_cipher_list(ssl_->native_handle(), kTls12Ciphers) != 1) {
+      throw Error(ErrorCode::unavailable, "the TLS library accepts none of the cipher suites");
+    }
     beast::error_code ec;
     ssl_->use_certificate_chain_file(options_.tls_cert, ec);
     if (ec) {
@@ -378,6 +612,7 @@ void Server::Impl::start() {
     }
   }
 
+  fit_file_limit(options_.max_connections);
   beast::error_code ec;
   tcp::endpoint endpoint;
   net::ip::address address = net::ip::make_address(options_.host, ec);
@@ -431,15 +666,29 @@ void Server::Impl::on_accept(beast::error_code ec, tcp::socket socket) {
     beast::error_code ignored;
     std::string remote = socket.remote_endpoint(ignored).address().to_string();
     bool admit;
+    bool address_full = false;
     {
       std::lock_guard lock(mu_);
       admit = live_ < options_.max_connections;
-      if (admit) ++live_;
+      if (admit) {
+        size_t& from_here = per_address_[remote];
+        address_full = from_here >= options_.max_connections_per_address;
+        admit = !address_full;
+        if (admit) {
+          ++from_here;
+          ++live_;
+        }
+      }
     }
     if (!admit) {
       router_.metrics().connection_refused();
-      log_warn(kComponent, "connection refused: too many connections",
-               {{"remote", remote}, {"max", options_.max_connections}});
+      if (address_full) {
+        log_warn(kComponent, "connection refused: too many connections from one address",
+                 {{"remote", remote}, {"max", options_.max_connections_per_address}});
+      } else {
+        log_warn(kComponent, "connection refused: too many connections",
+                 {{"remote", remote}, {"max", options_.max_connections}});
+      }
       socket.close(ignored);
     } else {
       router_.metrics().connection_opened();

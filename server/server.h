@@ -6,6 +6,13 @@
 // request parser that carries the limits), read timeout for a whole request,
 // idle keep-alive timeout, and the cap on concurrent connections.
 //
+// A request is read in two steps: its header, then (once the Router has
+// accepted the route, method and token from the header alone) its body. A
+// refused request is answered and the connection closed without reading the
+// body. The whole request, TLS handshake included, must arrive within one
+// read timeout; bodies in flight share a memory budget; one address holds at
+// most max_connections_per_address connections.
+//
 // Thread-safety: start(), stop() and port() from one controlling thread.
 #pragma once
 
@@ -34,6 +41,13 @@ struct ServerOptions {
   std::chrono::milliseconds read_timeout{30'000};  // one whole request (and one response write)
   std::chrono::milliseconds idle_timeout{60'000};  // between requests on a kept-alive connection
   size_t max_connections = 1024;                   // excess connections are closed at once
+  size_t max_connections_per_address = 64;         // from one remote address; excess closed
+  // Bodies being read at once may reserve this many bytes in total (a
+  // Content-Length body reserves its length up front, a chunked one grows
+  // its reservation as it arrives). A request that does not fit gets 503
+  // unavailable (Retry-After: 1) and its connection is closed. A body alone
+  // on the server always fits.
+  size_t max_body_memory = 128 * 1024 * 1024;
 };
 
 class Server {

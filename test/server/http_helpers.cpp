@@ -61,9 +61,29 @@ std::string request_text(const std::string& method, const std::string& target,
   return text;
 }
 
-Connection::Connection(int port, const std::string& tls_ca, int max_tls) {
+Connection::Connection(int port, const std::string& tls_ca, int max_tls)
+    : Connection(port, ConnectOptions{.tls_ca = tls_ca, .max_tls = max_tls}) {}
+
+Connection::Connection(int port, const ConnectOptions& options) {
+  const std::string& tls_ca = options.tls_ca;
+  const int max_tls = options.max_tls;
   fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
   if (fd_ < 0) return;
+  if (!options.source.empty()) {
+    sockaddr_in local{};
+    local.sin_family = AF_INET;
+    if (::inet_pton(AF_INET, options.source.c_str(), &local.sin_addr) != 1 ||
+        ::bind(fd_, reinterpret_cast<sockaddr*>(&local), sizeof local) != 0) {
+      ::close(fd_);
+      fd_ = -1;
+      return;
+    }
+  }
+  if (options.send_timeout.count() > 0) {
+    timeval tv{static_cast<time_t>(options.send_timeout.count() / 1000),
+               static_cast<suseconds_t>(options.send_timeout.count() % 1000 * 1000)};
+    setsockopt(fd_, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+  }
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_port = htons(static_cast<uint16_t>(port));
@@ -76,6 +96,7 @@ Connection::Connection(int port, const std::string& tls_ca, int max_tls) {
   int one = 1;
   setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   if (tls_ca.empty()) return;
+  if (options.handshake_delay.count() > 0) std::this_thread::sleep_for(options.handshake_delay);
   tls_ = true;
   ctx_ = SSL_CTX_new(TLS_client_method());
   SSL_CTX_load_verify_locations(ctx_, tls_ca.c_str(), nullptr);
@@ -84,6 +105,11 @@ Connection::Connection(int port, const std::string& tls_ca, int max_tls) {
     SSL_CTX_set_min_proto_version(ctx_, 0);
     SSL_CTX_set_max_proto_version(ctx_, max_tls);
     SSL_CTX_set_security_level(ctx_, 0);
+  }
+  if (!options.ciphers.empty()) {
+    SSL_CTX_set_max_proto_version(ctx_, TLS1_2_VERSION);
+    SSL_CTX_set_security_level(ctx_, 0);
+    SSL_CTX_set_cipher_list(ctx_, options.ciphers.c_str());
   }
   SSL* ssl = SSL_new(ctx_);
   SSL_set_fd(ssl, fd_);
@@ -311,6 +337,16 @@ std::pair<int, std::string> run_outpost(const TempDir& dir, const std::vector<st
   Process p(dir, args, "run" + std::to_string(++counter));
   int status = p.wait(std::chrono::seconds(60));
   return {status, p.out()};
+}
+
+std::string create_token(const TempDir& dir, const std::string& db_option,
+                         const std::vector<std::string>& args) {
+  std::vector<std::string> command{"tokens", db_option, "create"};
+  command.insert(command.end(), args.begin(), args.end());
+  auto [status, secret] = run_outpost(dir, command);
+  if (status != 0) return "";
+  while (!secret.empty() && secret.back() == '\n') secret.pop_back();
+  return secret;
 }
 
 std::optional<Served> wait_served(Process& process, bool expect_token,

@@ -31,17 +31,32 @@ std::string request_text(const std::string& method, const std::string& target,
                          const std::string& body = "", const std::string& token = "",
                          const std::vector<std::string>& extra_headers = {});
 
+// How a Connection connects (all optional).
+struct ConnectOptions {
+  std::string tls_ca{};   // set: speak TLS, verify the server against this PEM file
+  int max_tls = 0;        // cap on the client's TLS version (0: none)
+  std::string ciphers{};  // set: offer TLS 1.2 only, with these cipher suites
+  std::string source{};   // local address to bind (e.g. "127.0.0.2"; "": any)
+  // Pause between the TCP connect and the TLS handshake (a slow client).
+  std::chrono::milliseconds handshake_delay{0};
+  // Bound on a blocking send (0: none); a send that times out fails.
+  std::chrono::milliseconds send_timeout{0};
+};
+
 class Connection {
  public:
   // Connects to 127.0.0.1:port; with `tls_ca` set, speaks TLS and verifies
   // the server's certificate against that PEM file. `max_tls` caps the
   // client's protocol version (0: no cap).
   explicit Connection(int port, const std::string& tls_ca = "", int max_tls = 0);
+  Connection(int port, const ConnectOptions& options);
   ~Connection();
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
 
   bool ok() const { return fd_ >= 0 && (!tls_ || ssl_ != nullptr); }
+  // The socket, for tests that drive many plain connections at once.
+  int fd() const { return fd_; }
   // Sends all bytes; false when the connection is gone.
   bool send(const std::string& bytes);
   // Reads one response (Content-Length framed); nullopt on close or timeout.
@@ -92,6 +107,7 @@ class Process {
   void signal(int sig);
   // The exit status (-1: killed by a signal or timeout).
   int wait(std::chrono::milliseconds timeout = std::chrono::seconds(30));
+  pid_t pid() const { return pid_; }  // -1 once it has been waited for
 
  private:
   pid_t pid_ = -1;
@@ -101,6 +117,11 @@ class Process {
 
 // Runs `outpost ARGS...` to completion; returns {status, stdout}.
 std::pair<int, std::string> run_outpost(const TempDir& dir, const std::vector<std::string>& args);
+
+// `outpost tokens DB_OPTION create ARGS...` (DB_OPTION: "--db=URL"); the
+// secret it prints, or "" when it fails.
+std::string create_token(const TempDir& dir, const std::string& db_option,
+                         const std::vector<std::string>& args);
 
 // `serve` started on port 0: the port and the admin token (if printed).
 struct Served {

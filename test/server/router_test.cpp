@@ -148,7 +148,7 @@ TEST_CASE("router: health, root and authentication") {
     RouterOptions options;
     options.auth = false;
     Router open(api.engine(), options);
-    HttpRequest request{"GET", "/v1/tables", {}, "", "x"};
+    HttpRequest request{"GET", "/v1/tables", {}, "", "x", {}};
     CHECK(open.handle(request).status == 200);
   }
 }
@@ -314,9 +314,10 @@ TEST_CASE("router: change feed, long-poll and stop") {
                        "/v1/changes?feed=longpoll&timeout_ms=60000&since=" + end,
                        {{"Authorization", "Bearer " + api.admin}},
                        "",
-                       "t"};
+                       "t",
+                       {}};
   CHECK(Router::is_long_poll(longpoll));
-  CHECK_FALSE(Router::is_long_poll(HttpRequest{"GET", "/v1/changes", {}, "", ""}));
+  CHECK_FALSE(Router::is_long_poll(HttpRequest{"GET", "/v1/changes", {}, "", "", {}}));
 
   SUBCASE("a long-poll wakes on a write") {
     auto start = std::chrono::steady_clock::now();
@@ -659,6 +660,79 @@ TEST_CASE("router: authorization matrix") {
         std::string::npos);
   CHECK(peers.body.find(R"("token":"writer-b","replication_id":"cp")") != std::string::npos);
   (void)before;
+}
+
+TEST_CASE("router: check_header decides from the header alone and hands the token on") {
+  Api api;
+  api.call("PUT", "/v1/tables/items", R"({"columns":[{"name":"name","type":"string"}]})");
+  auto head = [&](const std::string& method, const std::string& target, const std::string& as) {
+    HttpRequest request;
+    request.method = method;
+    request.target = target;
+    request.remote = "192.0.2.9";
+    if (!as.empty()) request.headers.emplace_back("Authorization", "Bearer " + as);
+    return request;
+  };
+  HttpRequest stranger = head("POST", "/v1/bulk_docs", "");
+  std::optional<HttpResponse> refused = api.router.check_header(stranger);
+  REQUIRE(refused);
+  CHECK(refused->status == 401);
+  CHECK(header(*refused, "WWW-Authenticate") == "Bearer");
+  CHECK_FALSE(stranger.token.has_value());
+
+  HttpRequest invented = head(std::string(5000, 'Q'), "/v1/bulk_docs", api.admin);
+  refused = api.router.check_header(invented);
+  REQUIRE(refused);
+  CHECK(refused->status == 501);
+  CHECK(refused->body.find("QQQ") == std::string::npos);
+  CHECK(Router::method_label(invented.method) == "other");
+  CHECK(Router::method_label("DELETE") == "DELETE");
+
+  HttpRequest wrong_method = head("DELETE", "/v1/bulk_docs", api.admin);
+  CHECK(api.router.check_header(wrong_method)->status == 405);
+  HttpRequest no_route = head("PUT", "/v1/nowhere", api.admin);
+  CHECK(api.router.check_header(no_route)->status == 404);
+
+  HttpRequest admitted = head("PUT", "/v1/tables/items/records/a", api.admin);
+  CHECK_FALSE(api.router.check_header(admitted).has_value());
+  REQUIRE(admitted.token.has_value());
+  CHECK(admitted.token->admin);
+  // handle() uses the token check_header() found (no second lookup needed).
+  admitted.body = R"({"attributes":{"name":{"string":"x"}}})";
+  admitted.headers.clear();
+  CHECK(api.router.handle(admitted).status == 200);
+  // Metrics count the refused methods under "other" only.
+  const std::string metrics = api.call("GET", "/metrics").body;
+  CHECK(metrics.find("method=\"other\",status=\"501\"") != std::string::npos);
+  CHECK(metrics.find("QQQ") == std::string::npos);
+}
+
+TEST_CASE("router: conflicts page over the token's readable tables only") {
+  Api api;
+  for (const std::string t : {"a", "b", "c"}) {
+    create_table(api.engine(), Table{t, items_table().columns});
+    Revision base = create(api.engine(), t, t + "1", item("base"));
+    update(api.engine(), t, t + "1", base, item("mine"));
+    auto side = offline_chain(t, t + "1", base, 1, "side");
+    REQUIRE(write_one_replicated(api.engine(), remote_of(t, t + "1", side, 0, {base})).ok());
+  }
+  const std::string reader = api.token("reader", {"a", "c"}, {});
+  HttpResponse first = api.call("GET", "/v1/conflicts?limit=1", "", reader);
+  ConflictPage p1 = conflict_page_from_json(first.body);
+  REQUIRE(p1.entries.size() == 1);
+  CHECK(p1.entries[0].id == "a1");
+  CHECK(p1.next == "a/a1");
+  ConflictPage p2 =
+      conflict_page_from_json(api.call("GET", "/v1/conflicts?limit=1&after=a/a1", "", reader).body);
+  REQUIRE(p2.entries.size() == 1);
+  CHECK(p2.entries[0].id == "c1");  // b is skipped, by the entries and by the cursor
+  ConflictPage p3 =
+      conflict_page_from_json(api.call("GET", "/v1/conflicts?limit=1&after=c/c1", "", reader).body);
+  CHECK(p3.entries.empty());
+  CHECK(p3.next.empty());
+  // The admin pages through all three.
+  ConflictPage all = conflict_page_from_json(api.call("GET", "/v1/conflicts?limit=10").body);
+  CHECK(all.entries.size() == 3);
 }
 
 }  // namespace

@@ -349,15 +349,11 @@ TEST_CASE("server: TLS 1.2+ with a generated certificate") {
 
 // ------------------------------------------------------------ processes --
 
-// `outpost tokens --db=... create ARGS...` on the database `db_option`
-// names; returns the secret it prints.
-std::string create_token(const http::TempDir& dir, const std::string& db_option,
-                         const std::vector<std::string>& args) {
-  std::vector<std::string> command{"tokens", db_option, "create"};
-  command.insert(command.end(), args.begin(), args.end());
-  auto [status, secret] = http::run_outpost(dir, command);
-  REQUIRE(status == 0);
-  while (!secret.empty() && secret.back() == '\n') secret.pop_back();
+// http::create_token, which must succeed.
+std::string require_token(const http::TempDir& dir, const std::string& db_option,
+                          const std::vector<std::string>& args) {
+  std::string secret = http::create_token(dir, db_option, args);
+  REQUIRE(!secret.empty());
   return secret;
 }
 
@@ -385,7 +381,7 @@ TEST_CASE("outpost serve: admin token once, listening line, auth, SIGTERM exits 
     CHECK(err.find(admin) == std::string::npos);                   // never the token
   }
   // Tokens on the local database.
-  const std::string secret = create_token(dir, db, {"field", "--read", "items"});
+  const std::string secret = require_token(dir, db, {"field", "--read", "items"});
   auto [lstatus, listing] = http::run_outpost(dir, {"tokens", db, "list"});
   CHECK(lstatus == 0);
   CHECK(listing.find("field") != std::string::npos);
@@ -576,7 +572,7 @@ TEST_CASE(
   http::Process p(dir, {"serve", "--db=" + url, "--listen", "127.0.0.1:0"}, "serve");
   auto served = http::wait_served(p, true);
   REQUIRE_MESSAGE(served, p.err());
-  const std::string reader = create_token(dir, "--db=" + url, {"reader", "--read", "a"});
+  const std::string reader = require_token(dir, "--db=" + url, {"reader", "--read", "a"});
   auto local = open_engine(url, {});
   const std::string before = dump(*local);
   auto as = [&](const std::string& method, const std::string& target,
@@ -630,7 +626,7 @@ TEST_CASE("outpost peers: the hub lists who synced with it, by token") {
                       R"({"attributes":{"name":{"string":"x"}}})", admin)
               ->status == 200);
   const std::string secret =
-      create_token(dir, hub, {"tablet-1", "--read", "items", "--write", "items"});
+      require_token(dir, hub, {"tablet-1", "--read", "items", "--write", "items"});
   const std::string remote = "http://127.0.0.1:" + std::to_string(served->port);
   auto [synced, summary] =
       http::run_outpost(dir, {"sync", device, "--remote", remote, "--token", secret, "--pull"});
