@@ -198,6 +198,11 @@ class Connection {
                              is_transient(ec));
     }
     http::response<http::string_body> response = parser.release();
+    if (write_error && response.result_int() < 400) {
+      // Only a refusal can answer a request whose body was not all sent.
+      throw TransportFailure(url_.str() + ": sending the request failed: " + describe(write_error),
+                             is_transient(write_error));
+    }
     keep = response.keep_alive() && !write_error;
     HttpResponse out;
     out.status = static_cast<int>(response.result_int());

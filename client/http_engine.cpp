@@ -217,7 +217,8 @@ Revision revision_of(const RemoteRevision& revision) { return revision.revision;
 // answered too_large here, without being sent.
 template <typename Doc>
 std::vector<WriteResult> HttpEngine::post_bulk_docs(const std::vector<Doc>& docs) {
-  const RequestLimits limits = request_limits();
+  RequestLimits limits = request_limits();
+  bool limits_refreshed = false;
   const bool new_edits = new_edits_of(static_cast<const Doc*>(nullptr));
   const EncodedDocs encoded = encode_bulk_docs(docs);
   const size_t envelope = bulk_docs_request_from_parts(new_edits, encoded, 0, 0).size();
@@ -237,19 +238,31 @@ std::vector<WriteResult> HttpEngine::post_bulk_docs(const std::vector<Doc>& docs
       ++at;
       continue;
     }
-    size_t end = at;
-    size_t bytes = envelope;
+    // Documents [at, end): the first always fits; a ',' goes between two.
+    size_t end = at + 1;
+    size_t bytes = envelope + encoded.size_of(at);
     while (end < docs.size() && end - at < limits.batch_docs &&
-           bytes + encoded.size_of(end) + 1 <= limits.body_bytes) {
-      bytes += encoded.size_of(end) + 1;
+           bytes + 1 + encoded.size_of(end) <= limits.body_bytes) {
+      bytes += 1 + encoded.size_of(end);
       ++end;
     }
-    std::vector<WriteResult> part =
-        write_results_from_json(call({"POST",
-                                      "/v1/bulk_docs",
-                                      bulk_docs_request_from_parts(new_edits, encoded, at, end),
-                                      {}})
-                                    .body);
+    std::vector<WriteResult> part;
+    try {
+      part =
+          write_results_from_json(call({"POST",
+                                        "/v1/bulk_docs",
+                                        bulk_docs_request_from_parts(new_edits, encoded, at, end),
+                                        {}})
+                                      .body);
+    } catch (const Error& e) {
+      // The server's limits changed (a restart with a smaller --max-body):
+      // read them again and split anew, once.
+      if (e.code() != ErrorCode::too_large || limits_refreshed) throw;
+      limits_refreshed = true;
+      info();
+      limits = request_limits();
+      continue;
+    }
     if (part.size() != end - at) {
       throw Error(ErrorCode::internal, url_.str() + ": bulk_docs answered " +
                                            std::to_string(part.size()) + " results for " +
@@ -264,14 +277,15 @@ std::vector<WriteResult> HttpEngine::post_bulk_docs(const std::vector<Doc>& docs
 std::vector<WriteResult> HttpEngine::write(const std::vector<Edit>& edits) {
   // A create without an id gets its UUID here rather than on the server, so
   // that a retried request (the response was lost) cannot create it twice.
-  const bool needs_ids = std::any_of(edits.begin(), edits.end(), [](const Edit& e) {
-    return e.id.empty() && e.kind == Edit::Kind::put;
-  });
+  auto is_create = [](const Edit& e) {
+    return e.id.empty() && e.kind == Edit::Kind::put && e.parent.empty();
+  };
+  const bool needs_ids = std::any_of(edits.begin(), edits.end(), is_create);
   std::vector<Edit> with_ids;
   if (needs_ids) {
     with_ids = edits;
     for (Edit& e : with_ids) {
-      if (e.id.empty() && e.kind == Edit::Kind::put) e.id = uuid_v4();
+      if (is_create(e)) e.id = uuid_v4();
     }
   }
   const std::vector<Edit>& all = needs_ids ? with_ids : edits;

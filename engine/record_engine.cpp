@@ -17,8 +17,8 @@ namespace {
 
 constexpr auto kExternalPollInterval = std::chrono::milliseconds(250);
 constexpr int kMaxAttempts = 12;
-// A replicated ancestry up to this long is grafted by looking its nodes up
-// one by one; a longer one reads the record's whole tree once.
+// The first this many ancestors of a replicated revision are looked up one
+// by one; beyond, the record's whole tree is read once.
 constexpr size_t kNodeByNodeLookups = 16;
 
 // Errors that belong to one document of a batch; anything else (storage
@@ -299,19 +299,21 @@ RecordEngine::Plan RecordEngine::plan_remote(Transaction& txn, const Catalog& ca
 
   std::vector<Node> leaves = storage_->leaves(txn, table, remote.id);
   plan.previous_seq = newest_seq(leaves);
-  // Graft: walk the ancestry until a node this database knows. A long path
-  // (a record edited many times offline) is looked up in the whole tree,
-  // read once, rather than node by node.
+  // Graft: walk the ancestry until a node this database knows. The first
+  // ancestors are looked up one by one (the known one is usually near); a
+  // path that goes on (a record edited many times offline) reads the
+  // record's whole tree once and looks the rest up there.
   std::unordered_map<std::string_view, const Node*> tree_index;
   std::vector<Node> tree;
-  const bool whole_tree = remote.ancestry.size() > kNodeByNodeLookups;
-  if (whole_tree) {
-    tree = storage_->all_nodes(txn, table, remote.id);
-    for (const Node& n : tree) tree_index.emplace(n.revision.str(), &n);
-  }
-  auto lookup = [&](const Revision& revision) -> std::optional<Node> {
+  bool tree_read = false;
+  auto lookup = [&](size_t i, const Revision& revision) -> std::optional<Node> {
     if (std::optional<Node> leaf = find_in(leaves, revision)) return leaf;
-    if (!whole_tree) return storage_->find_node(txn, table, remote.id, revision);
+    if (i < kNodeByNodeLookups) return storage_->find_node(txn, table, remote.id, revision);
+    if (!tree_read) {
+      tree = storage_->all_nodes(txn, table, remote.id);
+      for (const Node& n : tree) tree_index.emplace(n.revision.str(), &n);
+      tree_read = true;
+    }
     auto it = tree_index.find(revision.str());
     if (it == tree_index.end()) return std::nullopt;
     return *it->second;
@@ -319,7 +321,7 @@ RecordEngine::Plan RecordEngine::plan_remote(Transaction& txn, const Catalog& ca
   std::vector<Node> stubs;
   for (size_t i = 0; i < remote.ancestry.size(); ++i) {
     const Revision& ancestor = remote.ancestry[i];
-    std::optional<Node> known = lookup(ancestor);
+    std::optional<Node> known = lookup(i, ancestor);
     if (known) {
       if (known->leaf) {
         plan.unleaf.push_back(ancestor);

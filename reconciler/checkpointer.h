@@ -1,7 +1,8 @@
 // Stores and loads the Checkpoint of one replication as a local
 // (non-replicated) document under the replication id, on the target (the
-// authoritative copy) and on the source (so that a hub can tell when each
-// peer last synced). Pure I/O through Engine::get_local/put_local; retrying
+// authoritative copy) and on the source (the proof that the source's
+// cursors still name the same changes, and how a hub tells when each peer
+// last synced). Pure I/O through Engine::get_local/put_local; retrying
 // and ordering are the caller's (the replicator saves the target's copy, then
 // the source's).
 // Thread-safety: as safe as the engines; holds no state of its own but the id.
@@ -25,7 +26,8 @@ class Checkpointer {
   // The target's copy; nullopt when there is none or it does not decode (the
   // replication then starts from the beginning). Throws the engine's Error.
   std::optional<Checkpoint> load_target() { return load(target_); }
-  // The source's copy, for reporting only.
+  // The source's copy: what shows that the target's still names the same
+  // source changes (resume_point), and what a hub lists as its peers.
   std::optional<Checkpoint> load_source() { return load(source_); }
 
   void save_target(const Checkpoint& checkpoint) { save(target_, checkpoint); }

@@ -3,8 +3,9 @@
 // document for a reason syncing cannot fix (forbidden, invalid_revision,
 // too_large, ...), or the source cannot produce it, the replicator records a
 // Refusal in the source database before its checkpoint moves past the
-// document, retries every recorded refusal at the start of each later run,
-// and drops one only once the target has the revision.
+// document, tries every recorded refusal again in each later run (after
+// the feed in a one-shot run, before it in a continuous one), and drops one
+// only once the target has the revision.
 //
 // The list of one replication is a local document on the source, under
 // refusals_local_id(replication id); `outpost sync --rejected` lists it.

@@ -600,7 +600,12 @@ class Replicator {
     for (size_t i : again) retried.push_back(docs[i]);
     std::vector<WriteResult> second =
         call("write_replicated", [&] { return target_.write_replicated(retried); });
-    for (size_t k = 0; k < again.size() && k < second.size(); ++k) {
+    if (second.size() != retried.size()) {
+      throw Error(ErrorCode::internal, "the target answered " + std::to_string(second.size()) +
+                                           " results for " + std::to_string(retried.size()) +
+                                           " documents");
+    }
+    for (size_t k = 0; k < again.size(); ++k) {
       WriteResult& r = results[again[k]];
       r = std::move(second[k]);
       auto why = not_copied.find(docs[again[k]].table);
@@ -665,23 +670,29 @@ class Replicator {
     std::lock_guard lock(report_mu_);
     for (Refusal& r : *list) {
       std::string key = key_of(r);
+      loaded_.insert(key);
       refused_.insert_or_assign(std::move(key), std::move(r));
     }
   }
 
   // Saves the list of refused documents on the source when it changed. It
-  // comes before every checkpoint, so that the checkpoint never covers a
-  // document that is neither written nor recorded.
-  void save_refusals() {
+  // comes before every checkpoint (`before_checkpoint`), so that the
+  // checkpoint never covers a document that is neither written nor
+  // recorded; more than kMaxRefusals new ones in one run then stop the run
+  // there. After the retry pass (which only drops or updates entries) the
+  // list is saved whatever its size.
+  void save_refusals(bool before_checkpoint = true) {
     std::string json;
     {
       std::lock_guard lock(report_mu_);
       if (!refusals_dirty_) return;
-      if (refused_.size() > kMaxRefusals) {
+      size_t added = 0;
+      for (const std::string& key : tried_) added += loaded_.count(key) == 0 ? 1 : 0;
+      if (before_checkpoint && added > kMaxRefusals) {
         throw Error(ErrorCode::too_large,
                     "more than " + std::to_string(kMaxRefusals) +
-                        " documents were refused by the target; the checkpoint stays before "
-                        "them. Fix the cause (see the errors listed) and sync again");
+                        " documents were refused by the target in one run; the checkpoint "
+                        "stays before them. Fix the cause (see the errors listed) and sync again");
       }
       std::vector<Refusal> list;
       list.reserve(refused_.size());
@@ -729,7 +740,7 @@ class Replicator {
     }
     log_info(kLog, "retrying documents refused before", {{"records", changes.size()}});
     read_page(changes, [&](std::vector<RemoteRevision> docs) { write_docs(docs); });
-    save_refusals();
+    save_refusals(/*before_checkpoint=*/false);
   }
 
   // The checkpoint to resume from, given the target's copy: see
@@ -786,15 +797,18 @@ class Replicator {
     saved_seq_ = last_seq;
     checkpoint.history = history_;
     call("put_local", [&] { checkpointer_->save_target(checkpoint); });
-    // The source's copy is informative only: a source that refuses it (a
-    // read-only token on a hub) does not stop the replication.
+    // The source's copy is what lets the next run trust the checkpoint
+    // (resume_point). A source that refuses it does not stop this run, but
+    // the next one starts from the beginning, which the log says.
     if (!source_checkpoint_refused_) {
       try {
         call("put_local", [&] { checkpointer_->save_source(checkpoint); });
       } catch (const Error& e) {
         if (e.code() == ErrorCode::unavailable) throw;
         source_checkpoint_refused_ = true;
-        log_warn(kLog, "the source refused its copy of the checkpoint",
+        log_warn(kLog,
+                 "the source refused its copy of the checkpoint: the next run cannot trust the "
+                 "checkpoint and starts from the beginning",
                  {{"error", e.code_name()}, {"message", e.message()}});
       }
     }
@@ -834,7 +848,8 @@ class Replicator {
   // Documents refused by the target (by key_of(Refusal)), as saved on the
   // source: loaded at the start, changed by the writes, under report_mu_.
   std::map<std::string, Refusal> refused_;
-  std::set<std::string> tried_;  // keys refused during this run
+  std::set<std::string> tried_;   // keys refused during this run
+  std::set<std::string> loaded_;  // keys recorded by earlier runs
   bool refusals_dirty_ = false;
   std::string batch_since_;  // the cursor the current batch was read from
   bool source_checkpoint_refused_ = false;

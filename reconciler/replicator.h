@@ -23,8 +23,10 @@
 // invalid_revision, too_large, ...) or that the source cannot produce is
 // recorded in the source database (reconciler/refusals.h) before the
 // checkpoint moves past it, reported in the run's errors, and tried again
-// at the start of every later run until the target has it;
-// ReplicationReport::refused counts those still recorded.
+// by every later run (after the feed in one-shot mode, so that one
+// superseded by a newer revision just written is found present; before it
+// in continuous mode) until the target has it; ReplicationReport::refused
+// counts those still recorded.
 //
 // A checkpoint is trusted only when the source's own copy of it shows that
 // the cursor still names the same changes (checkpoint.h, resume_point):

@@ -249,6 +249,57 @@ TEST_CASE(
   CHECK(f.last().target == "/v1/bulk_docs");
 }
 
+TEST_CASE("http engine: a document exactly at the advertised body limit goes alone, once") {
+  outpost::RemoteRevision doc;
+  doc.table = "items";
+  doc.id = "exact";
+  doc.attributes.emplace("name", outpost::Value::from_string(std::string(300, 'x')));
+  doc.revision = outpost::compute_revision("items", doc.id, {}, false, doc.attributes);
+  const std::vector<outpost::RemoteRevision> docs{doc, doc};
+  const outpost::EncodedDocs encoded = outpost::encode_bulk_docs(docs);
+  const size_t exact = outpost::bulk_docs_request_from_parts(false, encoded, 0, 1).size();
+  Fixture f;
+  f.advertise(exact, 100);
+  const std::string one =
+      outpost::write_results_to_json({{"items", "exact", doc.revision, std::nullopt}});
+  f.answer(json(200, one));
+  f.answer(json(200, one));
+  std::vector<outpost::WriteResult> results = f.engine->write_replicated(docs);
+  REQUIRE(results.size() == 2);
+  CHECK(results[0].ok());
+  CHECK(results[1].ok());
+  REQUIRE(f.requests->size() == 3);  // GET /v1, then one POST per document
+  CHECK((*f.requests)[1].body.size() == exact);
+  CHECK((*f.requests)[2].body.size() == exact);
+}
+
+TEST_CASE("http engine: a 413 for a request of several documents reads the limits again, once") {
+  outpost::RemoteRevision doc;
+  doc.table = "items";
+  doc.id = "d";
+  doc.attributes.emplace("name", outpost::Value::from_string(std::string(300, 'x')));
+  doc.revision = outpost::compute_revision("items", doc.id, {}, false, doc.attributes);
+  const std::vector<outpost::RemoteRevision> docs{doc, doc};
+  const std::string one =
+      outpost::write_results_to_json({{"items", "d", doc.revision, std::nullopt}});
+  Fixture f;
+  f.advertise(1 << 20, 100);
+  f.answer(error_response(ErrorCode::too_large, "the body is larger than 500 bytes"));
+  f.advertise(500, 100);  // the server restarted with a smaller limit
+  f.answer(json(200, one));
+  f.answer(json(200, one));
+  std::vector<outpost::WriteResult> results = f.engine->write_replicated(docs);
+  REQUIRE(results.size() == 2);
+  CHECK(results[1].ok());
+  REQUIRE(f.requests->size() == 5);
+  CHECK((*f.requests)[2].target == "/v1");
+  // Once: a second 413 is the caller's.
+  f.answer(error_response(ErrorCode::too_large, "no"));
+  f.advertise(500, 100);
+  f.answer(error_response(ErrorCode::too_large, "still no"));
+  CHECK(code_of([&] { f.engine->write_replicated({doc}); }) == ErrorCode::too_large);
+}
+
 TEST_CASE("http engine: errors keep the server's code and 4xx is never retried") {
   Fixture f;
   for (ErrorCode code :

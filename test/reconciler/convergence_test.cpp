@@ -251,7 +251,8 @@ TEST_CASE(
       } else if (roll < 0.10 && deep_left > 0 && peers.local(at).get_table("items")) {
         --deep_left;
         const int edits = 1001 + static_cast<int>(w.pick(kMaxDeepEdits - 1000));
-        w.edit_many(peers.local(at), "items", "k" + std::to_string(w.pick(40)), edits);
+        w.edit_many(peers.local(at), "items", "k" + std::to_string(w.pick(40)), edits,
+                    w.chance(0.5));
         ++total.deep;
       } else if (roll < 0.12 && peers.restorable(at)) {
         if (!peers.has_backup(at) || w.chance(0.5)) {

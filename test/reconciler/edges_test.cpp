@@ -88,7 +88,8 @@ std::optional<Error> refuse_id(const std::string& wanted, const std::string& id,
 TEST_CASE("replication: more than revs_limit edits between two syncs converge, deletes too") {
   // Both directions between SQLite and PostgreSQL (when configured).
   for (int from = 0; from < 2; ++from) {
-    for (const auto& [edits, then_delete] : {std::pair{1000, true}, std::pair{1001, false}}) {
+    // 1000 updates then a delete: 1001 ancestors, one more than revs_limit.
+    for (const auto& [edits, then_delete] : {std::pair{1001, true}, std::pair{1001, false}}) {
       CAPTURE(from);
       CAPTURE(edits);
       auto peers = make_peers(2);
@@ -413,8 +414,9 @@ TEST_CASE("replication over HTTP: answers larger than the client takes are read 
 
 TEST_CASE("http client: a 413 answered before the body was read reaches the caller as too_large") {
   auto peers = make_peers(1, false);
-  // The server advertises nothing smaller than 16 MiB to this client, whose
-  // own idea of the limit is 4 MiB larger than the server's real one.
+  // A client that never asked the server's limits (its own idea is 8 MiB)
+  // sends a local document, which is never split, of 32 MiB to a server
+  // that takes 1 MiB.
   constexpr size_t kLimit = 1 << 20;
   ServedEngine hub(*peers[0], kLimit);
   create_table(*peers[0], Table{"blobs", {col("data", ValueType::bytes)}});

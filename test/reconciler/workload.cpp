@@ -90,8 +90,8 @@ std::string Workload::random_edit(Engine& engine) {
   return kind;
 }
 
-void Workload::edit_many(Engine& engine, const std::string& table, const std::string& id,
-                         int edits) {
+void Workload::edit_many(Engine& engine, const std::string& table, const std::string& id, int edits,
+                         bool then_delete) {
   std::optional<Record> record = engine.get(table, id);
   Revision tip;
   if (!record || record->deleted) {
@@ -108,8 +108,10 @@ void Workload::edit_many(Engine& engine, const std::string& table, const std::st
     e.table = table;
     e.id = id;
     e.parent = tip;
-    e.attributes = item("deep-" + std::to_string(++counter_), i);
-    tip = compute_revision(table, id, tip, false, e.attributes);
+    const bool last_delete = then_delete && i == edits;
+    e.kind = last_delete ? Edit::Kind::remove : Edit::Kind::put;
+    if (!last_delete) e.attributes = item("deep-" + std::to_string(++counter_), i);
+    tip = compute_revision(table, id, tip, last_delete, e.attributes);
     batch.push_back(std::move(e));
   }
   for (const WriteResult& r : engine.write(batch)) remember(r);

@@ -34,10 +34,12 @@ class Workload {
   // Returns the kind of edit made ("create", "update", ...) or "" for none.
   std::string random_edit(Engine& engine);
 
-  // `edits` local updates of table/id in one write call, each on the last
-  // (the record is created first when it has no live winner): a record
-  // edited many times between two syncs. Every revision is remembered.
-  void edit_many(Engine& engine, const std::string& table, const std::string& id, int edits);
+  // `edits` local edits of table/id in one write call, each on the last,
+  // the last a delete when `then_delete` (the record is created first when
+  // it has no live winner): a record edited many times between two syncs.
+  // Every revision is remembered.
+  void edit_many(Engine& engine, const std::string& table, const std::string& id, int edits,
+                 bool then_delete);
   // Adds `column` (a string) to "items" on `engine` and creates a record
   // that sets it.
   void add_column_and_use(Engine& engine, const std::string& column);
