@@ -167,18 +167,18 @@ class Replicator {
     report_.replication_id = replication_id(report_.source_db_id, report_.target_db_id, tables_);
     checkpointer_.emplace(source_, target_, report_.replication_id);
 
-    auto source_copy = in_background([&] {
-      std::optional<Checkpoint> copy =
-          call("get_local", [&] { return checkpointer_->load_source(); });
-      load_refusals();
-      return copy;
-    });
+    // The source's copy of the checkpoint and its list of refused documents
+    // are read side by side with the target's copy.
+    auto source_copy = in_background(
+        [&] { return call("get_local", [&] { return checkpointer_->load_source(); }); });
+    auto refusals = in_background([&] { load_refusals(); });
     std::optional<Checkpoint> saved =
         call("get_local", [&] { return checkpointer_->load_target(); });
+    refusals.get();
     if (saved) {
       saved = agreed_checkpoint(*saved, source_copy);
     } else {
-      // The source's copy alone decides nothing; its calls still end before
+      // The source's copy alone decides nothing; its call still ends before
       // the next one starts, so that the source sees calls in a fixed order.
       source_copy.get();
     }
