@@ -7,12 +7,14 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <climits>
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
 #include <mutex>
+#include <stop_token>
 #include <thread>
 
 #include "api/error.h"
@@ -23,26 +25,75 @@
 #include "reconciler/checkpoint.h"
 #include "reconciler/refusals.h"
 #include "reconciler/replicator.h"
+#include "reconciler/stop.h"
 #include "utils/backoff.h"
 
 namespace outpost::cli {
 
 namespace {
 
-// Set by SIGINT/SIGTERM: the run stops after the current call and saves
-// nothing half-done. A second signal takes the default action.
-std::atomic<bool> g_cancel{false};
+// The write end of StopOnSignal's pipe while one is installed, else -1.
+std::atomic<int> g_signal_fd{-1};
 
-void on_stop_signal(int) { g_cancel.store(true); }
-
-void install_stop_handler() {
-  struct sigaction action {};
-  action.sa_handler = on_stop_signal;
-  sigemptyset(&action.sa_mask);
-  action.sa_flags = SA_RESETHAND;
-  sigaction(SIGINT, &action, nullptr);
-  sigaction(SIGTERM, &action, nullptr);
+void on_stop_signal(int) {
+  const int saved_errno = errno;
+  const int fd = g_signal_fd.load();
+  if (fd >= 0) {
+    const char byte = 1;
+    [[maybe_unused]] ssize_t n = write(fd, &byte, 1);
+  }
+  errno = saved_errno;
 }
+
+// SIGINT/SIGTERM request a stop: the run stops after the current call (at
+// once in a wait) and saves nothing half-done. A second signal takes the
+// default action. The handler only writes a byte to a pipe (which is
+// async-signal-safe); a thread blocked reading the pipe turns it into the
+// stop request. Nothing polls.
+class StopOnSignal {
+ public:
+  StopOnSignal() {
+    if (pipe(fds_) != 0) throw Error(ErrorCode::internal, "cannot create a pipe for signals");
+    g_signal_fd.store(fds_[1]);
+    struct sigaction action {};
+    action.sa_handler = on_stop_signal;
+    sigemptyset(&action.sa_mask);
+    action.sa_flags = SA_RESETHAND;
+    sigaction(SIGINT, &action, &old_int_);
+    sigaction(SIGTERM, &action, &old_term_);
+    watcher_ = std::thread([this] {
+      char byte = 0;
+      while (read(fds_[0], &byte, 1) < 0 && errno == EINTR) {
+      }
+      if (!done_.load()) stop_.request_stop();
+    });
+  }
+
+  ~StopOnSignal() {
+    g_signal_fd.store(-1);
+    sigaction(SIGINT, &old_int_, nullptr);
+    sigaction(SIGTERM, &old_term_, nullptr);
+    done_.store(true);
+    const char byte = 0;
+    [[maybe_unused]] ssize_t n = write(fds_[1], &byte, 1);  // wakes the watcher
+    watcher_.join();
+    close(fds_[0]);
+    close(fds_[1]);
+  }
+
+  StopOnSignal(const StopOnSignal&) = delete;
+  StopOnSignal& operator=(const StopOnSignal&) = delete;
+
+  std::stop_token token() const { return stop_.get_token(); }
+
+ private:
+  int fds_[2] = {-1, -1};
+  struct sigaction old_int_ {};
+  struct sigaction old_term_ {};
+  std::stop_source stop_;
+  std::atomic<bool> done_{false};
+  std::thread watcher_;
+};
 
 std::string fixed(double value, int digits) {
   char buf[32];
@@ -172,20 +223,16 @@ Remote open_remote(const Context& context, const ParsedArgs& args, const std::st
 // network is gone) is waited for with capped backoff until it answers or the
 // run is cancelled.
 template <typename Fn>
-auto when_reachable(bool continuous, Fn&& fn) -> decltype(fn()) {
+auto when_reachable(bool continuous, const std::stop_token& stop, Fn&& fn) -> decltype(fn()) {
   Backoff backoff(std::chrono::milliseconds(200), std::chrono::milliseconds(10000), INT_MAX);
   for (;;) {
     backoff.next_attempt();
     try {
       return fn();
     } catch (const Error& e) {
-      if (!continuous || e.code() != ErrorCode::unavailable || g_cancel.load()) throw;
+      if (!continuous || e.code() != ErrorCode::unavailable || stop.stop_requested()) throw;
       std::cerr << "waiting for the remote: " << printable(e.message()) << "\n" << std::flush;
-      const auto until = std::chrono::steady_clock::now() + backoff.delay();
-      while (std::chrono::steady_clock::now() < until && !g_cancel.load()) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(20));
-      }
-      if (g_cancel.load()) throw;
+      if (sleep_unless_stopped(stop, backoff.delay())) throw;
     }
   }
 }
@@ -250,9 +297,9 @@ int run_sync(Context& context, const ParsedArgs& args) {
   for (const std::string& t : options.tables) validate_table_name(t);
   options.batch_size = static_cast<size_t>(args.get_int("batch", 1000, 1, 10000));
   options.continuous = args.has("continuous");
-  options.cancel = &g_cancel;
 
-  install_stop_handler();
+  StopOnSignal stop_on_signal;
+  options.stop = stop_on_signal.token();
   std::unique_ptr<Engine> local = context.open();
   Remote opened = open_remote(context, args, *remote_url);
   Engine* remote = opened.engine.get();
@@ -261,7 +308,8 @@ int run_sync(Context& context, const ParsedArgs& args) {
     options.bytes_moved = [http] { return http->bytes_moved(); };
   }
   const std::string local_id = local->db_id();
-  const std::string remote_id = when_reachable(options.continuous, [&] { return remote->db_id(); });
+  const std::string remote_id =
+      when_reachable(options.continuous, options.stop, [&] { return remote->db_id(); });
   if (local_id == remote_id) {
     throw Error(ErrorCode::invalid_value, "--db " + context.effective_db_url() + " and --remote " +
                                               *remote_url + " are the same database (db_id " +
@@ -269,7 +317,7 @@ int run_sync(Context& context, const ParsedArgs& args) {
   }
   for (const std::string& t : options.tables) {
     if (!local->get_table(t) &&
-        !when_reachable(options.continuous, [&] { return remote->get_table(t); })) {
+        !when_reachable(options.continuous, options.stop, [&] { return remote->get_table(t); })) {
       throw Error(ErrorCode::unknown_table, "--tables: neither database has a table '" + t + "'");
     }
   }
@@ -299,7 +347,7 @@ int run_sync(Context& context, const ParsedArgs& args) {
       run = report.combined();
       json = sync_report_to_json(report);
     }
-    const bool retry = options.continuous && !g_cancel.load() && run.fatal &&
+    const bool retry = options.continuous && !options.stop.stop_requested() && run.fatal &&
                        run.fatal->code() == ErrorCode::unavailable;
     if (!retry) {
       std::optional<Error> fatal = run.fatal;
@@ -311,10 +359,7 @@ int run_sync(Context& context, const ParsedArgs& args) {
     total.add(run);
     progress.clear();
     std::cerr << "remote unavailable, reconnecting\n" << std::flush;
-    const auto until = std::chrono::steady_clock::now() + again.delay();
-    while (std::chrono::steady_clock::now() < until && !g_cancel.load()) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
+    sleep_unless_stopped(options.stop, again.delay());
   }
   progress.clear();
 

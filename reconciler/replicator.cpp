@@ -4,18 +4,22 @@
 #include <climits>
 #include <condition_variable>
 #include <deque>
-#include <exception>
 #include <future>
 #include <map>
 #include <mutex>
 #include <set>
+#include <stop_token>
 #include <thread>
 #include <unordered_map>
 
 #include "api/table.h"
 #include "reconciler/checkpoint.h"
 #include "reconciler/checkpointer.h"
+#include "reconciler/refusal_book.h"
 #include "reconciler/refusals.h"
+#include "reconciler/stop.h"
+#include "reconciler/table_gate.h"
+#include "reconciler/write_pipeline.h"
 #include "utils/backoff.h"
 #include "utils/log.h"
 #include "utils/time.h"
@@ -25,12 +29,6 @@ namespace outpost {
 namespace {
 
 constexpr std::string_view kLog = "replicate";
-
-// Writes of one page that may run at once. A feed page lists each record
-// once, so they touch different records; a target that can run them in
-// parallel (PostgreSQL, through a server or not) does, one that cannot
-// (SQLite) takes them one after the other.
-constexpr size_t kWritesInFlight = 2;
 
 // Chunks of one page read from the two sides at once (revs_diff from the
 // target, then bulk_get from the source). Over a slow link the round trips
@@ -44,29 +42,12 @@ auto in_background(Fn&& fn) {
   return std::async(std::launch::async, std::forward<Fn>(fn));
 }
 
-// Thrown inside a run when the cancel flag stops a retry wait.
-struct Cancelled {};
-
-// Thrown in the reading half of a run when the writing half has stopped.
-struct WriterStopped {};
-
-// Revisions read from the source for the target: one chunk of a feed page.
-// The page's last job carries the cursor to save once all of it is written.
-struct WriteJob {
-  std::vector<RemoteRevision> docs;
-  std::optional<std::string> checkpoint;       // end of a page: save this cursor
-  std::map<std::string, std::string> skipped;  // the checkpoint's skipped tables
-  size_t changes = 0;                          // feed entries of the page (with checkpoint)
-};
-
 std::string key_of(const std::string& table, const std::string& id) {
   std::string key = table;
   key += '\0';
   key += id;
   return key;
 }
-
-std::string key_of(const Refusal& r) { return key_of(r.table, r.id) + '\0' + r.revision; }
 
 // Per-document errors that syncing fixes: the target lacks a table or a
 // column that the source has (it was added since the run read the
@@ -83,14 +64,18 @@ class Replicator {
         target_(target),
         options_(options),
         tables_(normalized_tables(options.tables)),
-        batch_size_(std::max<size_t>(1, options.batch_size)) {}
+        batch_size_(std::max<size_t>(1, options.batch_size)),
+        gate_(
+            source, target, tables_,
+            [this](std::string_view what, const std::function<void()>& fn) { call(what, fn); },
+            [this](ReplicationError error) { add_error(std::move(error)); }) {}
 
   ReplicationReport run() {
     start_ = std::chrono::steady_clock::now();
     if (options_.bytes_moved) bytes_start_ = options_.bytes_moved();
     try {
       run_loop();
-    } catch (const Cancelled&) {
+    } catch (const RunCancelled&) {
       report_.cancelled = true;
     } catch (const Error& e) {
       report_.fatal = e;
@@ -102,16 +87,14 @@ class Replicator {
     if (cancelled()) report_.cancelled = true;
     {
       std::lock_guard lock(report_mu_);
-      report_.refused = refused_.size();
+      report_.refused = refusals_.size();
     }
     finish_times();
     return std::move(report_);
   }
 
  private:
-  bool cancelled() const {
-    return options_.cancel != nullptr && options_.cancel->load(std::memory_order_relaxed);
-  }
+  bool cancelled() const { return options_.stop.stop_requested(); }
 
   void finish_times() {
     report_.seconds =
@@ -133,24 +116,15 @@ class Replicator {
         if (!options_.continuous && backoff.attempts() >= std::max(1, options_.max_attempts)) {
           throw;
         }
-        if (cancelled()) throw Cancelled{};
+        if (cancelled()) throw RunCancelled{};
         {
           std::lock_guard lock(report_mu_);
           ++report_.retries;
         }
         log_info(kLog, "transient failure, retrying",
                  {{"call", what}, {"attempt", backoff.attempts()}, {"message", e.message()}});
-        sleep_unless_cancelled(backoff.delay());
+        if (sleep_unless_stopped(options_.stop, backoff.delay())) throw RunCancelled{};
       }
-    }
-  }
-
-  void sleep_unless_cancelled(std::chrono::milliseconds delay) {
-    const auto until = std::chrono::steady_clock::now() + delay;
-    while (std::chrono::steady_clock::now() < until) {
-      if (cancelled()) throw Cancelled{};
-      std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(
-          std::chrono::milliseconds(20), until - std::chrono::steady_clock::now()));
     }
   }
 
@@ -184,15 +158,15 @@ class Replicator {
     }
     std::string since = saved ? saved->last_seq : std::string();
     if (saved) {
-      skipped_ = saved->skipped;
+      gate_.resume(saved->skipped);
       saved_seq_ = saved->last_seq;
       history_ = saved->history;
     }
     report_.start_seq = since;
     report_.last_seq = since;
-    batch_since_ = since;
+    gate_.set_cursor(since);
 
-    ensure_tables(source_tables.get(), target_tables.get());
+    gate_.ensure(source_tables.get(), target_tables.get());
     catch_up_skipped_tables();
     // Documents refused before are tried again: after the feed in a
     // one-shot run (a revision superseded by a newer one just written is
@@ -200,22 +174,25 @@ class Replicator {
     // follows the feed until it is stopped).
     if (options_.continuous) retry_refusals();
 
-    start_writer();
+    WritePipeline pipeline(
+        batch_size_, [this](const std::vector<RemoteRevision>& docs) { write_docs(docs); },
+        [this](const WriteJob& end) { page_written(end); }, options_.stop);
+    pipeline.start();
     try {
-      read_feed(since);
+      read_feed(since, pipeline);
     } catch (...) {
       // What was read is still written (up to the last whole page, which
       // the checkpoint then covers); the reading half's error is reported.
-      stop_writer();
+      pipeline.finish();
       throw;
     }
-    stop_writer();
+    pipeline.finish();
     if (!options_.continuous && !cancelled()) retry_refusals();
   }
 
   // The reading half of the main loop: pages of the feed from `since`, each
-  // turned into write jobs for the writing half (write_loop).
-  void read_feed(std::string since) {
+  // turned into write jobs for the writing half (`pipeline`).
+  void read_feed(std::string since, WritePipeline& pipeline) {
     bool first = true;
     while (!cancelled()) {
       ChangesRequest request;
@@ -237,7 +214,7 @@ class Replicator {
         continue;
       }
       first = false;
-      batch_since_ = since;
+      gate_.set_cursor(since);
       if (page.results.empty()) {
         if (!options_.continuous) break;
         continue;
@@ -245,186 +222,36 @@ class Replicator {
       read_page(page.results, [&](std::vector<RemoteRevision> docs) {
         WriteJob job;
         job.docs = std::move(docs);
-        queue_job(std::move(job));
+        pipeline.push(std::move(job));
       });
       std::string next = page.last_seq.empty() ? page.results.back().seq : page.last_seq;
       WriteJob end;
       end.checkpoint = next;
-      end.skipped = skipped_;
+      end.skipped = gate_.skipped();
       end.changes = page.results.size();
-      queue_job(std::move(end));
+      pipeline.push(std::move(end));
       since = next;
     }
   }
 
-  // ------------------------------------------------------------ the writing half
-  //
-  // The target's writes and the checkpoints run on a thread of their own, so
-  // that reading the next chunk from the source overlaps writing this one.
-  // Up to kWritesInFlight writes run at once; when that many are running,
-  // what queues up meanwhile goes into the next write together, never past
-  // the end of a page and never more than max_write_docs(), so that the
-  // writes share a page evenly rather than its last write taking all the
-  // rest alone. The checkpoint is saved once every write up to the page's
-  // end has finished: it covers only pages written entirely.
-
-  size_t max_write_docs() const { return std::max<size_t>(1, batch_size_ / kWritesInFlight); }
-
-  void start_writer() {
-    writer_ = std::thread([this] { write_loop(); });
-  }
-
-  // Lets the writer finish what is queued, joins it, and rethrows its
-  // failure, if any.
-  void stop_writer() {
+  // The end of a page is written: save its checkpoint (on the pipeline's
+  // writer thread, once every write up to it has finished).
+  void page_written(const WriteJob& end) {
+    save_checkpoint(*end.checkpoint, end.skipped);
     {
-      std::lock_guard lock(queue_mu_);
-      closed_ = true;
+      std::lock_guard lock(report_mu_);
+      report_.changes_read += end.changes;
+      ++report_.batches;
+      report_.last_seq = *end.checkpoint;
     }
-    queue_cv_.notify_all();
-    writer_.join();
-    if (writer_failure_) std::rethrow_exception(writer_failure_);
-  }
-
-  void queue_job(WriteJob job) {
-    std::unique_lock lock(queue_mu_);
-    // Room for about one page beyond the one being written.
-    queue_cv_.wait(lock, [&] { return writer_failure_ || queued_docs_ < batch_size_; });
-    if (writer_failure_) throw WriterStopped{};
-    queued_docs_ += job.docs.size();
-    queue_.push_back(std::move(job));
-    lock.unlock();
-    queue_cv_.notify_all();
-  }
-
-  void write_loop() {
-    std::deque<std::future<void>> in_flight;
-    // Waits until at most `keep` writes are running; rethrows a failure.
-    auto settle = [&](size_t keep) {
-      while (in_flight.size() > keep) {
-        std::future<void> oldest = std::move(in_flight.front());
-        in_flight.pop_front();
-        oldest.get();
-      }
-    };
-    try {
-      for (;;) {
-        settle(kWritesInFlight - 1);
-        WriteJob merged;
-        {
-          std::unique_lock lock(queue_mu_);
-          queue_cv_.wait(lock, [&] { return closed_ || !queue_.empty(); });
-          if (queue_.empty()) break;  // closed and drained
-          while (!queue_.empty() && !merged.checkpoint) {
-            WriteJob& next = queue_.front();
-            if (!merged.docs.empty() && !next.docs.empty() &&
-                merged.docs.size() + next.docs.size() > max_write_docs()) {
-              break;
-            }
-            queued_docs_ -= next.docs.size();
-            std::move(next.docs.begin(), next.docs.end(), std::back_inserter(merged.docs));
-            merged.checkpoint = std::move(next.checkpoint);
-            merged.skipped = std::move(next.skipped);
-            merged.changes = next.changes;
-            queue_.pop_front();
-          }
-        }
-        queue_cv_.notify_all();
-        if (cancelled()) throw Cancelled{};
-        if (!merged.docs.empty()) {
-          in_flight.push_back(
-              in_background([this, docs = std::move(merged.docs)] { write_docs(docs); }));
-        }
-        if (!merged.checkpoint) continue;
-        settle(0);
-        save_checkpoint(*merged.checkpoint, merged.skipped);
-        {
-          std::lock_guard lock(report_mu_);
-          report_.changes_read += merged.changes;
-          ++report_.batches;
-          report_.last_seq = *merged.checkpoint;
-        }
-        notify_progress();
-      }
-      settle(0);
-    } catch (...) {
-      std::exception_ptr failure = std::current_exception();
-      // No write may outlive the run: wait for the others (the first
-      // failure is the one reported).
-      for (std::future<void>& f : in_flight) {
-        try {
-          f.get();
-        } catch (...) {
-        }
-      }
-      std::lock_guard lock(queue_mu_);
-      writer_failure_ = failure;
-      queue_.clear();
-      queued_docs_ = 0;
-    }
-    queue_cv_.notify_all();
-  }
-
-  // Makes the target's definitions a superset of the source's for the
-  // filtered tables (all of the source's without a filter).
-  void ensure_tables(const std::vector<Table>& source_tables, std::vector<Table> target_tables) {
-    std::unordered_map<std::string, Table> on_target;
-    for (Table& t : target_tables) on_target.emplace(t.name, std::move(t));
-    for (const Table& table : source_tables) {
-      if (!tables_.empty() && !std::binary_search(tables_.begin(), tables_.end(), table.name)) {
-        continue;
-      }
-      auto it = on_target.find(table.name);
-      ensure_table(table, it == on_target.end() ? nullptr : &it->second);
-    }
-  }
-
-  // `existing`: the target's definition, or null when it has none.
-  void ensure_table(const Table& table, const Table* existing) {
-    try {
-      if (existing != nullptr && merge_tables(*existing, table) == *existing) {
-        ready_tables_.insert(table.name);
-        return;
-      }
-      call("put_table", [&] { return target_.put_table(table); });
-      ready_tables_.insert(table.name);
-    } catch (const Error& e) {
-      if (e.code() == ErrorCode::unavailable) throw;
-      if (e.code() == ErrorCode::unauthorized) throw;
-      // schema_conflict, forbidden, invalid_name ...: this table only.
-      failed_tables_.insert(table.name);
-      skipped_.try_emplace(table.name, batch_since_);
-      add_error({table.name, "", "", e.code(),
-                 "table " + table.name + " is not replicated: " + e.message()});
-      log_warn(kLog, "table skipped", {{"table", table.name}, {"message", e.message()}});
-    }
-  }
-
-  // A change for a table not ensured yet (created on the source since the
-  // run began): fetch its definition and ensure it. False: skip the change.
-  bool table_ready(const std::string& name) {
-    if (ready_tables_.count(name) != 0) return true;
-    if (failed_tables_.count(name) != 0) return false;
-    std::optional<Table> table = call("get_table", [&] { return source_.get_table(name); });
-    if (!table) {
-      failed_tables_.insert(name);
-      skipped_.try_emplace(name, batch_since_);
-      add_error({name, "", "", ErrorCode::unknown_table,
-                 "the source lists changes of table " + name + " but has no definition for it"});
-      return false;
-    }
-    std::optional<Table> existing = call("get_table", [&] { return target_.get_table(name); });
-    ensure_table(*table, existing ? &*existing : nullptr);
-    return ready_tables_.count(name) != 0;
+    notify_progress();
   }
 
   // Tables an earlier run skipped (refused by the target) and that the
   // target now accepts: copy their changes from where skipping began, one
   // table at a time, saving progress in the checkpoint as it goes.
   void catch_up_skipped_tables() {
-    const std::map<std::string, std::string> pending = skipped_;
-    for (const auto& [table, from] : pending) {
-      if (ready_tables_.count(table) == 0) continue;  // still refused (or filtered out)
+    for (const auto& [table, from] : gate_.to_catch_up()) {
       log_info(kLog, "copying a table skipped before", {{"table", table}, {"since", from}});
       std::string cursor = from;
       while (!cancelled()) {
@@ -434,14 +261,14 @@ class Replicator {
         request.tables = {table};
         ChangesPage page = call("changes", [&] { return source_.changes(request); });
         if (page.results.empty()) {
-          skipped_.erase(table);
-          save_checkpoint(report_.last_seq, skipped_);
+          gate_.caught_up(table);
+          save_checkpoint(report_.last_seq, gate_.skipped());
           break;
         }
         read_page(page.results, [&](std::vector<RemoteRevision> docs) { write_docs(docs); });
         cursor = page.last_seq.empty() ? page.results.back().seq : page.last_seq;
-        skipped_[table] = cursor;
-        save_checkpoint(report_.last_seq, skipped_);
+        gate_.caught_up_to(table, cursor);
+        save_checkpoint(report_.last_seq, gate_.skipped());
         {
           std::lock_guard lock(report_mu_);
           report_.changes_read += page.results.size();
@@ -470,7 +297,7 @@ class Replicator {
     for (size_t i = 0; i < changes.size(); ++i) {
       const Change& change = changes[i];
       if (latest[key_of(change.table, change.id)] != i) continue;
-      if (!table_ready(change.table)) continue;
+      if (!gate_.ready(change.table)) continue;
       std::vector<Revision> leaves = change.leaves;
       if (leaves.empty() && !change.revision.empty()) leaves.push_back(change.revision);
       diff_queries.push_back({change.table, change.id, std::move(leaves)});
@@ -645,12 +472,8 @@ class Replicator {
               {"revision", revision},
               {"error", error.code_name()},
               {"message", refusal.message}});
-    std::lock_guard lock(report_mu_);
-    report_.errors.push_back({table, id, revision, error.code(), refusal.message});
-    std::string key = key_of(refusal);
-    tried_.insert(key);
-    refused_.insert_or_assign(std::move(key), std::move(refusal));
-    refusals_dirty_ = true;
+    add_error({table, id, revision, error.code(), refusal.message});
+    refusals_.add(std::move(refusal));
   }
 
   // Reads the source's list of documents refused by earlier runs.
@@ -666,46 +489,20 @@ class Replicator {
                         refusals_local_id(report_.replication_id) + ")");
       }
     }
-    if (!list) return;
-    std::lock_guard lock(report_mu_);
-    for (Refusal& r : *list) {
-      std::string key = key_of(r);
-      loaded_.insert(key);
-      refused_.insert_or_assign(std::move(key), std::move(r));
-    }
+    if (list) refusals_.load(std::move(*list));
   }
 
-  // Saves the list of refused documents on the source when it changed. It
-  // comes before every checkpoint (`before_checkpoint`), so that the
-  // checkpoint never covers a document that is neither written nor
-  // recorded; more than kMaxRefusals new ones in one run then stop the run
-  // there. After the retry pass (which only drops or updates entries) the
-  // list is saved whatever its size.
+  // Saves the list of refused documents on the source when it changed
+  // (RefusalBook::to_save): before every checkpoint, and after the retry
+  // pass (`before_checkpoint` false: whatever its size).
   void save_refusals(bool before_checkpoint = true) {
-    std::string json;
-    {
-      std::lock_guard lock(report_mu_);
-      if (!refusals_dirty_) return;
-      size_t added = 0;
-      for (const std::string& key : tried_) added += loaded_.count(key) == 0 ? 1 : 0;
-      if (before_checkpoint && added > kMaxRefusals) {
-        throw Error(ErrorCode::too_large,
-                    "more than " + std::to_string(kMaxRefusals) +
-                        " documents were refused by the target in one run; the checkpoint "
-                        "stays before them. Fix the cause (see the errors listed) and sync again");
-      }
-      std::vector<Refusal> list;
-      list.reserve(refused_.size());
-      for (const auto& [key, r] : refused_) list.push_back(r);
-      json = refusals_to_json(list);
-      refusals_dirty_ = false;
-    }
+    std::optional<std::string> json = refusals_.to_save(before_checkpoint);
+    if (!json) return;
     try {
       call("put_local",
-           [&] { source_.put_local(refusals_local_id(report_.replication_id), json); });
+           [&] { source_.put_local(refusals_local_id(report_.replication_id), *json); });
     } catch (...) {
-      std::lock_guard lock(report_mu_);
-      refusals_dirty_ = true;
+      refusals_.save_failed();
       throw;
     }
   }
@@ -717,21 +514,11 @@ class Replicator {
   void retry_refusals() {
     std::map<std::string, std::vector<Revision>> by_record;  // key_of(table, id) → revisions
     std::vector<Change> changes;
-    {
-      std::lock_guard lock(report_mu_);
-      for (auto it = refused_.begin(); it != refused_.end();) {
-        const Refusal& r = it->second;
-        // A table not ready (refused whole) keeps its documents listed.
-        if (ready_tables_.count(r.table) == 0 || tried_.count(it->first) != 0) {
-          ++it;
-          continue;
-        }
-        auto [at, first] = by_record.try_emplace(key_of(r.table, r.id));
-        if (first) changes.push_back(Change{"", r.table, r.id, Revision(), false, {}});
-        at->second.push_back(Revision::parse(r.revision));
-        it = refused_.erase(it);
-        refusals_dirty_ = true;
-      }
+    for (const Refusal& r :
+         refusals_.take_untried([&](const std::string& table) { return gate_.is_ready(table); })) {
+      auto [at, first] = by_record.try_emplace(key_of(r.table, r.id));
+      if (first) changes.push_back(Change{"", r.table, r.id, Revision(), false, {}});
+      at->second.push_back(Revision::parse(r.revision));
     }
     if (changes.empty()) return;
     for (Change& c : changes) {
@@ -841,17 +628,11 @@ class Replicator {
   const ReplicationOptions& options_;
   const std::vector<std::string> tables_;
   const size_t batch_size_;
+  TableGate gate_;
   std::optional<Checkpointer> checkpointer_;
-  std::set<std::string> ready_tables_;
-  std::set<std::string> failed_tables_;
-  std::map<std::string, std::string> skipped_;  // table → cursor skipping began at
-  // Documents refused by the target (by key_of(Refusal)), as saved on the
-  // source: loaded at the start, changed by the writes, under report_mu_.
-  std::map<std::string, Refusal> refused_;
-  std::set<std::string> tried_;   // keys refused during this run
-  std::set<std::string> loaded_;  // keys recorded by earlier runs
-  bool refusals_dirty_ = false;
-  std::string batch_since_;  // the cursor the current batch was read from
+  // Documents refused by the target, as saved on the source: loaded at the
+  // start, changed by the writes.
+  RefusalBook refusals_;
   bool source_checkpoint_refused_ = false;
   // The last cursor saved (or resumed from) and the ones saved before it,
   // newest first: the checkpoint's history.
@@ -862,14 +643,6 @@ class Replicator {
   std::mutex report_mu_;
   ReplicationReport report_;
 
-  // The queue between the two halves (start_writer .. stop_writer).
-  std::thread writer_;
-  std::mutex queue_mu_;
-  std::condition_variable queue_cv_;
-  std::deque<WriteJob> queue_;
-  size_t queued_docs_ = 0;
-  bool closed_ = false;
-  std::exception_ptr writer_failure_;
   std::chrono::steady_clock::time_point start_;
   uint64_t bytes_start_ = 0;
 };
@@ -910,40 +683,54 @@ ReplicationReport SyncReport::combined() const {
   return total;
 }
 
-SyncReport sync(Engine& a, Engine& b, const ReplicationOptions& options) {
+namespace {
+
+// One-shot sync: a→b, b→a, and a→b once more when b→a wrote anything.
+SyncReport sync_once(Engine& a, Engine& b, const ReplicationOptions& options) {
   SyncReport report;
-  if (!options.continuous) {
-    report.a_to_b = replicate(a, b, options);
-    if (report.a_to_b.fatal || report.a_to_b.cancelled) return report;
-    report.b_to_a = replicate(b, a, options);
-    if (report.b_to_a.revisions_written > 0 && !report.b_to_a.fatal && !report.b_to_a.cancelled) {
-      ReplicationReport settle = replicate(a, b, options);
-      const std::string start = report.a_to_b.start_seq;
-      // The settling pass tries the same refused documents again: list each
-      // error once.
-      auto key = [](const ReplicationError& e) {
-        return key_of(e.table, e.id) + '\0' + e.revision + '\0' +
-               std::string(error_code_name(e.code));
-      };
-      std::set<std::string> seen;
-      for (const ReplicationError& e : report.a_to_b.errors) seen.insert(key(e));
-      std::erase_if(settle.errors,
-                    [&](const ReplicationError& e) { return seen.count(key(e)) != 0; });
-      report.a_to_b.add(settle);
-      report.a_to_b.start_seq = start;
-      report.a_to_b.refused = settle.refused;  // the same list, counted after the last run
-    }
-    return report;
+  report.a_to_b = replicate(a, b, options);
+  if (report.a_to_b.fatal || report.a_to_b.cancelled) return report;
+  report.b_to_a = replicate(b, a, options);
+  if (report.b_to_a.revisions_written > 0 && !report.b_to_a.fatal && !report.b_to_a.cancelled) {
+    ReplicationReport settle = replicate(a, b, options);
+    const std::string start = report.a_to_b.start_seq;
+    // The settling pass tries the same refused documents again: list each
+    // error once.
+    auto key = [](const ReplicationError& e) {
+      return key_of(e.table, e.id) + '\0' + e.revision + '\0' +
+             std::string(error_code_name(e.code));
+    };
+    std::set<std::string> seen;
+    for (const ReplicationError& e : report.a_to_b.errors) seen.insert(key(e));
+    std::erase_if(settle.errors,
+                  [&](const ReplicationError& e) { return seen.count(key(e)) != 0; });
+    report.a_to_b.add(settle);
+    report.a_to_b.start_seq = start;
+    report.a_to_b.refused = settle.refused;  // the same list, counted after the last run
   }
-  // Continuous: each direction follows its source's feed on its own thread
-  // until the caller cancels or one direction stops for good; progress
-  // callbacks are serialized.
+  return report;
+}
+
+// Continuous sync: each direction follows its source's feed on its own
+// thread until the caller stops the run or one direction stops for good;
+// progress callbacks are serialized.
+SyncReport sync_continuous(Engine& a, Engine& b, const ReplicationOptions& options) {
+  SyncReport report;
   report.concurrent = true;
-  std::atomic<bool> stop{false};
-  std::atomic<int> finished{0};
+  std::stop_source stop;  // stops both directions
+  std::mutex finished_mu;
+  std::condition_variable_any finished_cv;
+  int finished = 0;
+  auto finish = [&] {
+    {
+      std::lock_guard lock(finished_mu);
+      ++finished;
+    }
+    finished_cv.notify_all();
+  };
   std::mutex progress_mu;
   ReplicationOptions each = options;
-  each.cancel = &stop;
+  each.stop = stop.get_token();
   if (options.progress) {
     each.progress = [&](const ReplicationProgress& p) {
       std::lock_guard lock(progress_mu);
@@ -952,20 +739,27 @@ SyncReport sync(Engine& a, Engine& b, const ReplicationOptions& options) {
   }
   std::thread push([&] {
     report.a_to_b = replicate(a, b, each);
-    ++finished;
+    finish();
   });
   std::thread pull([&] {
     report.b_to_a = replicate(b, a, each);
-    ++finished;
+    finish();
   });
-  while (finished.load() == 0) {
-    if (options.cancel != nullptr && options.cancel->load()) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  {
+    // Until the caller stops the run or one direction stops for good.
+    std::unique_lock lock(finished_mu);
+    finished_cv.wait(lock, options.stop, [&] { return finished > 0; });
   }
-  stop = true;
+  stop.request_stop();
   push.join();
   pull.join();
   return report;
+}
+
+}  // namespace
+
+SyncReport sync(Engine& a, Engine& b, const ReplicationOptions& options) {
+  return options.continuous ? sync_continuous(a, b, options) : sync_once(a, b, options);
 }
 
 }  // namespace outpost

@@ -12,6 +12,21 @@
 // writes are idempotent and the winner rule is order-free). Transient errors
 // (ErrorCode::unavailable) are retried with capped, jittered backoff; other
 // engine errors stop the run and are reported in ReplicationReport::fatal.
+//
+// Retries stack: the replicator retries each engine call up to
+// ReplicationOptions::max_attempts times (6 by default, one-shot mode), and
+// an HttpEngine retries each HTTP request of that call up to its own
+// HttpClientOptions::max_attempts (4 by default) before it throws
+// unavailable. One engine call that keeps failing over HTTP is therefore
+// sent up to 6 × 4 = 24 times, the waits being the client's backoff
+// (100 ms doubling, capped at 2 s: at most 0.1 + 0.2 + 0.4 s per call)
+// inside the replicator's (100 ms doubling, capped at 5 s: at most
+// 0.1 + 0.2 + 0.4 + 0.8 + 1.6 s between calls), about 5 s of waiting at
+// most, plus the requests' own time-outs. A local engine (RecordEngine)
+// retries only its transactions' serialization failures, inside one call
+// (record_engine.h); what reaches the replicator as unavailable is retried
+// max_attempts times. In continuous mode the replicator retries without
+// limit until stopped.
 // A table the target refuses (schema_conflict, forbidden) stops only that
 // table: its changes are skipped and the checkpoint remembers from where, so
 // a later run that can write the table copies it from there.
@@ -48,6 +63,8 @@
 // to both sides at once; they all end before the feed is read. Per-document
 // errors of one page may be reported out of page order.
 //
+// The writing half is a WritePipeline (write_pipeline.h).
+//
 // Thread-safety: one run uses each engine from several threads at once (two
 // chunk reads, two writes, the setup calls; sync in continuous mode runs both
 // directions), so the engines must be safe for that (RecordEngine and
@@ -56,11 +73,11 @@
 // never by two threads at once.
 #pragma once
 
-#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <functional>
 #include <optional>
+#include <stop_token>
 #include <string>
 #include <vector>
 
@@ -88,13 +105,14 @@ struct ReplicationOptions {
   std::vector<std::string> tables;  // empty: every table
   size_t batch_size = 1000;         // changes per batch
   // Continuous: after catching up, keep long-polling the source's feed until
-  // `cancel` is set; transient errors are then retried without limit.
+  // `stop` is requested; transient errors are then retried without limit.
   bool continuous = false;
-  int poll_timeout_ms = 1000;  // one long-poll; also how soon cancel is noticed
+  int poll_timeout_ms = 1000;  // one long-poll; also how soon a stop is noticed while polling
   std::function<void(const ReplicationProgress&)> progress;
-  // Set (from any thread, or from the progress callback) to stop after the
-  // current call; the run then returns with `cancelled` set. May be null.
-  const std::atomic<bool>* cancel = nullptr;
+  // A stop request (from any thread, or from the progress callback) stops
+  // the run after the current call, and at once during a retry's wait; the
+  // run then returns with `cancelled` set. Default: never stopped.
+  std::stop_token stop;
   // A running total of bytes the engines have moved (e.g. the HTTP client's
   // counter). Empty: bytes are unknown (local engines).
   std::function<uint64_t()> bytes_moved;

@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <stop_token>
 #include <thread>
 
 #include "api/json.h"
@@ -160,15 +161,15 @@ TEST_CASE("replication: a column added while a replication runs is copied, its r
     ReplicationOptions options = test_options();
     options.continuous = true;
     options.poll_timeout_ms = 50;
-    std::atomic<bool> cancel{false};
-    options.cancel = &cancel;
+    std::stop_source cancel;
+    options.stop = cancel.get_token();
     ReplicationReport report;
     std::thread running([&] { report = replicate(source, target, options); });
     struct Joiner {
-      std::atomic<bool>& cancel;
+      std::stop_source& cancel;
       std::thread& thread;
       ~Joiner() {
-        cancel = true;
+        cancel.request_stop();
         if (thread.joinable()) thread.join();
       }
     } joiner{cancel, running};
@@ -185,7 +186,7 @@ TEST_CASE("replication: a column added while a replication runs is copied, its r
     while (!has("t4") && std::chrono::steady_clock::now() < until) {
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
-    cancel = true;
+    cancel.request_stop();
     running.join();
     CHECK(report.errors.empty());
     CHECK(report.refused == 0);

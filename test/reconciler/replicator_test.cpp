@@ -11,6 +11,7 @@
 #include <condition_variable>
 #include <mutex>
 #include <set>
+#include <stop_token>
 #include <thread>
 
 #include "reconciler/checkpoint.h"
@@ -399,16 +400,16 @@ TEST_CASE("replication: cancelled after the first batch, a rerun resumes from th
   create_table(a, items_table());
   fill(a, 1200);
 
-  std::atomic<bool> cancel{false};
+  std::stop_source cancel;
   ReplicationOptions options = test_options(300);
-  options.cancel = &cancel;
+  options.stop = cancel.get_token();
   int progress_calls = 0;
   options.progress = [&](const ReplicationProgress& p) {
     ++progress_calls;
     CHECK(p.changes_read == 300);
     CHECK(p.revisions_written == 300);
     CHECK(!p.last_seq.empty());
-    cancel = true;
+    cancel.request_stop();
   };
   ReplicationReport first = replicate(a, b, options);
   CHECK(first.cancelled);
@@ -765,11 +766,11 @@ TEST_CASE("replication: continuous mode follows the feed until cancelled") {
   Engine& b = *peers[1];
   create_table(a, items_table());
   fill(a, 5);
-  std::atomic<bool> cancel{false};
+  std::stop_source cancel;
   ReplicationOptions options = test_options();
   options.continuous = true;
   options.poll_timeout_ms = 100;
-  options.cancel = &cancel;
+  options.stop = cancel.get_token();
   SyncReport report;
   std::thread runner([&] { report = sync(a, b, options); });
   auto wait_for = [&](Engine& engine, const std::string& id) {
@@ -784,7 +785,7 @@ TEST_CASE("replication: continuous mode follows the feed until cancelled") {
   CHECK(wait_for(b, "later"));
   create(b, "items", "from-b", item("b"));
   CHECK(wait_for(a, "from-b"));
-  cancel = true;
+  cancel.request_stop();
   runner.join();
   CHECK(report.a_to_b.cancelled);
   CHECK(report.b_to_a.cancelled);

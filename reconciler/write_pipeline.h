@@ -1,0 +1,111 @@
+// The writing half of a replication run (replicator.h, "Pipelining"): a
+// bounded queue of write jobs, a writer thread, and up to kWritesInFlight
+// writes running at once.
+//
+// The reading half pushes the documents of each feed page in chunks, then
+// one job that ends the page (its `checkpoint` set). The writer takes what
+// is queued and starts a write for it; when kWritesInFlight writes are
+// running, what queues up meanwhile goes into the next write together,
+// never past the end of a page and never more than max_write_docs() (half
+// a page), so that the writes share a page evenly rather than its last
+// write taking all the rest alone. `page_written` is called once every
+// write up to the page's end has finished: a checkpoint saved there covers
+// only pages written entirely.
+//
+// The queue holds about one page beyond the one being written: push()
+// blocks until there is room. A failure of a write or of `page_written`
+// stops the writer: the other running writes are waited for (no write
+// outlives the pipeline), the queue is dropped, push() throws
+// WriterStopped, and finish() rethrows the first failure. A stop request
+// (`stop`) ends the writer before its next write with RunCancelled.
+//
+// Thread-safety: push() and finish() are called from one thread (the
+// reading half); `write` runs on threads of its own, up to kWritesInFlight
+// at once; `page_written` runs on the writer thread, one call at a time.
+#pragma once
+
+#include <condition_variable>
+#include <cstddef>
+#include <deque>
+#include <exception>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <stop_token>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "api/record.h"
+
+namespace outpost {
+
+// Revisions read from the source for the target: one chunk of a feed page.
+// The page's last job carries the cursor to save once all of it is written.
+struct WriteJob {
+  std::vector<RemoteRevision> docs;
+  std::optional<std::string> checkpoint;       // end of a page: save this cursor
+  std::map<std::string, std::string> skipped;  // the checkpoint's skipped tables
+  size_t changes = 0;                          // feed entries of the page (with checkpoint)
+};
+
+// Thrown by WritePipeline::push when the writer has stopped on a failure
+// (finish() then rethrows it).
+struct WriterStopped {};
+
+class WritePipeline {
+ public:
+  // Writes of one page that may run at once. A feed page lists each record
+  // once, so they touch different records; a target that can run them in
+  // parallel (PostgreSQL, through a server or not) does, one that cannot
+  // (SQLite) takes them one after the other.
+  static constexpr size_t kWritesInFlight = 2;
+
+  using WriteFn = std::function<void(const std::vector<RemoteRevision>&)>;
+  // Given the job that ended the page (checkpoint set, docs empty).
+  using PageWrittenFn = std::function<void(const WriteJob&)>;
+
+  // `page_size`: the feed page size (batch), which bounds the queue and
+  // the merged writes.
+  WritePipeline(size_t page_size, WriteFn write, PageWrittenFn page_written,
+                std::stop_token stop = {});
+  // Stops the writer if finish() was not called (its failure is dropped).
+  ~WritePipeline();
+
+  WritePipeline(const WritePipeline&) = delete;
+  WritePipeline& operator=(const WritePipeline&) = delete;
+
+  // Starts the writer thread.
+  void start();
+  // Queues `job`, waiting while about a page is queued already. Throws
+  // WriterStopped when the writer has failed.
+  void push(WriteJob job);
+  // Lets the writer finish what is queued, joins it, and rethrows its
+  // failure, if any.
+  void finish();
+
+  // The most documents one write takes (half a page).
+  size_t max_write_docs() const { return std::max<size_t>(1, page_size_ / kWritesInFlight); }
+
+ private:
+  void write_loop();
+  // The next write: queued jobs merged up to max_write_docs() or a page's
+  // end. Empty optional: closed and drained.
+  std::optional<WriteJob> take();
+
+  const size_t page_size_;
+  const WriteFn write_;
+  const PageWrittenFn page_written_;
+  const std::stop_token stop_;
+
+  std::thread writer_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<WriteJob> queue_;
+  size_t queued_docs_ = 0;
+  bool closed_ = false;
+  std::exception_ptr failure_;
+};
+
+}  // namespace outpost
