@@ -87,9 +87,8 @@ class PgResult {
   std::string_view text(int row, int col) const;
   int64_t int64(int row, int col) const;
   bool boolean(int row, int col) const;  // 't' / 'f'
-  std::string_view command_tag() const;
-  int64_t affected() const;  // rows inserted/updated/deleted by the command  // "COMMIT",
-                             // "ROLLBACK", "INSERT 0 1", ...
+  std::string_view command_tag() const;  // "COMMIT", "ROLLBACK", "INSERT 0 1", ...
+  int64_t affected() const;              // rows inserted/updated/deleted by the command
 
  private:
   pg_result* res_;

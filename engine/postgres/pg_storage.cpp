@@ -10,16 +10,13 @@
 #include "engine/postgres/pg_pool.h"
 #include "engine/postgres/pg_schema.h"
 #include "engine/postgres/pg_test_hooks.h"
+#include "engine/postgres/pg_txn.h"
 #include "engine/rev_tree.h"
 #include "engine/storage_text.h"
-#include "utils/sha256.h"
 
 namespace outpost {
 
 namespace {
-
-constexpr const char* kCatalogVersionSql =
-    "SELECT \"value\" FROM \"_meta\" WHERE \"key\"='catalog_version'";
 
 // ---------------------------------------------------------------- values
 
@@ -128,24 +125,14 @@ Node read_node(const PgResult& res, int row, int first) {
   return n;
 }
 
-// Every row of `res` as a Node (node columns from column 0).
-std::vector<Node> read_nodes(const PgResult& res) {
+}  // namespace
+
+std::vector<Node> pg_read_nodes(const PgResult& res) {
   std::vector<Node> out;
   out.reserve(static_cast<size_t>(res.rows()));
   for (int r = 0; r < res.rows(); ++r) out.push_back(read_node(res, r, 0));
   return out;
 }
-
-// The catalog version a kCatalogVersionSql query returned.
-int64_t read_catalog_version(const PgResult& res) { return res.rows() == 0 ? 0 : res.int64(0, 0); }
-
-using RecordKey = std::pair<std::string, std::string>;  // table, id
-
-RecordKey key_of(std::string_view table, std::string_view id) {
-  return {std::string(table), std::string(id)};
-}
-
-}  // namespace
 
 // ---------------------------------------------------------------- per-table SQL
 
@@ -239,229 +226,6 @@ const PgStorage::TableSql& PgStorage::sql_for(const Table& table) {
   return *table_sql_.back();
 }
 
-// ---------------------------------------------------------------- transactions
-
-class PgStorage::Txn final : public Transaction {
- public:
-  // BEGIN and the catalog version (which every transaction of the engine
-  // reads first) in one round trip.
-  Txn(PgStorage& owner, PgPool::Lease conn, TransactionKind kind)
-      : owner_(owner), conn_(std::move(conn)), kind_(kind) {
-    try {
-      PgResult res =
-          conn_->exec(std::string(kind == TransactionKind::write
-                                      ? "BEGIN ISOLATION LEVEL READ COMMITTED; "
-                                      : "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; ") +
-                      kCatalogVersionSql);
-      catalog_version = read_catalog_version(res);
-    } catch (...) {
-      // No destructor runs for a half-built transaction: end it here.
-      end_quietly();
-      throw;
-    }
-  }
-  ~Txn() override {
-    if (!done_) end_quietly();
-  }
-  void commit() override;
-
-  PgConnection& conn() { return *conn_; }
-  PgStorage& owner() { return owner_; }
-  bool writer() const { return kind_ == TransactionKind::write; }
-
-  // What this transaction knows about a record it locked.
-  struct RecordState {
-    // Had no change row when it was locked (a new record): its row is
-    // inserted at the next flush, which fails as retryable if another writer
-    // created the record meanwhile.
-    bool fresh = false;
-    int64_t reserved_seq = 0;  // seq taken when it was locked (0: used up)
-    bool cached = false;       // `nodes` is the whole tree (including buffered writes)
-    std::vector<Node> nodes;
-    bool pending = false;  // buffered writes not yet sent
-  };
-  // Rows of one kind waiting to be written, one array per column (the
-  // statement binds each array as one parameter and unnests them).
-  struct Columns {
-    std::vector<PgArray> arrays;
-    size_t rows = 0;
-    void reset(size_t n) {
-      arrays.assign(n, PgArray());
-      rows = 0;
-    }
-    PgParams params() const {
-      PgParams p;
-      for (const PgArray& a : arrays) p.add(a.str());
-      return p;
-    }
-  };
-  struct TableBuffer {
-    Table table;
-    std::vector<size_t> by_name;  // column indexes in bytewise name order
-    Columns history;              // _id,_rev,_parent,_gen,_deleted,_leaf,_stub,_seq, columns
-    Columns leaf_updates;         // _id,_rev,_leaf
-    Columns winner_inserts;       // _id,_rev,_seq,_conflicted, columns
-    Columns winner_upserts;       // same
-    Columns removed;              // _id
-    std::set<std::string, std::less<>> winner_ids;  // ids in the three above
-    bool empty() const { return history.rows == 0 && leaf_updates.rows == 0 && winner_ids.empty(); }
-    void reset() {
-      history.reset(8 + table.columns.size());
-      leaf_updates.reset(3);
-      winner_inserts.reset(4 + table.columns.size());
-      winner_upserts.reset(4 + table.columns.size());
-      removed.reset(1);
-      winner_ids.clear();
-    }
-    // Appends the body's values (null when absent) to arrays[first...].
-    void add_body(Columns& c, size_t first, const Attributes& body) {
-      const std::vector<Column>& columns = table.columns;
-      auto it = body.begin();
-      for (size_t idx : by_name) {
-        const std::string& name = columns[idx].name;
-        while (it != body.end() && it->first < name) ++it;
-        PgArray& a = c.arrays[first + idx];
-        if (it == body.end() || it->first != name) {
-          a.add_null();
-        } else if (it->second.type() == ValueType::bytes) {
-          a.add("\\x" + hex_encode(it->second.as_bytes()));
-        } else {
-          a.add(it->second.text());  // canonical text: PostgreSQL reads it exactly
-        }
-      }
-    }
-  };
-  struct ChangeBuffer {
-    Columns fresh, known;  // "table","id","seq","rev","deleted","leaves"
-    std::vector<RecordState*> fresh_states;
-    std::set<RecordKey> keys;
-    bool empty() const { return keys.empty(); }
-    void reset() {
-      fresh.reset(6);
-      known.reset(6);
-      fresh_states.clear();
-      keys.clear();
-    }
-  };
-
-  std::optional<int64_t> catalog_version;  // as read at BEGIN; reset by DDL
-  std::map<RecordKey, RecordState> records;
-  std::map<std::string, TableBuffer> buffers;
-  ChangeBuffer changes;
-  std::vector<int64_t> seq_pool;
-  bool any_pending = false;
-  bool wrote_changes = false;
-
-  TableBuffer& buffer_for(const Table& table) {
-    TableBuffer& b = buffers[table.name];
-    if (b.table.columns.size() != table.columns.size() || b.history.arrays.empty()) {
-      if (!b.empty()) owner_.flush(*this);
-      b.table = table;
-      b.by_name.resize(table.columns.size());
-      for (size_t i = 0; i < b.by_name.size(); ++i) b.by_name[i] = i;
-      std::sort(b.by_name.begin(), b.by_name.end(),
-                [&](size_t x, size_t y) { return table.columns[x].name < table.columns[y].name; });
-      b.reset();
-    }
-    return b;
-  }
-  // The state of a record this transaction writes; marks it pending.
-  RecordState& touch(std::string_view table, std::string_view id) {
-    RecordState* r = nullptr;
-    if (last_state_ && last_table_ == table && last_id_ == id) {
-      r = last_state_;
-    } else {
-      r = &records[key_of(table, id)];
-      last_state_ = r;
-      last_table_ = table;
-      last_id_ = id;
-    }
-    r->pending = true;
-    any_pending = true;
-    return *r;
-  }
-
-  // Sends buffered writes when a read of (table, id) could see them.
-  void sync(std::string_view table, std::string_view id) {
-    if (!any_pending) return;
-    auto it = records.find(key_of(table, id));
-    if (it != records.end() && it->second.pending) owner_.flush(*this);
-  }
-  void sync_all() {
-    if (any_pending) owner_.flush(*this);
-  }
-  // The state of a record this writer locked, its whole tree read on first
-  // use (nobody else changes the record until the transaction ends); null
-  // for a reader, or a record this transaction did not lock.
-  RecordState* locked_tree(const Table& table, std::string_view id) {
-    if (!writer()) return nullptr;
-    auto it = records.find(key_of(table.name, id));
-    if (it == records.end()) return nullptr;
-    RecordState& state = it->second;
-    if (!state.cached) {
-      sync(table.name, id);
-      state.nodes = read_nodes(conn_->query(owner_.sql_for(table).all_nodes, PgParams().add(id)));
-      state.cached = true;
-    }
-    return &state;
-  }
-  // Takes `n` more seqs from the sequence in one round trip.
-  void fill_seq_pool(size_t n) {
-    PgResult res = conn_->query("SELECT nextval('\"_changes_seq\"') FROM generate_series(1,$1)",
-                                PgParams().add(static_cast<int64_t>(n)));
-    for (int i = res.rows() - 1; i >= 0; --i) seq_pool.push_back(res.int64(i, 0));
-  }
-  int64_t next_seq() {
-    if (seq_pool.empty()) fill_seq_pool(16);
-    int64_t seq = seq_pool.back();
-    seq_pool.pop_back();
-    return seq;
-  }
-
- private:
-  // Rolls back, or drops the connection when even that fails.
-  void end_quietly() noexcept {
-    try {
-      conn_->exec("ROLLBACK");
-    } catch (...) {
-      conn_.discard();  // state unknown: never reuse it
-    }
-  }
-
-  PgStorage& owner_;
-  PgPool::Lease conn_;
-  TransactionKind kind_;
-  bool done_ = false;
-  RecordState* last_state_ = nullptr;  // std::map nodes never move
-  std::string last_table_, last_id_;
-};
-
-void PgStorage::Txn::commit() {
-  if (writer()) {
-    owner_.flush(*this);
-    std::function<void()> hook;
-    {
-      std::lock_guard lock(owner_.hook_mu_);
-      hook = owner_.before_commit_;
-    }
-    if (hook) hook();
-  }
-  PgResult res = conn_->exec(wrote_changes ? std::string("NOTIFY ") + kPgChangesChannel + "; COMMIT"
-                                           : std::string("COMMIT"));
-  done_ = true;
-  if (res.command_tag() != "COMMIT") {
-    throw Error(ErrorCode::internal, "PostgreSQL rolled the transaction back at commit");
-  }
-  if (writer()) {
-    std::function<void()> hook;
-    {
-      std::lock_guard lock(owner_.hook_mu_);
-      hook = owner_.after_commit_;
-    }
-    if (hook) hook();
-  }
-}
-
 PgStorage::Txn& PgStorage::txn_of(Transaction& txn) {
   return static_cast<PgStorage::Txn&>(txn);  // only our own transactions reach us
 }
@@ -480,8 +244,10 @@ void set_after_commit_hook_for_testing(PgStorage& storage, std::function<void()>
 
 // ---------------------------------------------------------------- open
 
-PgStorage::PgStorage(const std::string& conninfo, const OpenOptions& options, size_t pool_size)
-    : conninfo_(conninfo), options_(options), pool_(std::make_unique<PgPool>(conninfo, pool_size)) {
+// No OpenOptions field applies to PostgreSQL (durability and the busy
+// timeout are SQLite's; revs_limit is the engine's).
+PgStorage::PgStorage(const std::string& conninfo, const OpenOptions& /*options*/, size_t pool_size)
+    : conninfo_(conninfo), pool_(std::make_unique<PgPool>(conninfo, pool_size)) {
   // The first connection reports connection and login errors as they are.
   auto first = std::make_unique<PgConnection>(conninfo_);
   migrate(*first);
@@ -509,7 +275,7 @@ void PgStorage::set_external_change_listener(std::function<void()> listener) {
 int64_t PgStorage::catalog_version(Transaction& txn) {
   Txn& t = txn_of(txn);
   if (!t.catalog_version) {
-    t.catalog_version = read_catalog_version(t.conn().query(kCatalogVersionSql));
+    t.catalog_version = pg_read_catalog_version(t.conn().query(kPgCatalogVersionSql));
   }
   return *t.catalog_version;
 }
@@ -601,8 +367,9 @@ void PgStorage::lock_ids(Txn& txn, const Table& table, std::vector<std::string> 
                          bool read_trees) {
   std::sort(ids.begin(), ids.end());
   ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
-  std::erase_if(
-      ids, [&](const std::string& id) { return txn.records.contains(key_of(table.name, id)); });
+  std::erase_if(ids, [&](const std::string& id) {
+    return txn.records.contains(pg_record_key(table.name, id));
+  });
   if (ids.empty()) return;
   PgConnection& conn = txn.conn();
   // Records that exist: lock their change rows, in a fixed order (so that
@@ -618,7 +385,7 @@ void PgStorage::lock_ids(Txn& txn, const Table& table, std::vector<std::string> 
   std::set<std::string, std::less<>> existing;
   for (int r = 0; r < found.rows(); ++r) {
     std::string id(found.text(r, 0));
-    txn.records[key_of(table.name, id)].reserved_seq = found.int64(r, 1);
+    txn.records[pg_record_key(table.name, id)].reserved_seq = found.int64(r, 1);
     existing.insert(std::move(id));
   }
   // New records: nothing to lock yet. A record without a change row has no
@@ -627,7 +394,7 @@ void PgStorage::lock_ids(Txn& txn, const Table& table, std::vector<std::string> 
   size_t fresh = 0;
   for (const std::string& id : ids) {
     if (existing.contains(id)) continue;
-    Txn::RecordState& state = txn.records[key_of(table.name, id)];
+    Txn::RecordState& state = txn.records[pg_record_key(table.name, id)];
     state.fresh = true;
     state.cached = true;
     ++fresh;
@@ -637,17 +404,17 @@ void PgStorage::lock_ids(Txn& txn, const Table& table, std::vector<std::string> 
   PgArray known;
   for (const std::string& id : existing) {
     known.add(id);
-    txn.records[key_of(table.name, id)].cached = true;
+    txn.records[pg_record_key(table.name, id)].cached = true;
   }
   PgResult res = conn.query(sql_for(table).trees, PgParams().add(known.str()));
   for (int r = 0; r < res.rows(); ++r) {
-    txn.records[key_of(table.name, res.text(r, 0))].nodes.push_back(read_node(res, r, 1));
+    txn.records[pg_record_key(table.name, res.text(r, 0))].nodes.push_back(read_node(res, r, 1));
   }
 }
 
 void PgStorage::lock_record(Transaction& txn, const Table& table, std::string_view id) {
   Txn& t = txn_of(txn);
-  if (t.records.contains(key_of(table.name, id))) return;
+  if (t.records.contains(pg_record_key(table.name, id))) return;
   lock_ids(t, table, {std::string(id)}, false);
 }
 
@@ -708,7 +475,7 @@ void PgStorage::flush(Txn& txn) {
 
 int64_t PgStorage::append_change(Transaction& txn, const ChangeRow& change) {
   Txn& t = txn_of(txn);
-  RecordKey key = key_of(change.table, change.id);
+  PgRecordKey key = pg_record_key(change.table, change.id);
   // One row per record and statement: a second change of the same record
   // goes into the next statement.
   if (t.changes.keys.contains(key)) flush(t);
@@ -810,18 +577,23 @@ void PgStorage::remove_winner(Transaction& txn, const Table& table, std::string_
 
 // ---------------------------------------------------------------- revision tree
 
+std::vector<Node> PgStorage::read_tree(PgConnection& conn, const Table& table,
+                                       std::string_view id) {
+  return pg_read_nodes(conn.query(sql_for(table).all_nodes, PgParams().add(id)));
+}
+
 std::vector<Node> PgStorage::leaves(Transaction& txn, const Table& table, std::string_view id) {
   Txn& t = txn_of(txn);
   if (Txn::RecordState* state = t.locked_tree(table, id)) return leaves_of(state->nodes);
   if (t.writer()) t.sync(table.name, id);
-  return read_nodes(t.conn().query(sql_for(table).leaves, PgParams().add(id)));
+  return pg_read_nodes(t.conn().query(sql_for(table).leaves, PgParams().add(id)));
 }
 
 std::vector<Node> PgStorage::all_nodes(Transaction& txn, const Table& table, std::string_view id) {
   Txn& t = txn_of(txn);
   if (Txn::RecordState* state = t.locked_tree(table, id)) return state->nodes;
   if (t.writer()) t.sync(table.name, id);
-  return read_nodes(t.conn().query(sql_for(table).all_nodes, PgParams().add(id)));
+  return pg_read_nodes(t.conn().query(sql_for(table).all_nodes, PgParams().add(id)));
 }
 
 std::vector<std::vector<Node>> PgStorage::trees(Transaction& txn, const Table& table,
@@ -937,29 +709,6 @@ void PgStorage::for_each_record(Transaction& txn, const Table& table,
     for (int r = 0; r < res.rows(); ++r) ids.emplace_back(res.text(r, 0));
   }
   for (const std::string& id : ids) visit(id);
-}
-
-// ---------------------------------------------------------------- local documents
-
-std::optional<std::string> PgStorage::get_local(Transaction& txn, std::string_view id) {
-  PgResult res =
-      conn_of(txn).query("SELECT \"body\" FROM \"_local\" WHERE \"id\"=$1", PgParams().add(id));
-  if (res.rows() == 0) return std::nullopt;
-  return std::string(res.text(0, 0));
-}
-
-void PgStorage::put_local(Transaction& txn, std::string_view id, std::string_view json) {
-  conn_of(txn).query(
-      "INSERT INTO \"_local\"(\"id\",\"body\") VALUES($1,$2) "
-      "ON CONFLICT(\"id\") DO UPDATE SET \"body\"=excluded.\"body\"",
-      PgParams().add(id).add(json));
-}
-
-std::vector<std::pair<std::string, std::string>> PgStorage::list_local(Transaction& txn) {
-  PgResult res = conn_of(txn).query("SELECT \"id\",\"body\" FROM \"_local\" ORDER BY \"id\"");
-  std::vector<std::pair<std::string, std::string>> out;
-  for (int r = 0; r < res.rows(); ++r) out.emplace_back(res.text(r, 0), res.text(r, 1));
-  return out;
 }
 
 }  // namespace outpost

@@ -18,6 +18,11 @@
 //   docs/postgres-feed.md). Cursors are "XID:SEQ".
 // - LISTEN/NOTIFY wakes long-polls across processes (PgListener).
 //
+// Files: pg_storage.cpp (open, catalog, locking, buffered writes, revision
+// tree, reads), pg_txn.{h,cpp} (a transaction and its write buffer),
+// pg_migrations.cpp, pg_feed.cpp, pg_tokens.cpp and pg_local.cpp, as on
+// SQLite.
+//
 // Thread-safety: safe from several threads; a transaction belongs to the
 // thread that began it and holds one pooled connection until it ends.
 #pragma once
@@ -115,6 +120,8 @@ class PgStorage final : public Storage {
   static Txn& txn_of(Transaction& txn);
   static PgConnection& conn_of(Transaction& txn);
   const TableSql& sql_for(const Table& table);
+  // The whole tree of record `id`, as stored (buffered writes not included).
+  std::vector<Node> read_tree(PgConnection& conn, const Table& table, std::string_view id);
   void migrate(PgConnection& conn);
   void check_feed_horizon(PgConnection& conn);
   void lock_ids(Txn& txn, const Table& table, std::vector<std::string> ids, bool read_trees);
@@ -122,7 +129,6 @@ class PgStorage final : public Storage {
   void flush_changes(Txn& txn);
 
   std::string conninfo_;
-  OpenOptions options_;
   std::string db_id_;
   std::unique_ptr<PgPool> pool_;
 

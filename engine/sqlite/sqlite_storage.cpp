@@ -2,13 +2,11 @@
 
 #include <sqlite3.h>
 
-#include <charconv>
 #include <utility>
 
 #include "engine/sqlite/sqlite_checkpointer.h"
 #include "engine/sqlite/sqlite_db.h"
 #include "engine/storage_text.h"
-#include "utils/uuid.h"
 
 namespace outpost {
 
@@ -100,7 +98,7 @@ Revision read_revision(const SqliteStatement& stmt, int col) {
   return Revision::parse(stmt.column_text(col));
 }
 
-// Columns read for a Node: _rev, _parent, _deleted, _leaf, _stub.
+// Columns read for a Node (read_node): _rev, _parent, _deleted, _leaf, _stub, _seq.
 constexpr std::string_view kNodeColumns = R"("_rev","_parent","_deleted","_leaf","_stub","_seq")";
 
 Node read_node(const SqliteStatement& stmt) {
@@ -113,42 +111,6 @@ Node read_node(const SqliteStatement& stmt) {
   n.seq = stmt.column_int(5);
   return n;
 }
-
-int64_t parse_cursor(std::string_view cursor) {
-  if (cursor.empty()) return 0;
-  int64_t v = 0;
-  auto [p, ec] = std::from_chars(cursor.data(), cursor.data() + cursor.size(), v);
-  if (ec != std::errc() || p != cursor.data() + cursor.size() || v < 0) {
-    throw Error(ErrorCode::invalid_value, "since: \"" + std::string(cursor) +
-                                              "\" is not a cursor of this database (a "
-                                              "non-negative decimal sequence number)");
-  }
-  return v;
-}
-
-// The schema migrations, in order; migration i brings the schema to version i+1.
-const char* const kMigrations[] = {
-    R"sql(
-CREATE TABLE "_meta"("key" TEXT PRIMARY KEY NOT NULL, "value" TEXT NOT NULL) STRICT;
-CREATE TABLE "_tables"("name" TEXT PRIMARY KEY NOT NULL) STRICT;
-CREATE TABLE "_columns"("table" TEXT NOT NULL, "position" INTEGER NOT NULL,
-  "name" TEXT NOT NULL, "type" TEXT NOT NULL, "required" INTEGER NOT NULL,
-  PRIMARY KEY("table", "position")) STRICT;
-CREATE TABLE "_changes"("seq" INTEGER PRIMARY KEY AUTOINCREMENT, "table" TEXT NOT NULL,
-  "id" TEXT NOT NULL, "rev" TEXT NOT NULL, "deleted" INTEGER NOT NULL,
-  "leaves" TEXT NOT NULL) STRICT;
-CREATE TABLE "_local"("id" TEXT PRIMARY KEY NOT NULL, "body" TEXT NOT NULL) STRICT;
-CREATE TABLE "_tokens"("name" TEXT PRIMARY KEY NOT NULL, "hash" TEXT NOT NULL UNIQUE,
-  "admin" INTEGER NOT NULL, "read" TEXT NOT NULL, "write" TEXT NOT NULL,
-  "created_at" TEXT NOT NULL, "expires_at" TEXT, "revoked" INTEGER NOT NULL DEFAULT 0) STRICT;
-)sql",
-    // The seqs of _changes rows that a newer row of the same record replaced
-    // (see append_change).
-    R"sql(
-CREATE TABLE "_superseded"("seq" INTEGER PRIMARY KEY) STRICT;
-)sql",
-};
-constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
 
 }  // namespace
 
@@ -286,53 +248,6 @@ std::unique_ptr<SqliteConnection> SqliteStorage::connect() {
   conn->exec(options_.durability == Durability::full ? "PRAGMA synchronous=FULL"
                                                      : "PRAGMA synchronous=NORMAL");
   return conn;
-}
-
-void SqliteStorage::migrate(SqliteConnection& conn) {
-  conn.exec("BEGIN IMMEDIATE");
-  try {
-    int version = 0;
-    {
-      auto has_meta = conn.prepare(
-          "SELECT 1 FROM \"sqlite_master\" WHERE \"type\"='table' AND \"name\"='_meta'");
-      if (has_meta->step()) {
-        auto v = conn.prepare("SELECT \"value\" FROM \"_meta\" WHERE \"key\"='schema_version'");
-        if (v->step()) version = std::stoi(std::string(v->column_text(0)));
-      } else {
-        auto any = conn.prepare("SELECT 1 FROM \"sqlite_master\" LIMIT 1");
-        if (any->step()) {
-          throw Error(ErrorCode::unavailable,
-                      path_ +
-                          " is an SQLite database that outpost did not create; refusing to "
-                          "change it");
-        }
-      }
-    }
-    if (version > kSchemaVersion) {
-      throw Error(ErrorCode::unavailable,
-                  path_ + " was written by a newer outpost (schema version " +
-                      std::to_string(version) + "; this build knows up to " +
-                      std::to_string(kSchemaVersion) + "). Upgrade outpost to open it.");
-    }
-    for (int v = version; v < kSchemaVersion; ++v) conn.exec(kMigrations[v]);
-    if (version == 0) {
-      auto ins = conn.prepare("INSERT INTO \"_meta\"(\"key\",\"value\") VALUES('db_id',?)");
-      ins->bind_text(1, uuid_v4());
-      ins->run();
-    }
-    if (version != kSchemaVersion) {
-      auto up = conn.prepare(
-          "INSERT INTO \"_meta\"(\"key\",\"value\") VALUES('schema_version',?) "
-          "ON CONFLICT(\"key\") DO UPDATE SET \"value\"=excluded.\"value\"");
-      up->bind_text(1, std::to_string(kSchemaVersion));
-      up->run();
-    }
-    conn.exec("COMMIT");
-  } catch (...) {
-    conn.exec("ROLLBACK");
-    throw;
-  }
-  conn.clear_cache();
 }
 
 std::unique_ptr<Transaction> SqliteStorage::begin(TransactionKind kind) {
@@ -658,147 +573,6 @@ void SqliteStorage::for_each_record(Transaction& txn, const Table& table,
     while (stmt->step()) ids.emplace_back(stmt->column_text(0));
   }
   for (const std::string& id : ids) visit(id);
-}
-
-// ---------------------------------------------------------------- change feed
-
-void SqliteStorage::check_cursor(std::string_view cursor) const { parse_cursor(cursor); }
-
-Storage::FeedPage SqliteStorage::read_changes(Transaction& txn, std::string_view since,
-                                              const std::vector<std::string>& tables,
-                                              size_t limit) {
-  int64_t after = parse_cursor(since);
-  std::string sql =
-      "SELECT \"seq\",\"table\",\"id\",\"rev\",\"deleted\",\"leaves\" FROM \"_changes\" c "
-      "WHERE \"seq\">? AND NOT EXISTS (SELECT 1 FROM \"_superseded\" s WHERE s.\"seq\"=c.\"seq\")";
-  if (!tables.empty()) {
-    sql += " AND \"table\" IN (";
-    for (size_t i = 0; i < tables.size(); ++i) sql += i == 0 ? "?" : ",?";
-    sql += ")";
-  }
-  sql += " ORDER BY \"seq\" LIMIT ?";
-  SqliteConnection& conn = conn_of(txn);
-  FeedPage page;
-  {
-    auto stmt = conn.prepare(sql);
-    int i = 1;
-    stmt->bind_int(i++, after);
-    for (const std::string& t : tables) stmt->bind_text(i++, t);
-    stmt->bind_int(i, static_cast<int64_t>(limit));
-    while (stmt->step()) {
-      ChangeRow row{std::string(stmt->column_text(1)), std::string(stmt->column_text(2)),
-                    Revision::parse(stmt->column_text(3)), stmt->column_int(4) != 0,
-                    split_revisions(stmt->column_text(5))};
-      page.entries.push_back(FeedEntry{std::to_string(stmt->column_int(0)), std::move(row)});
-    }
-  }
-  if (limit > 0 && page.entries.size() == limit) {
-    page.last_cursor = page.entries.back().cursor;
-  } else {
-    // The scan reached the end of this snapshot: continue after its newest seq.
-    int64_t newest = std::stoll(last_cursor(txn));
-    page.last_cursor = std::to_string(std::max(after, newest));
-  }
-  return page;
-}
-
-std::string SqliteStorage::last_cursor(Transaction& txn) {
-  auto stmt = conn_of(txn).prepare("SELECT coalesce(max(\"seq\"),0) FROM \"_changes\"");
-  stmt->step();
-  return std::to_string(stmt->column_int(0));
-}
-
-// ---------------------------------------------------------------- tokens
-
-namespace {
-
-constexpr std::string_view kTokenColumns =
-    R"("name","admin","read","write","created_at","expires_at","revoked","hash")";
-
-std::pair<Token, std::string> read_token(const SqliteStatement& stmt) {
-  Token t;
-  t.name = std::string(stmt.column_text(0));
-  t.admin = stmt.column_int(1) != 0;
-  t.read = split_names(stmt.column_text(2));
-  t.write = split_names(stmt.column_text(3));
-  t.created_at_micros =
-      Value::parse(ValueType::timestamp, stmt.column_text(4)).as_timestamp_micros();
-  if (!stmt.is_null(5)) {
-    t.expires_at_micros =
-        Value::parse(ValueType::timestamp, stmt.column_text(5)).as_timestamp_micros();
-  }
-  t.revoked = stmt.column_int(6) != 0;
-  return {std::move(t), std::string(stmt.column_text(7))};
-}
-
-}  // namespace
-
-void SqliteStorage::insert_token(Transaction& txn, const Token& token, const std::string& hash) {
-  auto stmt = conn_of(txn).prepare("INSERT INTO \"_tokens\"(" + std::string(kTokenColumns) +
-                                   ") VALUES(?,?,?,?,?,?,?,?)");
-  stmt->bind_text(1, token.name);
-  stmt->bind_int(2, token.admin ? 1 : 0);
-  stmt->bind_text(3, join_names(token.read));
-  stmt->bind_text(4, join_names(token.write));
-  stmt->bind_text(5, Value::from_timestamp_micros(token.created_at_micros).text());
-  if (token.expires_at_micros) {
-    stmt->bind_text(6, Value::from_timestamp_micros(*token.expires_at_micros).text());
-  } else {
-    stmt->bind_null(6);
-  }
-  stmt->bind_int(7, token.revoked ? 1 : 0);
-  stmt->bind_text(8, hash);
-  stmt->run();
-}
-
-std::vector<Token> SqliteStorage::load_tokens(Transaction& txn) {
-  auto stmt = conn_of(txn).prepare("SELECT " + std::string(kTokenColumns) +
-                                   " FROM \"_tokens\" ORDER BY \"name\"");
-  std::vector<Token> out;
-  while (stmt->step()) out.push_back(read_token(*stmt).first);
-  return out;
-}
-
-bool SqliteStorage::revoke_token(Transaction& txn, const std::string& name) {
-  SqliteConnection& conn = conn_of(txn);
-  auto stmt = conn.prepare("UPDATE \"_tokens\" SET \"revoked\"=1 WHERE \"name\"=?");
-  stmt->bind_text(1, name);
-  stmt->run();
-  return sqlite3_changes(conn.handle()) > 0;
-}
-
-std::optional<std::pair<Token, std::string>> SqliteStorage::find_token(Transaction& txn,
-                                                                       const std::string& hash) {
-  auto stmt = conn_of(txn).prepare("SELECT " + std::string(kTokenColumns) +
-                                   " FROM \"_tokens\" WHERE \"hash\"=?");
-  stmt->bind_text(1, hash);
-  if (!stmt->step()) return std::nullopt;
-  return read_token(*stmt);
-}
-
-// ---------------------------------------------------------------- local documents
-
-std::optional<std::string> SqliteStorage::get_local(Transaction& txn, std::string_view id) {
-  auto stmt = conn_of(txn).prepare("SELECT \"body\" FROM \"_local\" WHERE \"id\"=?");
-  stmt->bind_text(1, id);
-  if (!stmt->step()) return std::nullopt;
-  return std::string(stmt->column_text(0));
-}
-
-void SqliteStorage::put_local(Transaction& txn, std::string_view id, std::string_view json) {
-  auto stmt = conn_of(txn).prepare(
-      "INSERT INTO \"_local\"(\"id\",\"body\") VALUES(?,?) "
-      "ON CONFLICT(\"id\") DO UPDATE SET \"body\"=excluded.\"body\"");
-  stmt->bind_text(1, id);
-  stmt->bind_text(2, json);
-  stmt->run();
-}
-
-std::vector<std::pair<std::string, std::string>> SqliteStorage::list_local(Transaction& txn) {
-  auto stmt = conn_of(txn).prepare("SELECT \"id\",\"body\" FROM \"_local\" ORDER BY \"id\"");
-  std::vector<std::pair<std::string, std::string>> out;
-  while (stmt->step()) out.emplace_back(stmt->column_text(0), stmt->column_text(1));
-  return out;
 }
 
 }  // namespace outpost

@@ -3,6 +3,9 @@
 // through one connection with BEGIN IMMEDIATE, so feed order is commit order;
 // reads use a small pool of further connections and see committed snapshots;
 // WAL checkpoints run on a thread of their own (sqlite_checkpointer.h).
+// Split like PgStorage: sqlite_storage.cpp (open, transactions, catalog,
+// revision tree, reads), sqlite_migrations.cpp, sqlite_feed.cpp,
+// sqlite_tokens.cpp and sqlite_local.cpp.
 // Thread-safety: safe from several threads; a transaction holds its
 // connection exclusively until it ends.
 #pragma once

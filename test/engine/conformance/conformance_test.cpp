@@ -5,7 +5,7 @@
 
 #include <algorithm>
 
-#include "backends.h"
+#include "engine/backends.h"
 
 namespace outpost::test {
 namespace {

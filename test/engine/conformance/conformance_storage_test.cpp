@@ -7,7 +7,7 @@
 #include <algorithm>
 #include <cctype>
 
-#include "backends.h"
+#include "engine/backends.h"
 
 namespace outpost::test {
 namespace {

@@ -11,7 +11,7 @@
 #include <map>
 #include <thread>
 
-#include "backends.h"
+#include "engine/backends.h"
 #include "engine/open.h"
 
 namespace outpost::test {

@@ -13,7 +13,7 @@
 #include <stdexcept>
 #include <string>
 
-#include "backends.h"
+#include "engine/backends.h"
 #include "engine/open.h"
 #include "engine/sqlite/sqlite_storage.h"
 

@@ -2,7 +2,7 @@
 // once and stored only as hashes, scopes, revocation and expiry.
 #include <doctest/doctest.h>
 
-#include "backends.h"
+#include "engine/backends.h"
 #include "utils/sha256.h"
 #include "utils/time.h"
 

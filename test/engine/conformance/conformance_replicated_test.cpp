@@ -7,7 +7,7 @@
 #include <random>
 #include <set>
 
-#include "backends.h"
+#include "engine/backends.h"
 
 namespace outpost::test {
 namespace {

@@ -4,7 +4,7 @@
 
 #include <string>
 
-#include "backends.h"
+#include "engine/backends.h"
 
 namespace outpost::test {
 namespace {

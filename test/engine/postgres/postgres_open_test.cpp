@@ -8,7 +8,7 @@
 #include <cstdlib>
 #include <map>
 
-#include "backends.h"
+#include "engine/backends.h"
 #include "engine/open.h"
 #include "engine/postgres/pg_connection.h"
 

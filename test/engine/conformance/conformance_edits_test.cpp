@@ -4,7 +4,7 @@
 
 #include <set>
 
-#include "backends.h"
+#include "engine/backends.h"
 
 namespace outpost::test {
 namespace {

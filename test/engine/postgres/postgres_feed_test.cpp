@@ -12,7 +12,7 @@
 #include <set>
 #include <thread>
 
-#include "backends.h"
+#include "engine/backends.h"
 #include "engine/postgres/pg_connection.h"
 #include "engine/postgres/pg_storage.h"
 #include "engine/postgres/pg_test_hooks.h"

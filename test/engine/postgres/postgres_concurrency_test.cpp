@@ -13,7 +13,7 @@
 #include <set>
 #include <thread>
 
-#include "backends.h"
+#include "engine/backends.h"
 #include "engine/open.h"
 #include "engine/postgres/pg_connection.h"
 #include "engine/postgres/pg_storage.h"

@@ -6,7 +6,7 @@
 #include <future>
 #include <thread>
 
-#include "backends.h"
+#include "engine/backends.h"
 
 namespace outpost::test {
 namespace {

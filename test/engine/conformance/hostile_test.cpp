@@ -8,7 +8,7 @@
 #include <limits>
 #include <string>
 
-#include "backends.h"
+#include "engine/backends.h"
 
 namespace outpost::test {
 namespace {

@@ -9,7 +9,7 @@
 #include <filesystem>
 #include <thread>
 
-#include "backends.h"
+#include "engine/backends.h"
 #include "engine/open.h"
 #include "engine/sqlite/sqlite_checkpointer.h"
 

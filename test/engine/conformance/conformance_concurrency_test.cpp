@@ -11,7 +11,7 @@
 #include <set>
 #include <thread>
 
-#include "backends.h"
+#include "engine/backends.h"
 
 namespace outpost::test {
 namespace {
