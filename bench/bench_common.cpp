@@ -17,7 +17,7 @@
 
 #include "api/error.h"
 #include "engine/postgres/pg_connection.h"
-#include "engine/postgres/pg_raw_baseline.h"
+#include "bench/pg_raw_baseline.h"
 
 namespace outpost {
 

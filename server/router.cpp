@@ -11,7 +11,7 @@
 #include <utility>
 #include <vector>
 
-#include "reconciler/checkpoint.h"
+#include "api/checkpoint.h"
 #include "utils/log.h"
 #include "utils/utf8.h"
 
