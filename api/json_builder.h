@@ -45,6 +45,19 @@ class JsonBuilder {
     string(key);
     string(text);
   }
+  // key, then the value.
+  void field_count(std::string_view key, uint64_t n) {
+    string(key);
+    uint64(n);
+  }
+  void field_number(std::string_view key, double d) {
+    string(key);
+    number(d);
+  }
+  void field_bool(std::string_view key, bool b) {
+    string(key);
+    boolean(b);
+  }
   // An array of strings.
   void strings(const std::vector<std::string>& texts);
 

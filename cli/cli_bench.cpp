@@ -88,14 +88,6 @@ void print_text(const BenchReport& report) {
 
 void print_json(const BenchReport& report) {
   JsonBuilder w;
-  auto number = [&](std::string_view key, double value) {
-    w.string(key);
-    w.number(value);
-  };
-  auto count = [&](std::string_view key, uint64_t value) {
-    w.string(key);
-    w.uint64(value);
-  };
   w.start_object();
   w.field("scenario", report.scenario);
   w.field("backend", report.backend);
@@ -107,13 +99,13 @@ void print_json(const BenchReport& report) {
     w.start_object();
     w.field("name", figure.name);
     w.field("label", figure.label);
-    count("records", figure.records);
-    count("per_transaction", figure.per_transaction);
-    number("engine_seconds", figure.engine_seconds);
-    number("baseline_seconds", figure.baseline_seconds);
-    number("engine_records_per_s", figure.engine_rate());
-    number("baseline_records_per_s", figure.baseline_rate());
-    number("ratio", figure.ratio());
+    w.field_count("records", figure.records);
+    w.field_count("per_transaction", figure.per_transaction);
+    w.field_number("engine_seconds", figure.engine_seconds);
+    w.field_number("baseline_seconds", figure.baseline_seconds);
+    w.field_number("engine_records_per_s", figure.engine_rate());
+    w.field_number("baseline_records_per_s", figure.baseline_rate());
+    w.field_number("ratio", figure.ratio());
     w.end_object();
   }
   w.end_array();

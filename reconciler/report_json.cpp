@@ -7,36 +7,27 @@ namespace outpost {
 namespace {
 
 void write_report(JsonBuilder& w, const ReplicationReport& r) {
-  auto count = [&](std::string_view key, uint64_t n) {
-    w.string(key);
-    w.uint64(n);
-  };
-  auto number = [&](std::string_view key, double d) {
-    w.string(key);
-    w.number(d);
-  };
   w.start_object();
   w.field("replication_id", r.replication_id);
   w.field("source", r.source_db_id);
   w.field("target", r.target_db_id);
   w.field("start_seq", r.start_seq);
   w.field("last_seq", r.last_seq);
-  count("changes_read", r.changes_read);
-  count("revisions_written", r.revisions_written);
-  count("already_present", r.already_present);
-  count("batches", r.batches);
-  count("retries", r.retries);
+  w.field_count("changes_read", r.changes_read);
+  w.field_count("revisions_written", r.revisions_written);
+  w.field_count("already_present", r.already_present);
+  w.field_count("batches", r.batches);
+  w.field_count("retries", r.retries);
   w.string("bytes");
   if (r.bytes) {
     w.uint64(*r.bytes);
   } else {
     w.null();
   }
-  number("seconds", r.seconds);
-  number("rate", r.rate());
-  w.string("cancelled");
-  w.boolean(r.cancelled);
-  count("refused", r.refused);
+  w.field_number("seconds", r.seconds);
+  w.field_number("rate", r.rate());
+  w.field_bool("cancelled", r.cancelled);
+  w.field_count("refused", r.refused);
   w.string("errors");
   w.start_array();
   for (const ReplicationError& e : r.errors) {
