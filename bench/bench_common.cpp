@@ -16,8 +16,8 @@
 #include <vector>
 
 #include "api/error.h"
-#include "engine/postgres/pg_connection.h"
 #include "bench/pg_raw_baseline.h"
+#include "engine/postgres/pg_connection.h"
 
 namespace outpost {
 
