@@ -13,7 +13,7 @@ struct CodeInfo {
   int status;
 };
 
-constexpr std::array<CodeInfo, 16> kCodes{{
+constexpr std::array<CodeInfo, 17> kCodes{{
     {ErrorCode::invalid_json, "invalid_json", 400},
     {ErrorCode::invalid_value, "invalid_value", 400},
     {ErrorCode::invalid_name, "invalid_name", 400},
@@ -23,6 +23,7 @@ constexpr std::array<CodeInfo, 16> kCodes{{
     {ErrorCode::unauthorized, "unauthorized", 401},
     {ErrorCode::forbidden, "forbidden", 403},
     {ErrorCode::not_found, "not_found", 404},
+    {ErrorCode::method_not_allowed, "method_not_allowed", 405},
     {ErrorCode::unknown_table, "unknown_table", 404},
     {ErrorCode::conflict, "conflict", 409},
     {ErrorCode::schema_conflict, "schema_conflict", 409},

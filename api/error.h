@@ -19,6 +19,7 @@ enum class ErrorCode {
   unauthorized,
   forbidden,
   not_found,
+  method_not_allowed,
   unknown_table,
   conflict,
   schema_conflict,
@@ -32,7 +33,7 @@ enum class ErrorCode {
 std::string_view error_code_name(ErrorCode code);
 // Parses a wire name; unknown names map to ErrorCode::internal.
 ErrorCode error_code_from_name(std::string_view name);
-// The HTTP status a code is reported with (400, 401, 403, 404, 409, 413, 415, 500, 503).
+// The HTTP status a code is reported with (400, 401, 403, 404, 405, 409, 413, 415, 500, 503).
 int http_status(ErrorCode code);
 
 class Error : public std::runtime_error {

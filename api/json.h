@@ -30,6 +30,7 @@
 #include <vector>
 
 #include "api/error.h"
+#include "api/limits.h"
 #include "api/record.h"
 #include "api/table.h"
 #include "api/value.h"
@@ -37,7 +38,7 @@
 namespace outpost {
 
 struct JsonLimits {
-  size_t max_depth = 64;  // arrays and objects nested in one another
+  size_t max_depth = kDefaultLimits.max_json_depth;  // arrays and objects nested in one another
 };
 
 // The `GET /v1` object.

@@ -29,8 +29,8 @@ struct Edit {
   enum class Kind { put, remove, resolve };
   Kind kind = Kind::put;
   std::string table;
-  std::string id;     // empty on create: the engine generates a UUID v4
-  Revision parent;    // empty: create
+  std::string id;   // empty on create: the engine generates a UUID v4
+  Revision parent;  // empty: create
   Attributes attributes;
 };
 
@@ -70,7 +70,7 @@ struct ChangesPage {
 };
 
 struct ChangesRequest {
-  std::string since;                // "" or "0": from the beginning
+  std::string since;  // "" or "0": from the beginning
   size_t limit = 10000;
   std::vector<std::string> tables;  // empty: all tables
   int timeout_ms = 0;               // >0: long-poll until an entry exists or time runs out

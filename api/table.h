@@ -28,7 +28,8 @@ struct Table {
 };
 
 // Each throws Error(invalid_name) with a message saying what is accepted.
-void validate_table_name(std::string_view name);   // ^[a-z][a-z0-9_]{0,47}$, no _history, sqlite_, pg_
+void validate_table_name(
+    std::string_view name);  // ^[a-z][a-z0-9_]{0,47}$, no _history, sqlite_, pg_
 void validate_column_name(std::string_view name);  // ^[a-z][a-z0-9_]{0,62}$
 void validate_record_id(std::string_view id);      // 1-255 bytes UTF-8, no controls, no leading '_'
 // Validates a whole definition: names, duplicate columns (invalid_name).

@@ -25,8 +25,7 @@ class Value {
   // Validates `input` as a value of `type` and stores its canonical text.
   // Throws Error(invalid_value) naming `attribute` (when given) and saying
   // what is accepted.
-  static Value parse(ValueType type, std::string_view input,
-                     std::string_view attribute = {});
+  static Value parse(ValueType type, std::string_view input, std::string_view attribute = {});
   // Same, with the type given by its wire name ("int", ...). An unknown name
   // (including "null", which is not a Value) is Error(invalid_value).
   static Value parse(std::string_view type_name, std::string_view input,
@@ -47,8 +46,8 @@ class Value {
   int64_t as_int() const;
   double as_float() const;
   bool as_bool() const;
-  std::string as_bytes() const;          // decoded raw bytes
-  int64_t as_timestamp_micros() const;   // µs since Unix epoch, UTC
+  std::string as_bytes() const;         // decoded raw bytes
+  int64_t as_timestamp_micros() const;  // µs since Unix epoch, UTC
 
   friend bool operator==(const Value&, const Value&) = default;
 

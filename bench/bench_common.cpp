@@ -16,8 +16,8 @@
 #include <vector>
 
 #include "api/error.h"
+#include "bench/pg_raw_baseline.h"
 #include "engine/postgres/pg_connection.h"
-#include "engine/postgres/pg_raw_baseline.h"
 
 namespace outpost {
 

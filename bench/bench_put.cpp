@@ -14,7 +14,7 @@
 #include "api/engine.h"
 #include "api/error.h"
 #include "bench/bench_common.h"
-#include "engine/postgres/pg_raw_baseline.h"
+#include "bench/pg_raw_baseline.h"
 
 namespace outpost {
 

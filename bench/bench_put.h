@@ -1,5 +1,5 @@
 // The `put` scenario: local writes through Engine::write against the raw
-// SQLite baseline (engine/sqlite/sqlite_raw_baseline.h), once batched
+// SQLite baseline (bench/sqlite_raw_baseline.h), once batched
 // (BenchOptions::batch records per write call and transaction) and once one
 // durable write per record. Each figure uses fresh database files in a
 // temporary directory, removed afterwards.
@@ -9,7 +9,7 @@
 #include <cstddef>
 
 #include "bench/bench.h"
-#include "engine/sqlite/sqlite_raw_baseline.h"
+#include "bench/sqlite_raw_baseline.h"
 
 namespace outpost {
 

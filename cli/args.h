@@ -15,6 +15,8 @@
 #include <string_view>
 #include <vector>
 
+#include "utils/text.h"
+
 namespace outpost::cli {
 
 // A mistake in how the command was called (not in the data it names).
@@ -69,8 +71,7 @@ ParseResult parse_args(std::span<const std::string> argv,
 // "  --records N      how many records (default 100000)" lines, aligned.
 std::string format_options(std::initializer_list<std::span<const OptionSpec>> specs);
 
-// Splits "a,b,,c" into {"a", "b", "c"} (empty items dropped).
-std::vector<std::string> split_list(std::string_view text);
+// Lists such as --tables a,b are split with outpost::split_list (utils/text.h).
 
 // A whole number in [min, max] from `text`, for option `what`; UsageError otherwise.
 int64_t parse_int_arg(std::string_view text, std::string_view what, int64_t min = 0,

@@ -1,13 +1,12 @@
 // `outpost bench [SCENARIO]`: runs a scenario of bench/ and prints its
 // figures (text or JSON). Never a pass or a fail, only figures.
-#include <rapidjson/stringbuffer.h>
-#include <rapidjson/writer.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <cstdio>
 #include <iostream>
 
+#include "api/json_builder.h"
 #include "bench/bench.h"
 #include "cli/command.h"
 #include "cli/output.h"
@@ -88,47 +87,30 @@ void print_text(const BenchReport& report) {
 }
 
 void print_json(const BenchReport& report) {
-  rapidjson::StringBuffer buffer;
-  rapidjson::Writer<rapidjson::StringBuffer> writer(buffer);
-  auto string = [&](std::string_view text) {
-    writer.String(text.data(), static_cast<rapidjson::SizeType>(text.size()));
-  };
-  writer.StartObject();
-  string("scenario");
-  string(report.scenario);
-  string("backend");
-  string(report.backend);
-  string("durability");
-  string(report.durability);
-  string("baseline");
-  string(report.baseline);
-  string("results");
-  writer.StartArray();
+  JsonBuilder w;
+  w.start_object();
+  w.field("scenario", report.scenario);
+  w.field("backend", report.backend);
+  w.field("durability", report.durability);
+  w.field("baseline", report.baseline);
+  w.string("results");
+  w.start_array();
   for (const BenchFigure& figure : report.figures) {
-    writer.StartObject();
-    string("name");
-    string(figure.name);
-    string("label");
-    string(figure.label);
-    string("records");
-    writer.Uint64(figure.records);
-    string("per_transaction");
-    writer.Uint64(figure.per_transaction);
-    string("engine_seconds");
-    writer.Double(figure.engine_seconds);
-    string("baseline_seconds");
-    writer.Double(figure.baseline_seconds);
-    string("engine_records_per_s");
-    writer.Double(figure.engine_rate());
-    string("baseline_records_per_s");
-    writer.Double(figure.baseline_rate());
-    string("ratio");
-    writer.Double(figure.ratio());
-    writer.EndObject();
+    w.start_object();
+    w.field("name", figure.name);
+    w.field("label", figure.label);
+    w.field_count("records", figure.records);
+    w.field_count("per_transaction", figure.per_transaction);
+    w.field_number("engine_seconds", figure.engine_seconds);
+    w.field_number("baseline_seconds", figure.baseline_seconds);
+    w.field_number("engine_records_per_s", figure.engine_rate());
+    w.field_number("baseline_records_per_s", figure.baseline_rate());
+    w.field_number("ratio", figure.ratio());
+    w.end_object();
   }
-  writer.EndArray();
-  writer.EndObject();
-  std::cout << buffer.GetString() << "\n";
+  w.end_array();
+  w.end_object();
+  std::cout << w.str() << "\n";
 }
 
 int run_bench(Context& context, const ParsedArgs& args) {

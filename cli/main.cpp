@@ -22,7 +22,7 @@ using outpost::cli::CommandGroup;
 
 // The command groups, in the order --help lists them.
 std::vector<CommandGroup> command_table() {
-  return {outpost::cli::tables_commands(), outpost::cli::records_commands(),
+  return {outpost::cli::tables_commands(),  outpost::cli::records_commands(),
           outpost::cli::changes_commands(), outpost::cli::sync_commands(),
           outpost::cli::serve_commands(),   outpost::cli::tokens_commands(),
           outpost::cli::peers_commands(),   outpost::cli::bench_commands()};

@@ -412,16 +412,7 @@ std::vector<std::string> HttpEngine::check() {
 std::unique_ptr<HttpEngine> open_http_engine(const std::string& url,
                                              const HttpClientOptions& options) {
   HttpUrl parsed = parse_http_url(url);
-  TransportOptions transport;
-  transport.token = options.token;
-  transport.insecure = options.insecure;
-  transport.ca_file = options.ca_file;
-  transport.connect_timeout = options.connect_timeout;
-  transport.io_timeout = options.io_timeout;
-  transport.max_response_body = options.max_response_body;
-  transport.max_response_header = options.max_response_header;
-  transport.max_idle_connections = options.max_idle_connections;
-  std::unique_ptr<Transport> t = make_beast_transport(parsed, transport);
+  std::unique_ptr<Transport> t = make_beast_transport(parsed, options);
   return std::make_unique<HttpEngine>(std::move(parsed), std::move(t), options);
 }
 

@@ -37,27 +37,22 @@
 
 #include "api/engine.h"
 #include "api/json.h"
+#include "api/limits.h"
 #include "client/transport.h"
 #include "client/url.h"
 
 namespace outpost {
 
-struct HttpClientOptions {
-  std::string token;      // bearer token; empty for a server run with --no-auth
-  bool insecure = false;  // https: do not verify the certificate (only when asked)
-  std::string ca_file;    // https: trust the CA certificates in this PEM file instead
-  std::chrono::milliseconds connect_timeout{10000};
-  std::chrono::milliseconds io_timeout{120000};  // per request; long-polls add their wait
-  int max_attempts = 4;                          // per call, transient failures included
+// The transport's options (token, TLS, timeouts, response limits, idle
+// connections; client/transport.h) and what the Engine over HTTP adds.
+struct HttpClientOptions : TransportOptions {
+  int max_attempts = 4;  // per call, transient failures included
   std::chrono::milliseconds retry_base{100};
   std::chrono::milliseconds retry_cap{2000};
   // What one request may hold when the server does not say (GET /v1
   // "limits", DESIGN.md §9); the smaller of the two counts.
-  size_t max_batch = 10000;                    // documents per request
-  size_t max_request_body = size_t{16} << 20;  // bytes per request body
-  size_t max_response_body = size_t{256} << 20;
-  size_t max_response_header = size_t{64} << 10;
-  size_t max_idle_connections = 8;
+  size_t max_batch = kDefaultLimits.max_batch_docs;         // documents per request
+  size_t max_request_body = kDefaultLimits.max_body_bytes;  // bytes per request body
 };
 
 class HttpEngine final : public Engine {

@@ -71,7 +71,10 @@ struct TransportOptions {
   bool insecure = false;  // TLS: skip certificate and host name verification
   std::string ca_file;    // TLS: trust these CA certificates (PEM) instead of the system's
   std::chrono::milliseconds connect_timeout{10000};
-  std::chrono::milliseconds io_timeout{60000};  // writing a request; reading its response
+  // Writing a request and reading its response (a long-poll adds its wait).
+  // 120 s: a full 16 MiB bulk_docs into a busy hub must fit, and it is the
+  // value docs/embedding.md gives (HttpClientOptions inherits it).
+  std::chrono::milliseconds io_timeout{120000};
   size_t max_response_body = size_t{256} << 20;
   size_t max_response_header = size_t{64} << 10;
   size_t max_idle_connections = 8;  // kept open in the pool between requests

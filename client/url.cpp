@@ -24,13 +24,6 @@ bool iequals_prefix(std::string_view text, std::string_view prefix) {
                                             " (expected http://HOST[:PORT][/PATH] or https://...)");
 }
 
-int hex_digit(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
 }  // namespace
 
 std::string HttpUrl::host_header() const {
@@ -109,46 +102,13 @@ HttpUrl parse_http_url(std::string_view url) {
   return result;
 }
 
-std::string percent_encode(std::string_view text) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  out.reserve(text.size());
-  for (char ch : text) {
-    const auto c = static_cast<unsigned char>(ch);
-    if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
-        c == '.' || c == '_' || c == '~') {
-      out += ch;
-    } else {
-      out += '%';
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
-    }
-  }
-  return out;
-}
-
 std::string percent_decode(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  for (size_t i = 0; i < text.size(); ++i) {
-    if (text[i] != '%') {
-      out += text[i];
-      continue;
-    }
-    if (i + 2 >= text.size()) {
-      throw Error(ErrorCode::invalid_value,
-                  "'" + std::string(text) + "': '%' must be followed by two hex digits");
-    }
-    const int a = hex_digit(text[i + 1]);
-    const int b = hex_digit(text[i + 2]);
-    if (a < 0 || b < 0) {
-      throw Error(ErrorCode::invalid_value,
-                  "'" + std::string(text) + "': '%' must be followed by two hex digits");
-    }
-    out += static_cast<char>(a * 16 + b);
-    i += 2;
+  std::optional<std::string> decoded = try_percent_decode(text);
+  if (!decoded) {
+    throw Error(ErrorCode::invalid_value,
+                "'" + std::string(text) + "': '%' must be followed by two hex digits");
   }
-  return out;
+  return std::move(*decoded);
 }
 
 std::string query_string(const std::vector<std::pair<std::string_view, std::string>>& params) {

@@ -10,6 +10,8 @@
 #include <utility>
 #include <vector>
 
+#include "utils/text.h"  // percent_encode
+
 namespace outpost {
 
 struct HttpUrl {
@@ -32,11 +34,11 @@ bool is_http_url(std::string_view url);
 // zero port, a query or fragment.
 HttpUrl parse_http_url(std::string_view url);
 
-// Percent-encodes every byte except the RFC 3986 unreserved ones
-// (A-Z a-z 0-9 - . _ ~), so the result is safe as one path segment or one
-// query value whatever `text` holds ('/', '?', '%', '+', spaces, UTF-8).
-std::string percent_encode(std::string_view text);
-// The inverse; '+' stays '+'. Refused with Error(invalid_value) for a '%'
+// percent_encode (utils/text.h) encodes every byte except the RFC 3986
+// unreserved ones (A-Z a-z 0-9 - . _ ~), so the result is safe as one path
+// segment or one query value whatever `text` holds ('/', '?', '%', '+',
+// spaces, UTF-8).
+// Its inverse; '+' stays '+'. Refused with Error(invalid_value) for a '%'
 // not followed by two hex digits.
 std::string percent_decode(std::string_view text);
 

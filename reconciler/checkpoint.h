@@ -1,38 +1,19 @@
-// The replication checkpoint of DESIGN.md section 7 as a value: which
-// replication it belongs to (the replication id), how far the source's feed
-// has been copied (an opaque source cursor) and when. Encoding and decoding
-// are pure; storing it is the Checkpointer's job (reconciler/checkpointer.h).
-// Thread-safety: plain value types and pure functions.
+// The replication checkpoint of DESIGN.md section 7: the value and its JSON
+// form are api/checkpoint.h (the server lists checkpoints too); this adds
+// the rules only replication needs: where a run resumes and which id a
+// replication has. Storing a checkpoint is the Checkpointer's job
+// (reconciler/checkpointer.h).
+// Thread-safety: pure functions.
 #pragma once
 
-#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
-#include <utility>
 #include <vector>
 
+#include "api/checkpoint.h"
+
 namespace outpost {
-
-struct Checkpoint {
-  std::string last_seq;    // source cursor; "" means the beginning
-  std::string updated_at;  // canonical timestamp text (UTC) of the save
-  // Who and what, so that a hub can report when each peer last synced.
-  std::string source_db_id;
-  std::string target_db_id;
-  std::vector<std::string> tables;  // the sorted table filter; empty: all
-  // Tables whose changes were skipped (the target refused the table, e.g.
-  // schema_conflict), each with the source cursor from which they were
-  // skipped; a later run that can write the table copies it from there.
-  std::map<std::string, std::string> skipped;
-  // The cursors this replication saved before last_seq, newest first (at
-  // most kCheckpointHistory). The two copies of a checkpoint are saved one
-  // after the other, so one of them can lag; the history tells a lagging
-  // copy from a foreign one (resume_point).
-  std::vector<std::string> history;
-
-  friend bool operator==(const Checkpoint&, const Checkpoint&) = default;
-};
 
 constexpr size_t kCheckpointHistory = 20;
 
@@ -59,28 +40,5 @@ std::vector<std::string> normalized_tables(std::vector<std::string> tables);
 // same id; each direction and each filter has its own.
 std::string replication_id(std::string_view source_db_id, std::string_view target_db_id,
                            const std::vector<std::string>& tables);
-
-// {"last_seq", "updated_at", "source", "target", "tables", "skipped": {table: cursor},
-//  "history": [cursor, ...]}.
-std::string checkpoint_to_json(const Checkpoint& checkpoint);
-// nullopt when `text` is not a checkpoint (malformed JSON, no string
-// "last_seq"); unknown fields are ignored, missing optional ones left empty.
-std::optional<Checkpoint> checkpoint_from_json(std::string_view text);
-
-// One replication's checkpoint as a database holds it: who synced with it
-// (the token that saved it through a server, see token_local_id; empty when
-// saved directly or without auth), up to which cursor, and when.
-struct PeerCheckpoint {
-  std::string token;
-  std::string replication_id;
-  Checkpoint checkpoint;
-};
-// The checkpoints among `local` (Engine::list_local), the newest save
-// first; local documents that are not checkpoints are left out.
-std::vector<PeerCheckpoint> peer_checkpoints(
-    const std::vector<std::pair<std::string, std::string>>& local);
-// {"peers": [{"token", "replication_id", "source", "target", "tables",
-//  "last_seq", "updated_at"}, ...]}
-std::string peers_to_json(const std::vector<PeerCheckpoint>& peers);
 
 }  // namespace outpost

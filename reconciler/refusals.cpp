@@ -1,9 +1,6 @@
 #include "reconciler/refusals.h"
 
-#include <rapidjson/document.h>
-#include <rapidjson/stringbuffer.h>
-#include <rapidjson/writer.h>
-
+#include "api/json_builder.h"
 #include "api/revision.h"
 
 namespace outpost {
@@ -26,49 +23,36 @@ std::string refusals_local_id(std::string_view replication_id) {
 }
 
 std::string refusals_to_json(const std::vector<Refusal>& refusals) {
-  rapidjson::StringBuffer buffer;
-  rapidjson::Writer<rapidjson::StringBuffer> writer(buffer);
-  auto string = [&](std::string_view text) {
-    writer.String(text.data(), static_cast<rapidjson::SizeType>(text.size()));
-  };
-  writer.StartObject();
-  string("refused");
-  writer.StartArray();
+  JsonBuilder w;
+  w.start_object();
+  w.string("refused");
+  w.start_array();
   for (const Refusal& r : refusals) {
-    writer.StartObject();
-    string("table");
-    string(r.table);
-    string("id");
-    string(r.id);
-    string("revision");
-    string(r.revision);
-    string("error");
-    string(error_code_name(r.code));
-    string("message");
-    string(r.message);
-    string("at");
-    string(r.at);
-    writer.EndObject();
+    w.start_object();
+    w.field("table", r.table);
+    w.field("id", r.id);
+    w.field("revision", r.revision);
+    w.field("error", error_code_name(r.code));
+    w.field("message", r.message);
+    w.field("at", r.at);
+    w.end_object();
   }
-  writer.EndArray();
-  writer.EndObject();
-  return std::string(buffer.GetString(), buffer.GetSize());
+  w.end_array();
+  w.end_object();
+  return w.str();
 }
 
 std::optional<std::vector<Refusal>> refusals_from_json(std::string_view text) {
-  rapidjson::Document doc;
-  doc.Parse(text.data(), text.size());
-  if (doc.HasParseError() || !doc.IsObject()) return std::nullopt;
-  auto list = doc.FindMember("refused");
-  if (list == doc.MemberEnd() || !list->value.IsArray()) return std::nullopt;
+  std::optional<JsonDoc> doc = JsonDoc::parse(text);
+  if (!doc || !doc->root().is_object()) return std::nullopt;
+  std::optional<JsonNode> list = doc->root().member("refused");
+  if (!list || !list->is_array()) return std::nullopt;
   std::vector<Refusal> out;
-  for (const auto& entry : list->value.GetArray()) {
-    if (!entry.IsObject()) continue;
-    auto string_of = [&](const char* name) {
-      auto it = entry.FindMember(name);
-      return it != entry.MemberEnd() && it->value.IsString()
-                 ? std::string(it->value.GetString(), it->value.GetStringLength())
-                 : std::string();
+  for (const JsonNode& entry : list->items()) {
+    if (!entry.is_object()) continue;
+    auto string_of = [&](std::string_view name) {
+      std::optional<JsonNode> v = entry.member(name);
+      return v ? v->string() : std::string();
     };
     Refusal r;
     r.table = string_of("table");

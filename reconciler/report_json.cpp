@@ -1,107 +1,76 @@
 // JSON encoding of replication reports (for `outpost sync --json`).
-#include <rapidjson/stringbuffer.h>
-#include <rapidjson/writer.h>
-
+#include "api/json_builder.h"
 #include "reconciler/replicator.h"
 
 namespace outpost {
 
 namespace {
 
-using JsonWriter = rapidjson::Writer<rapidjson::StringBuffer>;
-
-void put_string(JsonWriter& writer, std::string_view text) {
-  writer.String(text.data(), static_cast<rapidjson::SizeType>(text.size()));
-}
-
-void write_report(JsonWriter& w, const ReplicationReport& r) {
-  w.StartObject();
-  put_string(w, "replication_id");
-  put_string(w, r.replication_id);
-  put_string(w, "source");
-  put_string(w, r.source_db_id);
-  put_string(w, "target");
-  put_string(w, r.target_db_id);
-  put_string(w, "start_seq");
-  put_string(w, r.start_seq);
-  put_string(w, "last_seq");
-  put_string(w, r.last_seq);
-  put_string(w, "changes_read");
-  w.Uint64(r.changes_read);
-  put_string(w, "revisions_written");
-  w.Uint64(r.revisions_written);
-  put_string(w, "already_present");
-  w.Uint64(r.already_present);
-  put_string(w, "batches");
-  w.Uint64(r.batches);
-  put_string(w, "retries");
-  w.Uint64(r.retries);
-  put_string(w, "bytes");
+void write_report(JsonBuilder& w, const ReplicationReport& r) {
+  w.start_object();
+  w.field("replication_id", r.replication_id);
+  w.field("source", r.source_db_id);
+  w.field("target", r.target_db_id);
+  w.field("start_seq", r.start_seq);
+  w.field("last_seq", r.last_seq);
+  w.field_count("changes_read", r.changes_read);
+  w.field_count("revisions_written", r.revisions_written);
+  w.field_count("already_present", r.already_present);
+  w.field_count("batches", r.batches);
+  w.field_count("retries", r.retries);
+  w.string("bytes");
   if (r.bytes) {
-    w.Uint64(*r.bytes);
+    w.uint64(*r.bytes);
   } else {
-    w.Null();
+    w.null();
   }
-  put_string(w, "seconds");
-  w.Double(r.seconds);
-  put_string(w, "rate");
-  w.Double(r.rate());
-  put_string(w, "cancelled");
-  w.Bool(r.cancelled);
-  put_string(w, "refused");
-  w.Uint64(r.refused);
-  put_string(w, "errors");
-  w.StartArray();
+  w.field_number("seconds", r.seconds);
+  w.field_number("rate", r.rate());
+  w.field_bool("cancelled", r.cancelled);
+  w.field_count("refused", r.refused);
+  w.string("errors");
+  w.start_array();
   for (const ReplicationError& e : r.errors) {
-    w.StartObject();
-    put_string(w, "table");
-    put_string(w, e.table);
-    put_string(w, "id");
-    put_string(w, e.id);
-    put_string(w, "revision");
-    put_string(w, e.revision);
-    put_string(w, "error");
-    put_string(w, error_code_name(e.code));
-    put_string(w, "message");
-    put_string(w, e.message);
-    w.EndObject();
+    w.start_object();
+    w.field("table", e.table);
+    w.field("id", e.id);
+    w.field("revision", e.revision);
+    w.field("error", error_code_name(e.code));
+    w.field("message", e.message);
+    w.end_object();
   }
-  w.EndArray();
-  put_string(w, "fatal");
+  w.end_array();
+  w.string("fatal");
   if (r.fatal) {
-    w.StartObject();
-    put_string(w, "error");
-    put_string(w, r.fatal->code_name());
-    put_string(w, "message");
-    put_string(w, r.fatal->message());
-    w.EndObject();
+    w.start_object();
+    w.field("error", r.fatal->code_name());
+    w.field("message", r.fatal->message());
+    w.end_object();
   } else {
-    w.Null();
+    w.null();
   }
-  w.EndObject();
+  w.end_object();
 }
 
 }  // namespace
 
 std::string replication_report_to_json(const ReplicationReport& report) {
-  rapidjson::StringBuffer buffer;
-  JsonWriter writer(buffer);
-  write_report(writer, report);
-  return std::string(buffer.GetString(), buffer.GetSize());
+  JsonBuilder w;
+  write_report(w, report);
+  return w.str();
 }
 
 std::string sync_report_to_json(const SyncReport& report) {
-  rapidjson::StringBuffer buffer;
-  JsonWriter writer(buffer);
-  writer.StartObject();
-  put_string(writer, "a_to_b");
-  write_report(writer, report.a_to_b);
-  put_string(writer, "b_to_a");
-  write_report(writer, report.b_to_a);
-  put_string(writer, "total");
-  write_report(writer, report.combined());
-  writer.EndObject();
-  return std::string(buffer.GetString(), buffer.GetSize());
+  JsonBuilder w;
+  w.start_object();
+  w.string("a_to_b");
+  write_report(w, report.a_to_b);
+  w.string("b_to_a");
+  write_report(w, report.b_to_a);
+  w.string("total");
+  write_report(w, report.combined());
+  w.end_object();
+  return w.str();
 }
 
 }  // namespace outpost

@@ -17,6 +17,7 @@ DEFAULT_PACKAGES=(
   postgresql   # server for the tests (pulls postgresql-15)
   openssl      # CLI, for test certificates
   procps
+  clang-format # make test checks the formatting (scripts/check-format.sh)
 )
 
 mode=install

@@ -3,7 +3,9 @@
 #
 #   scripts/test.sh [DOCTEST ARGS...]     (extra args also from $TEST_ARGS)
 #
-# Starts a cluster (scripts/pg-cluster.sh), exports OUTPOST_TEST_PG and the PG*
+# First checks the include layering and the formatting
+# (scripts/check-layering.sh, scripts/check-format.sh). Then
+# starts a cluster (scripts/pg-cluster.sh), exports OUTPOST_TEST_PG and the PG*
 # variables so the SQLite and PostgreSQL suites both run, runs
 # $BUILD_DIR/outpost_tests, and always stops and removes the cluster, also
 # when the tests fail or the run is interrupted. Exits with the tests' status.
@@ -16,6 +18,11 @@ if [[ ! -x $tests ]]; then
   echo "test: $tests is not built (run: make build)" >&2
   exit 1
 fi
+
+# The dependency direction of DESIGN.md section 1 and the formatting
+# (.clang-format), before any test runs.
+bash scripts/check-layering.sh
+bash scripts/check-format.sh
 
 unset OUTPOST_PG_DIR
 # shellcheck disable=SC2317 # called from the trap

@@ -10,6 +10,7 @@
 #include <utility>
 #include <vector>
 
+#include "api/error.h"
 #include "api/tokens.h"
 
 namespace outpost::server {
@@ -36,6 +37,8 @@ struct HttpResponse {
   std::string body;
   // The route template that answered ("/v1/tables/{t}"), for logs and metrics.
   std::string route;
+  // The code of an error answer (counted in the metrics); nullopt otherwise.
+  std::optional<ErrorCode> error;
   // The session waits this long before writing (slows repeated auth failures).
   int delay_ms = 0;
 };

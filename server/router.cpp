@@ -7,12 +7,13 @@
 #include <exception>
 #include <functional>
 #include <new>
-#include <thread>
 #include <utility>
 #include <vector>
 
-#include "reconciler/checkpoint.h"
+#include "api/checkpoint.h"
+#include "server/query.h"
 #include "utils/log.h"
+#include "utils/text.h"
 #include "utils/utf8.h"
 
 namespace outpost::server {
@@ -25,7 +26,6 @@ constexpr size_t kMaxClientLocalIdBytes = 255;
 
 constexpr std::string_view kComponent = "http";
 constexpr size_t kDefaultPage = 1000;
-constexpr size_t kMaxTrackedAddresses = 10000;
 // Methods counted and logged by name; every other one is "other" (and 501).
 constexpr std::string_view kKnownMethods[] = {"GET",    "HEAD",    "POST", "PUT",
                                               "DELETE", "OPTIONS", "PATCH"};
@@ -49,102 +49,6 @@ bool iequals(std::string_view a, std::string_view b) {
          });
 }
 
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-// Percent-decodes one path segment or query component; '+' is a space in a
-// query. Malformed escapes are invalid_value.
-std::string percent_decode(std::string_view text, bool plus_is_space) {
-  std::string out;
-  out.reserve(text.size());
-  for (size_t i = 0; i < text.size(); ++i) {
-    char c = text[i];
-    if (c == '%') {
-      int hi = i + 2 < text.size() ? hex_value(text[i + 1]) : -1;
-      int lo = i + 2 < text.size() ? hex_value(text[i + 2]) : -1;
-      if (hi < 0 || lo < 0) {
-        throw Error(ErrorCode::invalid_value, "malformed percent-encoding in the request target");
-      }
-      out += static_cast<char>(hi * 16 + lo);
-      i += 2;
-    } else if (c == '+' && plus_is_space) {
-      out += ' ';
-    } else {
-      out += c;
-    }
-  }
-  return out;
-}
-
-class Query {
- public:
-  explicit Query(std::string_view text) {
-    while (!text.empty()) {
-      size_t amp = text.find('&');
-      std::string_view item = text.substr(0, amp);
-      text = amp == std::string_view::npos ? std::string_view{} : text.substr(amp + 1);
-      if (item.empty()) continue;
-      size_t eq = item.find('=');
-      std::string key = percent_decode(item.substr(0, eq), true);
-      std::string value =
-          eq == std::string_view::npos ? std::string() : percent_decode(item.substr(eq + 1), true);
-      items_.emplace_back(std::move(key), std::move(value));
-    }
-  }
-
-  std::optional<std::string> get(std::string_view key) const {
-    for (const auto& [k, v] : items_) {
-      if (k == key) return v;
-    }
-    return std::nullopt;
-  }
-  std::string get_or(std::string_view key, std::string_view fallback = {}) const {
-    auto v = get(key);
-    return v ? *v : std::string(fallback);
-  }
-  bool flag(std::string_view key) const {
-    auto v = get(key);
-    if (!v) return false;
-    if (*v == "true" || v->empty()) return true;
-    if (*v == "false") return false;
-    throw Error(ErrorCode::invalid_value,
-                "query parameter '" + std::string(key) + "' takes true or false");
-  }
-  // A count in [1, max] (larger values are clamped to max).
-  size_t count(std::string_view key, size_t fallback, size_t max) const {
-    auto v = get(key);
-    if (!v) return std::min(fallback, max);
-    bool digits = !v->empty() && v->size() <= 18 &&
-                  std::all_of(v->begin(), v->end(), [](char c) { return c >= '0' && c <= '9'; });
-    size_t n = digits ? std::stoull(*v) : 0;
-    if (n == 0) {
-      throw Error(ErrorCode::invalid_value, "query parameter '" + std::string(key) +
-                                                "' takes a whole number from 1 to " +
-                                                std::to_string(max));
-    }
-    return std::min(n, max);
-  }
-
- private:
-  std::vector<std::pair<std::string, std::string>> items_;
-};
-
-std::vector<std::string> split_list(std::string_view text) {
-  std::vector<std::string> out;
-  while (!text.empty()) {
-    size_t comma = text.find(',');
-    std::string_view item = text.substr(0, comma);
-    if (!item.empty()) out.emplace_back(item);
-    if (comma == std::string_view::npos) break;
-    text.remove_prefix(comma + 1);
-  }
-  return out;
-}
-
 HttpResponse json_response(int status, std::string body) {
   HttpResponse response;
   response.status = status;
@@ -152,8 +56,12 @@ HttpResponse json_response(int status, std::string body) {
   return response;
 }
 
-HttpResponse error_response(const Error& error) {
-  return json_response(http_status(error.code()), error_to_json(error));
+// An error answer; the code travels with it for the metrics.
+HttpResponse error_response(const Error& error, int status = 0) {
+  HttpResponse response =
+      json_response(status != 0 ? status : http_status(error.code()), error_to_json(error));
+  response.error = error.code();
+  return response;
 }
 
 Error too_many(std::string_view what, size_t n, size_t max) {
@@ -196,13 +104,24 @@ std::string_view HttpRequest::header(std::string_view name) const {
 }
 
 Router::Router(Engine& engine, RouterOptions options, Metrics* metrics)
-    : engine_(engine), options_(std::move(options)) {
+    : engine_(engine),
+      options_(std::move(options)),
+      throttle_({options_.auth_free_failures, options_.auth_base_delay_ms,
+                 options_.auth_max_delay_ms, options_.auth_failure_window}) {
   if (!options_.tokens) options_.tokens = engine_.tokens();
   if (!metrics) {
     own_metrics_ = std::make_unique<Metrics>();
     metrics = own_metrics_.get();
   }
   metrics_ = metrics;
+}
+
+void Router::stop() {
+  {
+    std::lock_guard lock(stop_mu_);
+    stopping_ = true;
+  }
+  stop_cv_.notify_all();
 }
 
 bool Router::is_long_poll(const HttpRequest& request) {
@@ -292,13 +211,8 @@ void Router::finish(const HttpRequest& request, const std::string& route, HttpRe
   const std::string_view method = method_label(request.method);
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   metrics_->record_request(route, method, response.status, seconds);
-  if (response.status >= 400) {
-    // The code is the "error" member; cheap to find again from the status.
-    try {
-      metrics_->record_error(error_from_json(response.body).code_name());
-    } catch (...) {
-    }
-  }
+  if (response.status >= 400 && response.error)
+    metrics_->record_error(error_code_name(*response.error));
   if (log_enabled(LogLevel::info)) {
     log_info(kComponent, "request",
              {{"method", method},
@@ -309,14 +223,53 @@ void Router::finish(const HttpRequest& request, const std::string& route, HttpRe
   }
 }
 
+// The routes of API version 1, in the order their methods are listed in an
+// Allow header. A path template segment "{name}" matches any non-empty
+// segment; a null handler is GET /v1/health, answered without a token.
+const Router::Route Router::kRoutes[] = {
+    {"GET", "/metrics", &Router::get_metrics, true},
+    {"GET", "/v1", &Router::get_root, true},
+    {"GET", "/v1/health", nullptr, false},
+    {"GET", "/v1/tables", &Router::list_tables, true},
+    {"GET", "/v1/tables/{t}", &Router::get_table, true},
+    {"PUT", "/v1/tables/{t}", &Router::put_table, true},
+    {"GET", "/v1/tables/{t}/records", &Router::list_records, true},
+    {"POST", "/v1/tables/{t}/records", &Router::create_record, true},
+    {"GET", "/v1/tables/{t}/records/{id}", &Router::get_record, true},
+    {"PUT", "/v1/tables/{t}/records/{id}", &Router::put_record, true},
+    {"DELETE", "/v1/tables/{t}/records/{id}", &Router::delete_record, true},
+    {"POST", "/v1/tables/{t}/records/{id}/resolve", &Router::resolve_record, true},
+    {"GET", "/v1/conflicts", &Router::list_conflicts, true},
+    {"GET", "/v1/changes", &Router::changes, true},
+    {"POST", "/v1/revs_diff", &Router::revs_diff, true},
+    {"POST", "/v1/bulk_get", &Router::bulk_get, true},
+    {"POST", "/v1/bulk_docs", &Router::bulk_docs, true},
+    {"GET", "/v1/local/{id}", &Router::get_local, true},
+    {"PUT", "/v1/local/{id}", &Router::put_local, true},
+    {"GET", "/v1/peers", &Router::list_peers, true},
+};
+
+bool Router::Route::matches(const std::vector<std::string>& segments) const {
+  std::string_view rest = path.substr(1);  // templates begin with '/'
+  for (size_t i = 0;; ++i) {
+    if (i == segments.size()) return false;
+    const size_t slash = rest.find('/');
+    const std::string_view pattern = rest.substr(0, slash);
+    const bool wildcard = pattern.size() > 2 && pattern.front() == '{' && pattern.back() == '}';
+    if (wildcard ? segments[i].empty() : segments[i] != pattern) return false;
+    if (slash == std::string_view::npos) return i + 1 == segments.size();
+    rest.remove_prefix(slash + 1);
+  }
+}
+
 std::optional<HttpResponse> Router::admit(const HttpRequest& request, Match& match,
                                           std::string& route) {
   if (method_label(request.method) == "other") {
     // Never echoed: an invented method may be kilobytes of anything.
-    HttpResponse response = json_response(
-        501, error_to_json(Error(ErrorCode::invalid_value,
-                                 "this method is not implemented; the API uses GET, PUT, POST "
-                                 "and DELETE")));
+    HttpResponse response = error_response(
+        Error(ErrorCode::invalid_value,
+              "this method is not implemented; the API uses GET, PUT, POST and DELETE"),
+        501);
     response.headers.emplace_back("Allow", "GET, PUT, POST, DELETE");
     return response;
   }
@@ -328,94 +281,24 @@ std::optional<HttpResponse> Router::admit(const HttpRequest& request, Match& mat
   if (path.empty() || path[0] != '/') {
     throw Error(ErrorCode::not_found, "no such route (paths begin with /v1)");
   }
+  match.segments = decode_path(path);
 
-  // Split on raw '/', then decode: an id may hold '/' written as %2F.
-  std::vector<std::string>& segments = match.segments;
-  {
-    std::string_view rest = path.substr(1);
-    for (;;) {
-      size_t slash = rest.find('/');
-      segments.push_back(percent_decode(rest.substr(0, slash), false));
-      if (slash == std::string_view::npos) break;
-      rest.remove_prefix(slash + 1);
-    }
+  // Every route whose path matches; the method picks one of them.
+  const Route* found = nullptr;
+  std::string allow;
+  for (const Route& r : kRoutes) {
+    if (!r.matches(match.segments)) continue;
+    route = r.path;
+    allow += (allow.empty() ? "" : ", ") + std::string(r.method);
+    if (r.method == request.method) found = &r;
   }
-
-  struct Method {
-    std::string_view name;
-    Handler handler;
-  };
-  std::vector<Method> methods;
-  bool needs_auth = true;
-  const size_t n = segments.size();
-  auto is = [&](size_t i, std::string_view s) { return i < n && segments[i] == s; };
-  auto nonempty = [&](size_t i) { return i < n && !segments[i].empty(); };
-
-  if (n == 1 && is(0, "metrics")) {
-    route = "/metrics";
-    methods = {{"GET", &Router::get_metrics}};
-  } else if (is(0, "v1")) {
-    if (n == 1) {
-      route = "/v1";
-      methods = {{"GET", &Router::get_root}};
-    } else if (n == 2 && is(1, "health")) {
-      route = "/v1/health";
-      needs_auth = false;
-      methods = {{"GET", nullptr}};
-    } else if (is(1, "tables")) {
-      if (n == 2) {
-        route = "/v1/tables";
-        methods = {{"GET", &Router::list_tables}};
-      } else if (n == 3 && nonempty(2)) {
-        route = "/v1/tables/{t}";
-        methods = {{"GET", &Router::get_table}, {"PUT", &Router::put_table}};
-      } else if (n == 4 && nonempty(2) && is(3, "records")) {
-        route = "/v1/tables/{t}/records";
-        methods = {{"GET", &Router::list_records}, {"POST", &Router::create_record}};
-      } else if (n == 5 && nonempty(2) && is(3, "records") && nonempty(4)) {
-        route = "/v1/tables/{t}/records/{id}";
-        methods = {{"GET", &Router::get_record},
-                   {"PUT", &Router::put_record},
-                   {"DELETE", &Router::delete_record}};
-      } else if (n == 6 && nonempty(2) && is(3, "records") && nonempty(4) && is(5, "resolve")) {
-        route = "/v1/tables/{t}/records/{id}/resolve";
-        methods = {{"POST", &Router::resolve_record}};
-      }
-    } else if (n == 2 && is(1, "conflicts")) {
-      route = "/v1/conflicts";
-      methods = {{"GET", &Router::list_conflicts}};
-    } else if (n == 2 && is(1, "changes")) {
-      route = "/v1/changes";
-      methods = {{"GET", &Router::changes}};
-    } else if (n == 2 && is(1, "revs_diff")) {
-      route = "/v1/revs_diff";
-      methods = {{"POST", &Router::revs_diff}};
-    } else if (n == 2 && is(1, "bulk_get")) {
-      route = "/v1/bulk_get";
-      methods = {{"POST", &Router::bulk_get}};
-    } else if (n == 2 && is(1, "bulk_docs")) {
-      route = "/v1/bulk_docs";
-      methods = {{"POST", &Router::bulk_docs}};
-    } else if (n == 3 && is(1, "local") && nonempty(2)) {
-      route = "/v1/local/{id}";
-      methods = {{"GET", &Router::get_local}, {"PUT", &Router::put_local}};
-    } else if (n == 2 && is(1, "peers")) {
-      route = "/v1/peers";
-      methods = {{"GET", &Router::list_peers}};
-    }
-  }
-  if (methods.empty()) {
+  if (allow.empty()) {
     throw Error(ErrorCode::not_found, "no such route: " + quote_for_message(path, 200));
   }
-  auto found = std::find_if(methods.begin(), methods.end(),
-                            [&](const Method& m) { return m.name == request.method; });
-  if (found == methods.end()) {
-    std::string allow;
-    for (const Method& m : methods) allow += (allow.empty() ? "" : ", ") + std::string(m.name);
-    HttpResponse response =
-        json_response(405, error_to_json(Error(ErrorCode::not_found,
-                                               "method " + request.method + " is not allowed on " +
-                                                   route + " (allowed: " + allow + ")")));
+  if (!found) {
+    HttpResponse response = error_response(Error(
+        ErrorCode::method_not_allowed,
+        "method " + request.method + " is not allowed on " + route + " (allowed: " + allow + ")"));
     response.headers.emplace_back("Allow", allow);
     return response;
   }
@@ -424,7 +307,7 @@ std::optional<HttpResponse> Router::admit(const HttpRequest& request, Match& mat
   }
   match.handler = found->handler;
 
-  if (!needs_auth) {
+  if (!found->needs_auth) {
     match.token.admin = true;
   } else if (request.token) {
     match.token = *request.token;  // check_header() authenticated it
@@ -443,7 +326,7 @@ std::optional<HttpResponse> Router::admit(const HttpRequest& request, Match& mat
     }
     match.token = std::move(*token);
   }
-  match.needs_auth = needs_auth;
+  match.needs_auth = found->needs_auth;
   return std::nullopt;
 }
 
@@ -482,10 +365,10 @@ std::optional<Token> Router::authenticate(const HttpRequest& request, int& delay
   }
   std::optional<Token> token = lookup_token(request);
   if (!token) {
-    delay_ms = note_auth_failure(request.remote);
+    delay_ms = throttle_.note_failure(request.remote);
     return std::nullopt;
   }
-  note_auth_success(request.remote);
+  throttle_.note_success(request.remote);
   return token;
 }
 
@@ -499,31 +382,6 @@ bool Router::token_still_live(const HttpRequest& request) {
   if (!options_.auth) return true;
   if (!options_.tokens) return false;
   return lookup_token(request).has_value();
-}
-
-int Router::note_auth_failure(const std::string& remote) {
-  auto now = std::chrono::steady_clock::now();
-  std::lock_guard lock(auth_mu_);
-  if (auth_failures_.size() >= kMaxTrackedAddresses) {
-    std::erase_if(auth_failures_, [&](const auto& item) {
-      return now - item.second.last > options_.auth_failure_window;
-    });
-    if (auth_failures_.size() >= kMaxTrackedAddresses) auth_failures_.clear();
-  }
-  Failures& f = auth_failures_[remote];
-  if (now - f.last > options_.auth_failure_window) f.count = 0;
-  f.last = now;
-  ++f.count;
-  int over = f.count - options_.auth_free_failures;
-  if (over <= 0) return 0;
-  int64_t delay = options_.auth_base_delay_ms;
-  for (int i = 1; i < over && delay < options_.auth_max_delay_ms; ++i) delay *= 2;
-  return static_cast<int>(std::min<int64_t>(delay, options_.auth_max_delay_ms));
-}
-
-void Router::note_auth_success(const std::string& remote) {
-  std::lock_guard lock(auth_mu_);
-  if (!auth_failures_.empty()) auth_failures_.erase(remote);
 }
 
 // ---------------------------------------------------------------- routes --
@@ -747,16 +605,16 @@ HttpResponse Router::changes(Context& c) {
                                 .count());
   };
   if (nothing_readable) {
-    // A token that reads nothing sees an empty feed; a long-poll still waits.
-    while (!stopping_ && remaining() > 0) {
-      std::this_thread::sleep_for(
-          std::chrono::milliseconds(std::min(remaining(), options_.longpoll_slice_ms)));
-    }
+    // A token that reads nothing sees an empty feed; a long-poll still
+    // waits, until the deadline or stop().
+    std::unique_lock lock(stop_mu_);
+    stop_cv_.wait_until(lock, deadline, [&] { return stopping_.load(); });
     ChangesPage page;
     page.last_seq = request.since;
     return json_response(200, changes_to_json(page));
   }
-  // Wait in slices, so that stop() cuts a long-poll short.
+  // The engine waits in slices (Engine::changes cannot be interrupted), so
+  // that stop() cuts a long-poll short within longpoll_slice_ms.
   for (;;) {
     int left = remaining();
     request.timeout_ms = stopping_ ? 0 : std::max(0, std::min(left, options_.longpoll_slice_ms));

@@ -13,8 +13,8 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstddef>
-#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -24,7 +24,9 @@
 
 #include "api/engine.h"
 #include "api/json.h"
+#include "api/limits.h"
 #include "api/tokens.h"
+#include "server/auth_throttle.h"
 #include "server/http_message.h"
 #include "server/metrics.h"
 
@@ -37,14 +39,15 @@ struct RouterOptions {
   // store, every authenticated route answers 503 unavailable.
   TokenStore* tokens = nullptr;
 
-  JsonLimits json;                           // nesting depth of request bodies
-  size_t max_body_bytes = 16 * 1024 * 1024;  // 413 too_large beyond
-  size_t max_batch_docs = 10000;             // revs_diff, bulk_get, bulk_docs: 413 beyond
-  size_t max_page = 10000;                   // changes/records/conflicts limit (clamped)
-  int max_longpoll_ms = 5 * 60 * 1000;       // timeout_ms is clamped to this
-  int default_longpoll_ms = 60 * 1000;       // feed=longpoll without timeout_ms
-  size_t max_feed_waiters = 256;             // beyond, a long-poll answers at once
-  int longpoll_slice_ms = 500;               // how often a waiting long-poll checks stop()
+  // Defaults: DESIGN.md section 9 (api/limits.h).
+  JsonLimits json;                                        // nesting depth of request bodies
+  size_t max_body_bytes = kDefaultLimits.max_body_bytes;  // 413 too_large beyond
+  size_t max_batch_docs = kDefaultLimits.max_batch_docs;  // revs_diff, bulk_get, bulk_docs: 413
+  size_t max_page = kDefaultLimits.max_page;  // changes/records/conflicts limit (clamped)
+  int max_longpoll_ms = kDefaultLimits.max_longpoll_ms;  // timeout_ms is clamped to this
+  int default_longpoll_ms = 60 * 1000;                   // feed=longpoll without timeout_ms
+  size_t max_feed_waiters = 256;                         // beyond, a long-poll answers at once
+  int longpoll_slice_ms = 500;  // how often a waiting long-poll checks stop()
 
   // Authentication failures from one address beyond `auth_free_failures`
   // (within `auth_failure_window`) are answered after a delay doubling from
@@ -86,9 +89,9 @@ class Router {
   // Whether `request` may wait (GET /v1/changes with feed=longpoll).
   static bool is_long_poll(const HttpRequest& request);
 
-  // Long-polls in progress return at once with what they have; later ones
-  // do not wait. Used by a graceful stop.
-  void stop() { stopping_ = true; }
+  // Long-polls in progress return at once with what they have (within
+  // longpoll_slice_ms); later ones do not wait. Used by a graceful stop.
+  void stop();
   bool stopping() const { return stopping_; }
 
   Metrics& metrics() { return *metrics_; }
@@ -105,6 +108,18 @@ class Router {
     bool needs_auth = true;
     Token token;  // admin on routes without auth
   };
+  // One row of the routing table (router.cpp): a method on a path template
+  // such as "/v1/tables/{t}/records/{id}", whose "{...}" segments match any
+  // non-empty segment.
+  struct Route {
+    std::string_view method;
+    std::string_view path;
+    Handler handler;  // nullptr: GET /v1/health, answered by admit()
+    bool needs_auth;
+    bool matches(const std::vector<std::string>& segments) const;
+  };
+  static const Route kRoutes[];
+
   HttpResponse dispatch(const HttpRequest& request, std::string& route, bool may_wait);
   // Everything decided from the header: fills `match` and `route`, or
   // returns the answer that ends the request there (GET /v1/health too).
@@ -122,8 +137,6 @@ class Router {
   // Whether the request's token is still live (not revoked or expired since
   // it was checked); true without auth.
   bool token_still_live(const HttpRequest& request);
-  int note_auth_failure(const std::string& remote);
-  void note_auth_success(const std::string& remote);
 
   HttpResponse get_root(Context& c);
   HttpResponse list_tables(Context& c);
@@ -152,13 +165,9 @@ class Router {
   std::unique_ptr<Metrics> own_metrics_;
   Metrics* metrics_;
   std::atomic<bool> stopping_{false};
-
-  struct Failures {
-    int count = 0;
-    std::chrono::steady_clock::time_point last;
-  };
-  std::mutex auth_mu_;
-  std::map<std::string, Failures, std::less<>> auth_failures_;
+  std::mutex stop_mu_;  // with stop_cv_: wakes long-polls that wait on no feed
+  std::condition_variable stop_cv_;
+  AuthThrottle throttle_;
 };
 
 }  // namespace outpost::server

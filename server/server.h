@@ -22,6 +22,7 @@
 #include <memory>
 #include <string>
 
+#include "api/limits.h"
 #include "server/router.h"
 
 namespace outpost::server {
@@ -36,12 +37,16 @@ struct ServerOptions {
   int worker_threads = 4;     // ordinary requests (blocking Engine calls)
   int longpoll_threads = 64;  // long-polls beyond this many answer at once
 
-  size_t max_header_bytes = 16 * 1024;
-  size_t max_body_bytes = 16 * 1024 * 1024;
-  std::chrono::milliseconds read_timeout{30'000};  // one whole request (and one response write)
-  std::chrono::milliseconds idle_timeout{60'000};  // between requests on a kept-alive connection
-  size_t max_connections = 1024;                   // excess connections are closed at once
-  size_t max_connections_per_address = 64;         // from one remote address; excess closed
+  // Defaults: DESIGN.md section 9 (api/limits.h).
+  size_t max_header_bytes = kDefaultLimits.max_header_bytes;
+  size_t max_body_bytes = kDefaultLimits.max_body_bytes;
+  // One whole request (and one response write).
+  std::chrono::milliseconds read_timeout{kDefaultLimits.read_timeout_ms};
+  // Between requests on a kept-alive connection.
+  std::chrono::milliseconds idle_timeout{kDefaultLimits.idle_timeout_ms};
+  size_t max_connections = kDefaultLimits.max_connections;  // excess closed at once
+  // From one remote address; excess closed.
+  size_t max_connections_per_address = kDefaultLimits.max_connections_per_address;
   // Bodies being read at once may reserve this many bytes in total (a
   // Content-Length body reserves its length up front, a chunked one grows
   // its reservation as it arrives). A request that does not fit gets 503

@@ -23,8 +23,9 @@ Attributes photo(size_t bytes, char fill) {
   return Attributes{{"data", Value::from_bytes(std::string(bytes, fill))}};
 }
 
-TEST_CASE("e2e: sync --push to a hub with a small body limit: split to fit, the record too "
-          "large recorded and listed until it fits") {
+TEST_CASE(
+    "e2e: sync --push to a hub with a small body limit: split to fit, the record too "
+    "large recorded and listed until it fits") {
   ScratchDir dir;
   ServeOptions serve("sqlite:" + (dir.path() / "hub.db").string());
   serve.auth = false;

@@ -1,5 +1,5 @@
 // A quick measurement of batched writes on PostgreSQL against the raw libpq
-// baseline (engine/postgres/pg_raw_baseline.h). Skipped by default (it
+// baseline (bench/pg_raw_baseline.h). Skipped by default (it
 // reports figures, it asserts little); run it with
 //   outpost_tests -tc="postgres bench*" --no-skip
 // OUTPOST_BENCH_RECORDS sets the record count (default 50000).
@@ -13,7 +13,7 @@
 #include "backends.h"
 #include "engine/open.h"
 #include "engine/postgres/pg_connection.h"
-#include "engine/postgres/pg_raw_baseline.h"
+#include "bench/pg_raw_baseline.h"
 
 namespace outpost::test {
 namespace {

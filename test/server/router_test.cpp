@@ -498,6 +498,7 @@ TEST_CASE("router: bad input never changes data") {
   SUBCASE("wrong method: 405 with Allow") {
     HttpResponse r = api.call("DELETE", "/v1/tables/items");
     CHECK(r.status == 405);
+    CHECK(code(r) == "method_not_allowed");
     CHECK(header(r, "Allow") == "GET, PUT");
     HttpResponse r2 = api.call("PATCH", rec + "a", attrs("x"));
     CHECK(r2.status == 405);

@@ -19,7 +19,7 @@
 #include <functional>
 #include <string>
 
-#include "engine/sqlite/sqlite_raw_baseline.h"  // BaselineRow, BaselineResult
+#include "bench/raw_baseline.h"
 
 namespace outpost {
 

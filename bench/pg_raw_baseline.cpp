@@ -1,4 +1,4 @@
-#include "engine/postgres/pg_raw_baseline.h"
+#include "bench/pg_raw_baseline.h"
 
 #include <libpq-fe.h>
 

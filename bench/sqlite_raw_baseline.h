@@ -12,23 +12,12 @@
 #pragma once
 
 #include <cstddef>
-#include <cstdint>
 #include <functional>
 #include <string>
 
-namespace outpost {
+#include "bench/raw_baseline.h"
 
-// The record shape of the write benchmarks: an id and six columns of mixed
-// types (as in /work/shared/peers: 2 strings, 2 ints, a float, a bool).
-struct BaselineRow {
-  std::string id;
-  std::string name;
-  std::string city;
-  int64_t qty = 0;
-  int64_t seq = 0;
-  double price = 0;
-  bool active = false;
-};
+namespace outpost {
 
 struct BaselineOptions {
   std::string path;  // a file that does not exist yet (it is created)
@@ -38,11 +27,6 @@ struct BaselineOptions {
   bool synchronous_full = true;  // PRAGMA synchronous=FULL, else NORMAL
   // Makes row i (called once per record, inside the timed part).
   std::function<BaselineRow(size_t i)> make_row;
-};
-
-struct BaselineResult {
-  size_t records = 0;
-  double seconds = 0;  // the inserts and commits only, not schema creation
 };
 
 // Runs the baseline. Throws Error(unavailable) when the file cannot be

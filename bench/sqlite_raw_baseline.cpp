@@ -1,4 +1,4 @@
-#include "engine/sqlite/sqlite_raw_baseline.h"
+#include "bench/sqlite_raw_baseline.h"
 
 #include <sqlite3.h>
 
