@@ -14,7 +14,7 @@ std::vector<std::vector<Node>> Storage::trees(Transaction& txn, const Table& tab
 }
 
 std::vector<Storage::TreeAndBody> Storage::trees_and_bodies(Transaction& txn, const Table& table,
-                                                           const std::vector<RevisionKey>& keys) {
+                                                            const std::vector<RevisionKey>& keys) {
   std::vector<TreeAndBody> out;
   out.reserve(keys.size());
   for (const RevisionKey& k : keys) {

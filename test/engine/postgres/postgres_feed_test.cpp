@@ -241,8 +241,8 @@ TEST_CASE("postgres feed: a record updated again reappears at its new position")
 
 // The transaction id the cluster hands out next.
 uint64_t next_xid(PgConnection& conn) {
-  return std::stoull(std::string(
-      conn.query("SELECT pg_snapshot_xmax(pg_current_snapshot())::text").text(0, 0)));
+  return std::stoull(
+      std::string(conn.query("SELECT pg_snapshot_xmax(pg_current_snapshot())::text").text(0, 0)));
 }
 
 // Uses up transaction ids until the next one is `target` or a little more

@@ -10,10 +10,10 @@
 #include <ctime>
 #include <thread>
 
-#include "backends.h"
+#include "bench/pg_raw_baseline.h"
+#include "engine/backends.h"
 #include "engine/open.h"
 #include "engine/postgres/pg_connection.h"
-#include "bench/pg_raw_baseline.h"
 
 namespace outpost::test {
 namespace {
