@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <stop_token>
 #include <string>
 #include <vector>
 
@@ -74,6 +75,9 @@ struct ChangesRequest {
   size_t limit = 10000;
   std::vector<std::string> tables;  // empty: all tables
   int timeout_ms = 0;               // >0: long-poll until an entry exists or time runs out
+  // A long-poll also returns (with what it has) once a stop is requested
+  // here. Honoured by local engines; a request over HTTP runs its course.
+  std::stop_token stop;
 };
 
 // revs_diff: for each (table, id, revisions) the ones the receiver lacks and

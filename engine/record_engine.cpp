@@ -584,7 +584,8 @@ ChangesPage RecordEngine::changes(const ChangesRequest& request) {
       return storage_->read_changes(*txn, request.since, request.tables, request.limit);
     });
     auto now = std::chrono::steady_clock::now();
-    if (!feed.entries.empty() || request.timeout_ms <= 0 || now >= deadline) {
+    if (!feed.entries.empty() || request.timeout_ms <= 0 || now >= deadline ||
+        request.stop.stop_requested()) {
       ChangesPage page;
       page.last_seq = feed.last_cursor;
       for (auto& e : feed.entries) {
@@ -595,7 +596,7 @@ ChangesPage RecordEngine::changes(const ChangesRequest& request) {
       return page;
     }
     std::unique_lock lock(feed_mu_);
-    feed_cv_.wait_until(lock, std::min(deadline, now + kExternalPollInterval),
+    feed_cv_.wait_until(lock, request.stop, std::min(deadline, now + kExternalPollInterval),
                         [&] { return commits_ != seen; });
   }
 }

@@ -98,7 +98,7 @@ class RecordEngine final : public Engine, private TokenStore {
   std::atomic<uint64_t> database_errors_{0};
 
   std::mutex feed_mu_;
-  std::condition_variable feed_cv_;
+  std::condition_variable_any feed_cv_;
   uint64_t commits_ = 0;
 };
 

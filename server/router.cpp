@@ -117,11 +117,8 @@ Router::Router(Engine& engine, RouterOptions options, Metrics* metrics)
 }
 
 void Router::stop() {
-  {
-    std::lock_guard lock(stop_mu_);
-    stopping_ = true;
-  }
-  stop_cv_.notify_all();
+  stopping_ = true;
+  stop_source_.request_stop();
 }
 
 bool Router::is_long_poll(const HttpRequest& request) {
@@ -607,28 +604,25 @@ HttpResponse Router::changes(Context& c) {
   if (nothing_readable) {
     // A token that reads nothing sees an empty feed; a long-poll still
     // waits, until the deadline or stop().
-    std::unique_lock lock(stop_mu_);
-    stop_cv_.wait_until(lock, deadline, [&] { return stopping_.load(); });
+    std::mutex mu;
+    std::condition_variable_any never_notified;
+    std::unique_lock lock(mu);
+    never_notified.wait_until(lock, stop_source_.get_token(), deadline, [] { return false; });
     ChangesPage page;
     page.last_seq = request.since;
     return json_response(200, changes_to_json(page));
   }
-  // The engine waits in slices (Engine::changes cannot be interrupted), so
-  // that stop() cuts a long-poll short within longpoll_slice_ms.
-  for (;;) {
-    int left = remaining();
-    request.timeout_ms = stopping_ ? 0 : std::max(0, std::min(left, options_.longpoll_slice_ms));
-    ChangesPage page = engine_.changes(request);
-    if (!page.results.empty() || request.timeout_ms <= 0 || remaining() <= 0 || stopping_) {
-      // A long-poll that waited re-checks its token before delivering: one
-      // revoked (or expired) meanwhile gets nothing more.
-      if (timeout_ms > 0 && !page.results.empty() && !token_still_live(c.request)) {
-        throw Error(ErrorCode::unauthorized,
-                    "the bearer token was revoked or expired while this long-poll waited");
-      }
-      return json_response(200, changes_to_json(page));
-    }
+  // One wait in the engine, which stop() cuts short.
+  request.timeout_ms = stopping_ ? 0 : std::max(0, remaining());
+  request.stop = stop_source_.get_token();
+  ChangesPage page = engine_.changes(request);
+  // A long-poll that waited re-checks its token before delivering: one
+  // revoked (or expired) meanwhile gets nothing more.
+  if (timeout_ms > 0 && !page.results.empty() && !token_still_live(c.request)) {
+    throw Error(ErrorCode::unauthorized,
+                "the bearer token was revoked or expired while this long-poll waited");
   }
+  return json_response(200, changes_to_json(page));
 }
 
 HttpResponse Router::revs_diff(Context& c) {

@@ -18,6 +18,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <stop_token>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -47,7 +48,6 @@ struct RouterOptions {
   int max_longpoll_ms = kDefaultLimits.max_longpoll_ms;  // timeout_ms is clamped to this
   int default_longpoll_ms = 60 * 1000;                   // feed=longpoll without timeout_ms
   size_t max_feed_waiters = 256;                         // beyond, a long-poll answers at once
-  int longpoll_slice_ms = 500;  // how often a waiting long-poll checks stop()
 
   // Authentication failures from one address beyond `auth_free_failures`
   // (within `auth_failure_window`) are answered after a delay doubling from
@@ -89,8 +89,9 @@ class Router {
   // Whether `request` may wait (GET /v1/changes with feed=longpoll).
   static bool is_long_poll(const HttpRequest& request);
 
-  // Long-polls in progress return at once with what they have (within
-  // longpoll_slice_ms); later ones do not wait. Used by a graceful stop.
+  // Long-polls in progress return at once with what they have (their wait
+  // in the engine ends on a stop token); later ones do not wait. Used by a
+  // graceful stop.
   void stop();
   bool stopping() const { return stopping_; }
 
@@ -165,8 +166,7 @@ class Router {
   std::unique_ptr<Metrics> own_metrics_;
   Metrics* metrics_;
   std::atomic<bool> stopping_{false};
-  std::mutex stop_mu_;  // with stop_cv_: wakes long-polls that wait on no feed
-  std::condition_variable stop_cv_;
+  std::stop_source stop_source_;  // stop(): wakes every waiting long-poll
   AuthThrottle throttle_;
 };
 

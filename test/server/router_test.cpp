@@ -286,7 +286,6 @@ TEST_CASE("router: change feed, long-poll and stop") {
   RouterOptions options;
   options.max_page = 3;
   options.max_longpoll_ms = 2000;
-  options.longpoll_slice_ms = 100;
   Api api(options);
   REQUIRE(api.call("PUT", "/v1/tables/items", kItemsDef).status == 200);
   REQUIRE(api.call("PUT", "/v1/tables/other", kItemsDef).status == 200);
@@ -512,7 +511,6 @@ TEST_CASE("router: bad input never changes data") {
 // any route, the feed included; its writes are refused per document.
 TEST_CASE("router: authorization matrix") {
   RouterOptions options;
-  options.longpoll_slice_ms = 100;
   Api api(options);
   REQUIRE(api.call("PUT", "/v1/tables/a", kItemsDef).status == 200);
   REQUIRE(api.call("PUT", "/v1/tables/b", kItemsDef).status == 200);

@@ -47,7 +47,6 @@ struct Running {
       : db(test_backends()[0].create()) {
     set_log_level(LogLevel::warn);
     admin = db->engine().tokens()->create_token(admin_token("admin"));
-    routing.longpoll_slice_ms = 100;
     router = std::make_unique<server::Router>(db->engine(), routing);
     options.port = 0;
     srv = std::make_unique<server::Server>(*router, options);

@@ -287,3 +287,28 @@ TEST_CASE("conformance: a batch write puts every record in the feed") {
 
 }  // namespace
 }  // namespace outpost::test
+
+namespace outpost::test {
+namespace {
+
+TEST_CASE("conformance: a long-poll returns at once when its stop token is requested") {
+  run_on_backends([](Engine& engine, TestDatabase&) {
+    create_table(engine, items_table());
+    std::stop_source stop;
+    ChangesRequest request;
+    request.since = engine.update_seq();
+    request.timeout_ms = 600000;  // ten minutes: only the stop ends it
+    request.stop = stop.get_token();
+    auto waiting = std::async(std::launch::async, [&] { return engine.changes(request); });
+    stop.request_stop();
+    // Generous bound: the wait ends on the stop, not on its timeout.
+    REQUIRE(waiting.wait_for(std::chrono::seconds(60)) == std::future_status::ready);
+    ChangesPage page = waiting.get();
+    CHECK(page.results.empty());
+    // A stop requested before the call: it answers at once as well.
+    CHECK(engine.changes(request).results.empty());
+  });
+}
+
+}  // namespace
+}  // namespace outpost::test
