@@ -3,6 +3,7 @@
 // databases is test infrastructure and lives only here.
 #include "backends.h"
 
+#include <doctest/doctest.h>
 #include <libpq-fe.h>
 #include <sqlite3.h>
 #include <stdlib.h>
@@ -240,6 +241,18 @@ const std::vector<TestBackend>& test_backends() {
     return out;
   }();
   return backends;
+}
+
+std::unique_ptr<TestDatabase> pg_database() {
+  if (!postgres_configured()) {
+    if (running_in_ci()) FAIL("CI=true but OUTPOST_TEST_PG is not set");
+    MESSAGE("PostgreSQL test SKIPPED: set OUTPOST_TEST_PG");
+    return nullptr;
+  }
+  for (const auto& b : test_backends()) {
+    if (b.name == "postgres") return b.create();
+  }
+  return nullptr;
 }
 
 void run_on_backends(const std::function<void(Engine& engine, TestDatabase& db)>& body) {

@@ -78,6 +78,9 @@ struct TestBackend {
 const std::vector<TestBackend>& test_backends();
 bool postgres_configured();
 bool running_in_ci();  // env CI=true
+// A fresh PostgreSQL test database, or nullptr (with a visible message)
+// when OUTPOST_TEST_PG is not set; in CI its absence fails the test.
+std::unique_ptr<TestDatabase> pg_database();
 
 // Runs `body` once per backend, each in its own doctest SUBCASE named after the
 // backend, on a fresh database; the backend name is in the failure context.

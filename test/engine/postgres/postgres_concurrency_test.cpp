@@ -23,18 +23,6 @@
 namespace outpost::test {
 namespace {
 
-std::unique_ptr<TestDatabase> pg_database() {
-  if (!postgres_configured()) {
-    if (running_in_ci()) FAIL("CI=true but OUTPOST_TEST_PG is not set");
-    MESSAGE("PostgreSQL test SKIPPED: set OUTPOST_TEST_PG");
-    return nullptr;
-  }
-  for (const auto& b : test_backends()) {
-    if (b.name == "postgres") return b.create();
-  }
-  return nullptr;
-}
-
 std::unique_ptr<Engine> pg_engine(const TestDatabase& db, size_t pool_size) {
   return std::make_unique<RecordEngine>(
       std::make_unique<PgStorage>(pg_conninfo_from_url(db.url()), OpenOptions{}, pool_size),

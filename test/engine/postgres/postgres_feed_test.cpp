@@ -23,20 +23,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// A fresh PostgreSQL test database, or nullptr (with a visible message)
-// when OUTPOST_TEST_PG is not set.
-std::unique_ptr<TestDatabase> pg_database() {
-  if (!postgres_configured()) {
-    if (running_in_ci()) FAIL("CI=true but OUTPOST_TEST_PG is not set");
-    MESSAGE("PostgreSQL test SKIPPED: set OUTPOST_TEST_PG");
-    return nullptr;
-  }
-  for (const auto& b : test_backends()) {
-    if (b.name == "postgres") return b.create();
-  }
-  return nullptr;
-}
-
 // An engine on its own PgStorage (own pool and listener), keeping a handle
 // on the storage for the test hooks.
 struct PgEngine {

@@ -15,18 +15,6 @@
 namespace outpost::test {
 namespace {
 
-std::unique_ptr<TestDatabase> pg_database() {
-  if (!postgres_configured()) {
-    if (running_in_ci()) FAIL("CI=true but OUTPOST_TEST_PG is not set");
-    MESSAGE("PostgreSQL test SKIPPED: set OUTPOST_TEST_PG");
-    return nullptr;
-  }
-  for (const auto& b : test_backends()) {
-    if (b.name == "postgres") return b.create();
-  }
-  return nullptr;
-}
-
 // The connection parameters libpq reads from a URL or conninfo string.
 std::map<std::string, std::string> conninfo_params(const std::string& url) {
   std::string conninfo = pg_conninfo_from_url(url);
