@@ -23,6 +23,9 @@ std::string checkpoint_to_json(const Checkpoint& checkpoint) {
   w.end_object();
   w.string("history");
   w.strings(checkpoint.history);
+  w.field("scope", checkpoint.scope);
+  w.string("target_scoped");
+  w.boolean(checkpoint.target_scoped);
   w.end_object();
   return w.str();
 }
@@ -58,6 +61,9 @@ std::optional<Checkpoint> checkpoint_from_json(std::string_view text) {
     }
   }
   checkpoint.history = strings_of("history");
+  checkpoint.scope = string_of("scope");
+  std::optional<JsonNode> target_scoped = root.member("target_scoped");
+  checkpoint.target_scoped = target_scoped && target_scoped->is_true();
   return checkpoint;
 }
 

@@ -32,12 +32,18 @@ struct Checkpoint {
   // checkpoint are saved one after the other, so one of them can lag; the
   // history tells a lagging copy from a foreign one (resume_point).
   std::vector<std::string> history;
+  // Scopes (DESIGN.md section 14): the replication's own scope (canonical
+  // text; empty: every record of its tables), and whether the target held
+  // a scope of its own. A push to a target without one makes the target a
+  // keeper of what it received (reconciler/scoping.h).
+  std::string scope;
+  bool target_scoped = false;
 
   friend bool operator==(const Checkpoint&, const Checkpoint&) = default;
 };
 
 // {"last_seq", "updated_at", "source", "target", "tables", "skipped": {table: cursor},
-//  "history": [cursor, ...]}.
+//  "history": [cursor, ...], "scope": text, "target_scoped": bool}.
 std::string checkpoint_to_json(const Checkpoint& checkpoint);
 // nullopt when `text` is not a checkpoint (malformed JSON, no string
 // "last_seq"); unknown fields are ignored, missing optional ones left empty.

@@ -8,6 +8,30 @@ namespace outpost {
 std::vector<std::pair<std::string, std::string>> Engine::list_local() {
   throw Error(ErrorCode::internal, "this database cannot list its local documents");
 }
+
+namespace {
+
+[[noreturn]] void not_from_here(const char* what) {
+  throw Error(ErrorCode::internal,
+              std::string("this database cannot ") + what + " from here (open it directly)");
+}
+
+}  // namespace
+
+std::optional<Scope> Engine::scope() { return std::nullopt; }
+void Engine::set_scope(const std::optional<Scope>&) { not_from_here("change its scope"); }
+void Engine::prepare_scope(const Scope&) { not_from_here("create scope indexes"); }
+std::vector<std::string> Engine::scope_indexes(const std::string&) {
+  not_from_here("list its scope indexes");
+}
+IdPage Engine::record_ids(const std::string&, const RecordSelection&, const std::string&, size_t) {
+  not_from_here("list record ids by scope");
+}
+PurgeResult Engine::purge(const PurgeRequest&) { not_from_here("purge records"); }
+std::vector<PurgeLogEntry> Engine::purge_log(size_t, size_t) {
+  not_from_here("show its purge log");
+}
+
 namespace {
 
 WriteResult write_one(Engine& engine, Edit edit) {

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "api/record.h"
+#include "api/scope.h"
 #include "api/table.h"
 #include "api/tokens.h"
 
@@ -30,6 +31,8 @@ struct GetOptions {
   Revision revision;       // empty: the winner
   bool conflicts = false;  // fill Record::conflicts
   bool ancestry = false;   // fill Record::ancestry
+  // A record out of this scope reads as absent (DESIGN.md section 14).
+  std::shared_ptr<const Scope> scope;
 };
 
 class Engine {
@@ -61,18 +64,45 @@ class Engine {
   virtual std::optional<Record> get(const std::string& table, const std::string& id,
                                     const GetOptions& options = {}) = 0;
   // Live records (winners not deleted) in id order, after `after`.
-  virtual RecordPage list_records(const std::string& table, const std::string& after,
-                                  size_t limit) = 0;
+  // Under a scope (DESIGN.md section 14), records out of it are left out,
+  // everywhere below as well: they read exactly as absent ones.
+  virtual RecordPage list_records(const std::string& table, const std::string& after, size_t limit,
+                                  const Scope* scope = nullptr) = 0;
   // Records with conflicts; `table` empty means every table.
   virtual ConflictPage list_conflicts(const std::string& table, const std::string& after,
-                                      size_t limit) = 0;
+                                      size_t limit, const Scope* scope = nullptr) = 0;
 
   // Change feed (DESIGN.md section 6).
   virtual ChangesPage changes(const ChangesRequest& request) = 0;
 
   // Replication support (DESIGN.md section 7).
-  virtual std::vector<RevsDiffResult> revs_diff(const std::vector<RevsDiffQuery>& queries) = 0;
-  virtual std::vector<BulkGetResult> bulk_get(const std::vector<BulkGetQuery>& queries) = 0;
+  virtual std::vector<RevsDiffResult> revs_diff(const std::vector<RevsDiffQuery>& queries,
+                                                const Scope* scope = nullptr) = 0;
+  virtual std::vector<BulkGetResult> bulk_get(const std::vector<BulkGetQuery>& queries,
+                                              const Scope* scope = nullptr) = 0;
+
+  // Scopes and purge (DESIGN.md section 14). The defaults are for engines
+  // that cannot do them from here (a remote database seen over HTTP):
+  // scope() is nullopt and the others throw Error(internal).
+  //
+  // The database's own scope: nullopt when it holds every record.
+  virtual std::optional<Scope> scope();
+  // Stores (or clears) the database's scope and creates the indexes it
+  // needs. Purges nothing: reconciler/scoping.h narrows a database safely.
+  virtual void set_scope(const std::optional<Scope>& scope);
+  // Creates the indexes a scope needs to be read cheaply (on T and on the
+  // table's tombstones) when they are missing.
+  virtual void prepare_scope(const Scope& scope);
+  // The columns of `table` that have scope indexes.
+  virtual std::vector<std::string> scope_indexes(const std::string& table);
+  // Ids of the records of `table`, live or deleted, by `selection`, id >
+  // after, in id order.
+  virtual IdPage record_ids(const std::string& table, const RecordSelection& selection,
+                            const std::string& after, size_t limit);
+  // Removes records with their whole history, in one transaction.
+  virtual PurgeResult purge(const PurgeRequest& request);
+  // The purge log, oldest first, at most `limit` entries after the first `skip`.
+  virtual std::vector<PurgeLogEntry> purge_log(size_t skip, size_t limit);
 
   // Local (non-replicated) documents: JSON texts stored by id.
   virtual std::optional<std::string> get_local(const std::string& id) = 0;

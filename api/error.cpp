@@ -13,13 +13,14 @@ struct CodeInfo {
   int status;
 };
 
-constexpr std::array<CodeInfo, 17> kCodes{{
+constexpr std::array<CodeInfo, 18> kCodes{{
     {ErrorCode::invalid_json, "invalid_json", 400},
     {ErrorCode::invalid_value, "invalid_value", 400},
     {ErrorCode::invalid_name, "invalid_name", 400},
     {ErrorCode::unknown_column, "unknown_column", 400},
     {ErrorCode::missing_required, "missing_required", 400},
     {ErrorCode::invalid_revision, "invalid_revision", 400},
+    {ErrorCode::invalid_scope, "invalid_scope", 400},
     {ErrorCode::unauthorized, "unauthorized", 401},
     {ErrorCode::forbidden, "forbidden", 403},
     {ErrorCode::not_found, "not_found", 404},

@@ -16,6 +16,7 @@ enum class ErrorCode {
   unknown_column,
   missing_required,
   invalid_revision,
+  invalid_scope,
   unauthorized,
   forbidden,
   not_found,

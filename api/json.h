@@ -52,6 +52,9 @@ struct ServerInfo {
   // does not say. Clients split their requests to fit.
   uint64_t max_body_bytes = 0;
   uint64_t max_batch_docs = 0;
+  // The database's own scope (DESIGN.md section 14), canonical text; empty
+  // when it holds every record.
+  std::string scope;
 
   friend bool operator==(const ServerInfo&, const ServerInfo&) = default;
 };

@@ -47,6 +47,7 @@ const rapidjson::Value& value_of(const void* v) { return *static_cast<const rapi
 bool JsonNode::is_object() const { return value_of(value_).IsObject(); }
 bool JsonNode::is_array() const { return value_of(value_).IsArray(); }
 bool JsonNode::is_string() const { return value_of(value_).IsString(); }
+bool JsonNode::is_true() const { return value_of(value_).IsTrue(); }
 
 std::optional<JsonNode> JsonNode::member(std::string_view name) const {
   const rapidjson::Value& v = value_of(value_);

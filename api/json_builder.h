@@ -75,6 +75,7 @@ class JsonNode {
   bool is_object() const;
   bool is_array() const;
   bool is_string() const;
+  bool is_true() const;  // the literal true
   // The first member called `name`; nullopt when there is none or this is not
   // an object.
   std::optional<JsonNode> member(std::string_view name) const;

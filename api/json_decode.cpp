@@ -441,6 +441,7 @@ RemoteRevision read_remote_revision(const rj::Value& v, const Path& p, Mode mode
   if (r.deleted) check_no_attributes_on_delete(attributes, f);
   r.attributes = std::move(attributes).value_or(Attributes{});
   r.ancestry = f.optional_revisions("ancestry").value_or(std::vector<Revision>{});
+  r.parent_attributes = f.optional_attributes("parent_attributes");
   return r;
 }
 
@@ -587,6 +588,7 @@ ServerInfo info_from_json(std::string_view text, const JsonLimits& limits) {
     info.max_body_bytes = count("body_bytes");
     info.max_batch_docs = count("batch_docs");
   }
+  info.scope = f.optional_string("scope").value_or(std::string());
   return info;
 }
 
@@ -672,6 +674,8 @@ ChangesPage changes_from_json(std::string_view text, const JsonLimits& limits) {
         c.seq = e.string("seq");
         c.table = e.string("table");
         c.id = e.string("id");
+        c.removed = e.optional_boolean("removed").value_or(false);
+        if (c.removed) return c;  // out of the scope now: no revision
         c.revision = e.revision("revision");
         c.deleted = e.optional_boolean("deleted").value_or(false);
         c.leaves = e.optional_revisions("leaves").value_or(std::vector<Revision>{});

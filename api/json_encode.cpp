@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "api/json.h"
+#include "utils/sha256.h"
 #include "utils/utf8.h"
 
 namespace outpost {
@@ -151,6 +152,10 @@ void write_remote_revision(JsonWriter& w, const RemoteRevision& r) {
   w.key("attributes");
   w.attributes(r.attributes);
   w.field("ancestry", r.ancestry);
+  if (r.parent_attributes) {
+    w.key("parent_attributes");
+    w.attributes(*r.parent_attributes);
+  }
   w.end_object();
 }
 
@@ -263,6 +268,10 @@ std::string info_to_json(const ServerInfo& info) {
     w.uint64(info.max_batch_docs);
     w.end_object();
   }
+  if (!info.scope.empty()) {
+    w.field("scope", info.scope);
+    w.field("scope_fingerprint", sha256_hex(info.scope));
+  }
   w.end_object();
   return w.str();
 }
@@ -351,9 +360,13 @@ std::string changes_to_json(const ChangesPage& page) {
     w.field("seq", c.seq);
     w.field("table", c.table);
     w.field("id", c.id);
-    w.field("revision", c.revision);
-    w.field("deleted", c.deleted);
-    w.field("leaves", c.leaves);
+    if (c.removed) {
+      w.field("removed", true);
+    } else {
+      w.field("revision", c.revision);
+      w.field("deleted", c.deleted);
+      w.field("leaves", c.leaves);
+    }
     w.end_object();
   }
   w.end_array();

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <stop_token>
 #include <string>
@@ -10,6 +11,7 @@
 
 #include "api/error.h"
 #include "api/revision.h"
+#include "api/scope.h"
 #include "api/value.h"
 
 namespace outpost {
@@ -43,6 +45,11 @@ struct RemoteRevision {
   bool deleted = false;
   Attributes attributes;
   std::vector<Revision> ancestry;  // the revision's ancestors, nearest first
+  // For a deletion whose parent (ancestry[0]) is not deleted: the parent's
+  // body, when the sender holds it, so that the receiver can judge the
+  // deleted record by its last body (DESIGN.md section 14). The receiver
+  // stores it only when it matches ancestry[0]'s hash.
+  std::optional<Attributes> parent_attributes;
 };
 
 // The outcome of one document of a batch: a revision, or an error.
@@ -63,6 +70,10 @@ struct Change {
   Revision revision;  // the winner
   bool deleted = false;
   std::vector<Revision> leaves;
+  // Read under a scope: the record is out of the scope now but once had a
+  // revision in it (DESIGN.md section 14). Revision and leaves are then
+  // empty; a holder of the scope purges the record.
+  bool removed = false;
 };
 
 struct ChangesPage {
@@ -78,6 +89,11 @@ struct ChangesRequest {
   // A long-poll also returns (with what it has) once a stop is requested
   // here. Honoured by local engines; a request over HTTP runs its course.
   std::stop_token stop;
+  // Only records in this scope, plus `removed` entries (DESIGN.md section
+  // 14). Null: every record. A read from the beginning under a scope costs
+  // in proportion to the records in scope; its cursors are only valid under
+  // a scope.
+  std::shared_ptr<const Scope> scope;
 };
 
 // revs_diff: for each (table, id, revisions) the ones the receiver lacks and
@@ -104,6 +120,42 @@ struct BulkGetQuery {
 struct BulkGetResult {
   std::optional<RemoteRevision> revision;  // nullopt with error set when unavailable
   std::optional<Error> error;
+};
+
+// Purge (DESIGN.md section 14): records removed with their whole history
+// from one database, not replicated, listed in its purge log.
+struct PurgeRequest {
+  std::string table;
+  std::vector<std::string> ids;
+  std::string reason;  // for the purge log
+  // Only records whose latest change is at or before each of these cursors
+  // (ones this database issued, e.g. a push checkpoint's last_seq) are
+  // purged; the others are kept. Empty: every record named.
+  std::vector<std::string> changed_at_or_before;
+};
+struct PurgeResult {
+  std::vector<std::string> purged;
+  std::vector<std::string> kept;    // changed after one of changed_at_or_before
+  std::vector<std::string> absent;  // no such record
+};
+struct PurgeLogEntry {
+  std::string table;
+  std::string id;
+  std::string at;  // canonical timestamp text (UTC)
+  std::string reason;
+};
+
+// Which records record_ids() lists.
+struct RecordSelection {
+  enum class Kind { all, matching, not_matching };
+  Kind kind = Kind::all;
+  // For matching / not_matching. A deleted record whose last body this
+  // database never held is in neither.
+  const ScopeClause* clause = nullptr;
+};
+struct IdPage {
+  std::vector<std::string> ids;
+  std::string next;  // id to pass as `after`; empty at the end
 };
 
 struct RecordPage {

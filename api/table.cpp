@@ -39,7 +39,7 @@ const Column* Table::find_column(std::string_view column) const {
 void validate_table_name(std::string_view name) {
   static constexpr std::string_view kRule =
       "table names are 1-48 characters of a-z, 0-9 and _, start with a letter, do not end in "
-      "_history, do not start with sqlite_ or pg_ and are not sqlite or pg";
+      "_history, do not start with sqlite_, pg_ or tombstones_ and are not sqlite or pg";
   const std::string quoted = quote_for_message(name);
   if (!is_identifier(name, kMaxTableName)) {
     invalid_name("invalid table name " + quoted + ": " + std::string(kRule));
@@ -52,6 +52,13 @@ void validate_table_name(std::string_view name) {
   if (name.starts_with("sqlite_") || name.starts_with("pg_")) {
     invalid_name("invalid table name " + quoted +
                  ": names starting with sqlite_ or pg_ are reserved by the databases; " +
+                 std::string(kRule));
+  }
+  if (name.starts_with("tombstones_")) {
+    // The engine's _tombstones_<T> tables would clash with the indexes of
+    // such a table (_<name>_conflicted) on PostgreSQL.
+    invalid_name("invalid table name " + quoted +
+                 ": names starting with tombstones_ are reserved for the engine's tables; " +
                  std::string(kRule));
   }
   if (name == "sqlite" || name == "pg") {
@@ -132,5 +139,9 @@ Table merge_tables(const Table& existing, const Table& incoming) {
 }
 
 std::string history_table_name(std::string_view table) { return std::string(table) + "_history"; }
+
+std::string tombstone_table_name(std::string_view table) {
+  return "_tombstones_" + std::string(table);
+}
 
 }  // namespace outpost

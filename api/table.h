@@ -43,5 +43,8 @@ Table merge_tables(const Table& existing, const Table& incoming);
 
 // The history table's SQL name: "<name>_history".
 std::string history_table_name(std::string_view table);
+// The engine-owned table of the table's deleted records with their last
+// bodies (DESIGN.md section 14): "_tombstones_<name>".
+std::string tombstone_table_name(std::string_view table);
 
 }  // namespace outpost

@@ -5,6 +5,7 @@
 #include "bench/bench_http.h"
 #include "bench/bench_put.h"
 #include "bench/bench_replicate.h"
+#include "bench/bench_scope.h"
 
 namespace outpost {
 
@@ -17,6 +18,10 @@ constexpr BenchScenario kScenarios[] = {
      run_replicate_bench},
     {"http", "push and pull over HTTP to a server process vs in-process replication",
      run_http_bench},
+    {"scope",
+     "pull one district of a large database into a scoped device vs from a database holding "
+     "only it",
+     run_scope_bench},
 };
 
 }  // namespace

@@ -91,6 +91,11 @@ void pg_drop_scratch(const std::string& conninfo, const std::string& schema) {
   conn.exec("DROP SCHEMA IF EXISTS " + pg_quote_identifier(schema) + " CASCADE");
 }
 
+void pg_vacuum_analyze(const std::string& conninfo) {
+  PgConnection conn(conninfo);
+  conn.exec("VACUUM ANALYZE");
+}
+
 BaselineResult run_pg_raw_baseline(const PgBaselineOptions& options) {
   PgConnection conn(options.conninfo);
   const std::string table = pg_quote_identifier(options.table);

@@ -41,5 +41,8 @@ BaselineResult run_pg_raw_baseline(const PgBaselineOptions& options);
 std::string pg_scratch_conninfo(const std::string& conninfo, const std::string& schema);
 // Drops the schema and everything in it.
 void pg_drop_scratch(const std::string& conninfo, const std::string& schema);
+// VACUUM ANALYZE of the tables on the connection's search_path: what
+// autovacuum does to a hub's tables after a bulk load, done at once.
+void pg_vacuum_analyze(const std::string& conninfo);
 
 }  // namespace outpost

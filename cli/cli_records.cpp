@@ -1,12 +1,16 @@
-// `outpost records`: get, put, delete, list, conflicts, resolve.
+// `outpost records`: get, put, delete, list, conflicts, resolve, purge, purge-log.
 // col=value arguments take the column's declared type (DESIGN.md section 11).
+#include <algorithm>
 #include <iostream>
 #include <map>
 #include <optional>
 
 #include "api/json.h"
+#include "api/json_builder.h"
+#include "api/scope.h"
 #include "cli/command.h"
 #include "cli/output.h"
+#include "reconciler/scoping.h"
 
 namespace outpost::cli {
 
@@ -206,7 +210,10 @@ int run_list(Context& context, const ParsedArgs& args) {
   const auto limit = static_cast<size_t>(args.get_int("limit", 100, 1, 10000));
   auto engine = context.open();
   const Table table = require_table(*engine, table_name);
-  RecordPage page = engine->list_records(table_name, args.get_or("after", ""), limit);
+  std::optional<Scope> where;
+  if (auto clause = args.get("where")) where = parse_where(*engine, table_name, *clause);
+  RecordPage page =
+      engine->list_records(table_name, args.get_or("after", ""), limit, where ? &*where : nullptr);
   if (context.json) {
     std::cout << record_page_to_json(page) << "\n";
     return 0;
@@ -270,6 +277,132 @@ int run_resolve(Context& context, const ParsedArgs& args) {
   return 0;
 }
 
+// The ids of the records of `table` (live or deleted) that match `clause`.
+std::vector<std::string> matching_ids(Engine& engine, const std::string& table,
+                                      const ScopeClause& clause) {
+  RecordSelection selection;
+  selection.kind = RecordSelection::Kind::matching;
+  selection.clause = &clause;
+  std::vector<std::string> ids;
+  std::string after;
+  for (;;) {
+    IdPage page = engine.record_ids(table, selection, after, 1000);
+    ids.insert(ids.end(), page.ids.begin(), page.ids.end());
+    if (page.next.empty() || page.ids.empty()) break;
+    after = page.next;
+  }
+  return ids;
+}
+
+int run_purge(Context& context, const ParsedArgs& args) {
+  const std::string& table_name = args.positionals[0];
+  const std::optional<std::string> clause = args.get("where");
+  if (clause.has_value() == (args.positionals.size() > 1)) {
+    throw UsageError("'outpost records purge' takes either record ids or --where CLAUSE");
+  }
+  const std::string reason = args.get_or("reason", "outpost records purge");
+  auto engine = context.open();
+  require_table(*engine, table_name);
+  std::vector<std::string> ids;
+  if (clause) {
+    const Scope scope = parse_where(*engine, table_name, *clause);
+    const ScopeClause* found = scope.find(table_name);
+    if (found == nullptr) throw Error(ErrorCode::invalid_scope, "--where names no clause");
+    ids = matching_ids(*engine, table_name, *found);
+  } else {
+    ids.assign(args.positionals.begin() + 1, args.positionals.end());
+  }
+
+  size_t purged = 0;
+  std::vector<std::string> waiting;
+  std::vector<std::string> absent;
+  constexpr size_t kBatch = 1000;
+  for (size_t i = 0; i < ids.size(); i += kBatch) {
+    std::vector<std::string> batch(
+        ids.begin() + static_cast<std::ptrdiff_t>(i),
+        ids.begin() + static_cast<std::ptrdiff_t>(std::min(ids.size(), i + kBatch)));
+    if (args.has("force")) {
+      PurgeRequest request;
+      request.table = table_name;
+      request.ids = std::move(batch);
+      request.reason = reason;
+      PurgeResult result = engine->purge(request);
+      purged += result.purged.size();
+      absent.insert(absent.end(), result.absent.begin(), result.absent.end());
+    } else {
+      PurgeOutcome outcome = purge_acknowledged(*engine, table_name, batch, reason);
+      purged += outcome.purged;
+      waiting.insert(waiting.end(), outcome.waiting.begin(), outcome.waiting.end());
+    }
+  }
+
+  if (context.json) {
+    JsonBuilder w;
+    w.start_object();
+    w.field("table", table_name);
+    w.field_count("purged", purged);
+    w.string("waiting");
+    w.strings(waiting);
+    w.end_object();
+    std::cout << w.str() << "\n";
+    return 0;
+  }
+  std::cout << with_thousands(static_cast<double>(purged)) << " records purged from "
+            << printable(table_name);
+  if (!waiting.empty()) {
+    std::cout << ", " << with_thousands(static_cast<double>(waiting.size()))
+              << " waiting to be purged";
+  }
+  if (!absent.empty()) {
+    std::cout << ", " << with_thousands(static_cast<double>(absent.size())) << " absent";
+  }
+  std::cout << "\n";
+  if (!waiting.empty()) {
+    std::cout << "these records have revisions no database without a scope has acknowledged;\n"
+                 "they are purged once such a database holds them (push with 'outpost sync',\n"
+                 "then purge again), or now with --force, which may lose those revisions.\n";
+    print_waiting(waiting);
+  }
+  return 0;
+}
+
+int run_purge_log(Context& context, const ParsedArgs& args) {
+  const auto skip = static_cast<size_t>(args.get_int("skip", 0));
+  const auto limit = static_cast<size_t>(args.get_int("limit", 1000, 1, 100000));
+  std::vector<PurgeLogEntry> entries = context.open()->purge_log(skip, limit);
+  if (context.json) {
+    JsonBuilder w;
+    w.start_object();
+    w.string("entries");
+    w.start_array();
+    for (const PurgeLogEntry& e : entries) {
+      w.start_object();
+      w.field("table", e.table);
+      w.field("id", e.id);
+      w.field("at", e.at);
+      w.field("reason", e.reason);
+      w.end_object();
+    }
+    w.end_array();
+    w.end_object();
+    std::cout << w.str() << "\n";
+    return 0;
+  }
+  if (entries.empty()) {
+    std::cout << "(no purges)\n";
+    return 0;
+  }
+  TextTable out({"at", "table", "id", "reason"});
+  for (const PurgeLogEntry& e : entries) {
+    out.add_row({printable(e.at), printable(e.table), cell(e.id), cell(e.reason, 60)});
+  }
+  out.print(std::cout);
+  if (entries.size() == limit) {
+    std::cerr << "(more entries: add --skip " << skip + limit << ")\n";
+  }
+  return 0;
+}
+
 constexpr OptionSpec kGetOptions[] = {
     {"conflicts", "", "also list the record's conflicting revisions"},
     {"revision", "R", "read revision R instead of the winner"},
@@ -285,6 +418,20 @@ constexpr OptionSpec kDeleteOptions[] = {
 constexpr OptionSpec kPageOptions[] = {
     {"after", "CURSOR", "start after this id (the cursor printed by the previous page)"},
     {"limit", "N", "at most N entries (default 100, at most 10000)"},
+};
+constexpr OptionSpec kListOptions[] = {
+    {"after", "CURSOR", "start after this id (the cursor printed by the previous page)"},
+    {"limit", "N", "at most N entries (default 100, at most 10000)"},
+    {"where", "CLAUSE", "only records matching CLAUSE, a scope clause: \"district = 'x'\""},
+};
+constexpr OptionSpec kPurgeOptions[] = {
+    {"where", "CLAUSE", "purge the records matching CLAUSE (live or deleted) instead of IDs"},
+    {"reason", "TEXT", "the reason written to the purge log"},
+    {"force", "", "purge now, even revisions no other database has (they may be lost)"},
+};
+constexpr OptionSpec kPurgeLogOptions[] = {
+    {"skip", "N", "leave out the first N entries"},
+    {"limit", "N", "at most N entries (default 1000)"},
 };
 
 #define OUTPOST_CLI_VALUES_HELP                                                        \
@@ -327,11 +474,15 @@ const Command kCommands[] = {
      .max_args = 2,
      .run = run_delete},
     {.name = "list",
-     .usage = "T [--after ID] [--limit N]",
+     .usage = "T [--where CLAUSE] [--after ID] [--limit N]",
      .summary = "list the live records of table T in id order",
-     .details = "A cut-off page says on stderr how to ask for the next one.\n"
-                "--json: {\"records\": [...], \"next\"}.\n",
-     .options = kPageOptions,
+     .details =
+         "A cut-off page says on stderr how to ask for the next one.\n"
+         "--where CLAUSE lists only the records matching CLAUSE, written as a table's\n"
+         "clause in a scope (see 'outpost scope set --help'), e.g.\n"
+         "  outpost records list households --where \"district = 'north' AND size IN (5, 6)\"\n"
+         "--json: {\"records\": [...], \"next\"}.\n",
+     .options = kListOptions,
      .min_args = 1,
      .max_args = 1,
      .run = run_list},
@@ -352,6 +503,28 @@ const Command kCommands[] = {
                 "col=value changes; with none, REV is kept as it is.\n\n" OUTPOST_CLI_VALUES_HELP,
      .min_args = 3,
      .run = run_resolve},
+    {.name = "purge",
+     .usage = "T {ID ...|--where CLAUSE} [--reason TEXT] [--force]",
+     .summary = "remove records from this database with their whole history",
+     .details = "A purge is local: it is not replicated, not in the feed, and listed in the\n"
+                "purge log ('outpost records purge-log'). A purged record comes back only by\n"
+                "replication. By default a record is purged only when a database without a\n"
+                "scope (a hub, a full copy) that this one pushed to holds every revision of it;\n"
+                "the others are kept and listed as waiting: push ('outpost sync') and purge\n"
+                "again. --force purges them anyway, and may drop revisions no other database\n"
+                "has. --where CLAUSE (a scope clause, e.g. \"district = 'x'\") purges the\n"
+                "records matching it, deleted ones by their last body.\n"
+                "--json: {\"table\", \"purged\", \"waiting\": [\"table/id\", ...]}.\n",
+     .options = kPurgeOptions,
+     .min_args = 1,
+     .run = run_purge},
+    {.name = "purge-log",
+     .usage = "[--skip N] [--limit N]",
+     .summary = "list the records purged from this database, oldest first",
+     .details = "--json: {\"entries\": [{\"table\", \"id\", \"at\", \"reason\"}]}.\n",
+     .options = kPurgeLogOptions,
+     .max_args = 0,
+     .run = run_purge_log},
 };
 
 #undef OUTPOST_CLI_VALUES_HELP

@@ -18,6 +18,7 @@
 #include <thread>
 
 #include "api/error.h"
+#include "api/scope.h"
 #include "api/table.h"
 #include "cli/command.h"
 #include "cli/output.h"
@@ -159,6 +160,8 @@ std::string summary_line(std::string_view what, const ReplicationReport& r) {
                      " revisions written, " + count(r.already_present) + " already present, " +
                      count(r.errors.size()) + " errors";
   if (r.refused > 0) line += ", " + count(r.refused) + " refused";
+  if (r.purged > 0) line += ", " + count(r.purged) + " purged";
+  if (r.purge_waiting > 0) line += ", " + count(r.purge_waiting) + " waiting to be purged";
   if (r.bytes) line += ", " + count(*r.bytes) + " bytes";
   line += ", " + fixed(r.seconds, 2) + " s, " + with_thousands(r.rate()) + " changes/s";
   return line;
@@ -252,7 +255,14 @@ int list_rejected(Context& context, Engine& local, Engine& remote,
   std::string json;  // {"push": {"refused": [...]}, "pull": {...}}
   size_t total = 0;
   for (const Direction& d : directions) {
-    const std::string id = replication_id(d.source.db_id(), d.target.db_id(), options.tables);
+    // The scope the replicator uses: --scope, narrowed by the target's own.
+    std::optional<Scope> scope;
+    if (options.scope) scope = *options.scope;
+    if (std::optional<Scope> own = d.target.scope()) {
+      scope = scope ? intersect_scopes(*scope, *own) : std::move(*own);
+    }
+    const std::string id = replication_id(d.source.db_id(), d.target.db_id(), options.tables,
+                                          scope ? scope_fingerprint(*scope) : std::string());
     std::optional<std::string> text = d.source.get_local(refusals_local_id(id));
     std::vector<Refusal> refused;
     if (text) {
@@ -322,6 +332,26 @@ int run_sync(Context& context, const ParsedArgs& args) {
     }
   }
 
+  if (auto text = args.get("scope")) {
+    // Parsed against the target's tables when it is local, else the
+    // source's; a scope that fails against one side is tried on the other.
+    std::vector<Engine*> sides{local.get(), remote};
+    if (push && opened.http == nullptr) std::swap(sides[0], sides[1]);
+    std::optional<Error> first;
+    for (Engine* side : sides) {
+      try {
+        const std::vector<Table> tables =
+            when_reachable(options.continuous, options.stop, [&] { return side->list_tables(); });
+        options.scope = std::make_shared<const Scope>(parse_scope(*text, tables));
+        break;
+      } catch (const Error& e) {
+        if (e.code() != ErrorCode::invalid_scope) throw;
+        if (!first) first = e;
+      }
+    }
+    if (!options.scope) throw *first;
+  }
+
   if (args.has("rejected")) {
     if (options.continuous) throw UsageError("--rejected and --continuous exclude each other");
     return list_rejected(context, *local, *remote, options, pull, push);
@@ -381,6 +411,7 @@ constexpr OptionSpec kOptions[] = {
     {"cacert", "FILE", "https: trust the CA certificate(s) in this PEM file (self-signed hubs)"},
     {"insecure", "", "https: do not verify the server's certificate (testing only)"},
     {"tables", "a,b", "only these tables (each table set has its own checkpoint)"},
+    {"scope", "SCOPE", "only the records in SCOPE (each scope has its own checkpoint)"},
     {"pull", "", "only copy from --remote into --db"},
     {"push", "", "only copy from --db into --remote"},
     {"continuous", "", "keep following both feeds until interrupted (Ctrl-C)"},
@@ -390,8 +421,8 @@ constexpr OptionSpec kOptions[] = {
 
 const Command kCommands[] = {
     {.name = "",
-     .usage = "--remote URL [--token T] [--tables a,b] [--pull|--push] [--continuous] [--batch N] "
-              "[--rejected]",
+     .usage = "--remote URL [--token T] [--tables a,b] [--scope SCOPE] [--pull|--push] "
+              "[--continuous] [--batch N] [--rejected]",
      .summary = "replicate between this database and another until both hold the same records",
      .details =
          "Copies every revision one side has and the other lacks, both ways unless --pull\n"
@@ -407,7 +438,12 @@ const Command kCommands[] = {
          "Nothing is skipped silently: a document the other side refuses for good\n"
          "(forbidden, too_large, invalid_revision, ...) is recorded in its source database\n"
          "and tried again by every later sync; while any remain, sync exits 1.\n"
-         "--rejected lists them (table/id, revision, error, message, when) and syncs nothing.\n",
+         "--rejected lists them (table/id, revision, error, message, when) and syncs nothing.\n"
+         "--scope SCOPE (see 'outpost scope set --help') narrows the sync to the records\n"
+         "in SCOPE. A database with a scope of its own ('outpost scope set') receives\n"
+         "only what its scope covers whatever --scope says, and purges the records the\n"
+         "other side reports as out of it once a database without a scope holds them;\n"
+         "the summary counts them as purged, or as waiting to be purged.\n",
      .options = kOptions,
      .max_args = 0,
      .run = run_sync},

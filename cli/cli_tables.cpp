@@ -1,7 +1,9 @@
 // `outpost tables`: list, show, create and extend table definitions.
 #include <iostream>
 
+#include "api/error.h"
 #include "api/json.h"
+#include "api/json_builder.h"
 #include "api/table.h"
 #include "cli/command.h"
 #include "cli/output.h"
@@ -92,8 +94,32 @@ int run_list(Context& context, const ParsedArgs&) {
   return 0;
 }
 
+// `tables show`: the definition, then the columns with scope indexes (DESIGN.md
+// section 14), which a remote database does not list.
 int run_show(Context& context, const ParsedArgs& args) {
-  print_table(context, require_table(*context.open(), args.positionals[0]));
+  auto engine = context.open();
+  const Table table = require_table(*engine, args.positionals[0]);
+  std::optional<std::vector<std::string>> indexes;
+  try {
+    indexes = engine->scope_indexes(table.name);
+  } catch (const Error&) {
+    indexes.reset();  // not available from here (a remote database)
+  }
+  if (context.json) {
+    std::string text = table_to_json(table);
+    if (indexes && text.ends_with('}')) {
+      JsonBuilder w;
+      w.strings(*indexes);
+      text.pop_back();
+      text += std::string(text.ends_with('{') ? "" : ",") + "\"scope_indexes\":" + w.str() + "}";
+    }
+    std::cout << text << "\n";
+    return 0;
+  }
+  print_table(context, table);
+  if (indexes && !indexes->empty()) {
+    std::cout << "scope indexes: " << printable(join(*indexes)) << "\n";
+  }
   return 0;
 }
 
@@ -150,6 +176,8 @@ const Command kCommands[] = {
     {.name = "show",
      .usage = "T",
      .summary = "show the columns of table T",
+     .details = "Also lists the columns that have scope indexes (created when a stored scope\n"
+                "first names a column). --json: the definition with \"scope_indexes\": [...].\n",
      .min_args = 1,
      .max_args = 1,
      .run = run_show},

@@ -66,6 +66,15 @@ int run_group(const CommandGroup& group, std::span<const std::string> leading,
 // The definition of `table`, or Error(unknown_table) naming it.
 Table require_table(Engine& engine, const std::string& table);
 
+// Scopes on the command line (cli_scope.cpp): `text` parsed against the
+// tables of `engine` (Error(invalid_scope) otherwise), and the scope
+// "T: CLAUSE" of a --where CLAUSE.
+Scope parse_scope_for(Engine& engine, std::string_view text);
+Scope parse_where(Engine& engine, const std::string& table, std::string_view clause);
+// Lists the first few "table/id" of records that wait for a push before they
+// can be purged (reconciler/scoping.h), on stdout.
+void print_waiting(const std::vector<std::string>& waiting);
+
 // The top-level help listing `groups`.
 std::string top_level_help(std::span<const CommandGroup> groups);
 
@@ -78,5 +87,6 @@ const CommandGroup& bench_commands();
 const CommandGroup& serve_commands();
 const CommandGroup& tokens_commands();
 const CommandGroup& peers_commands();
+const CommandGroup& scope_commands();
 
 }  // namespace outpost::cli

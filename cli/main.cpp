@@ -25,7 +25,8 @@ std::vector<CommandGroup> command_table() {
   return {outpost::cli::tables_commands(),  outpost::cli::records_commands(),
           outpost::cli::changes_commands(), outpost::cli::sync_commands(),
           outpost::cli::serve_commands(),   outpost::cli::tokens_commands(),
-          outpost::cli::peers_commands(),   outpost::cli::bench_commands()};
+          outpost::cli::peers_commands(),   outpost::cli::scope_commands(),
+          outpost::cli::bench_commands()};
 }
 
 int run(const std::vector<std::string>& argv, std::string& path) {
@@ -42,7 +43,7 @@ int run(const std::vector<std::string>& argv, std::string& path) {
       std::cout << top_level_help(groups);
       return 0;
     }
-    throw UsageError("no command given (tables, records, changes, sync, bench)");
+    throw UsageError("no command given (tables, records, changes, sync, scope, bench)");
   }
   auto found = std::find_if(groups.begin(), groups.end(), [&](const CommandGroup& group) {
     return group.name == global.rest[0];

@@ -66,6 +66,9 @@ Error error_of_response(const HttpUrl& url, const HttpRequest& request,
 
 // A page size for the query: empty (the server's default) for 0, and
 // capped where the server caps anyway, so that SIZE_MAX ("all") is understood.
+// The canonical text of a scope, "" (left out) without one.
+std::string scope_param(const Scope* scope) { return scope ? scope_text(*scope) : std::string(); }
+
 std::string limit_param(size_t limit) {
   if (limit == 0) return {};
   return std::to_string(std::min<size_t>(limit, 1000000000));
@@ -154,6 +157,12 @@ ServerInfo HttpEngine::info() {
   ServerInfo info = info_from_json(call({"GET", "/v1", {}, {}}).body);
   remember_limits(info);
   return info;
+}
+
+std::optional<Scope> HttpEngine::scope() {
+  ServerInfo about = info();
+  if (about.scope.empty()) return std::nullopt;
+  return parse_scope(about.scope, list_tables());
 }
 
 void HttpEngine::remember_limits(const ServerInfo& info) {
@@ -304,7 +313,8 @@ std::optional<Record> HttpEngine::get(const std::string& table, const std::strin
   std::string target =
       record_path(table, id) + query_string({{"rev", options.revision.str()},
                                              {"conflicts", options.conflicts ? "true" : ""},
-                                             {"ancestry", options.ancestry ? "true" : ""}});
+                                             {"ancestry", options.ancestry ? "true" : ""},
+                                             {"scope", scope_param(options.scope.get())}});
   std::optional<HttpResponse> response = call_or_missing(
       {"GET", std::move(target), {}, {}}, ErrorCode::not_found, ErrorCode::not_found);
   if (!response) return std::nullopt;
@@ -312,17 +322,20 @@ std::optional<Record> HttpEngine::get(const std::string& table, const std::strin
 }
 
 RecordPage HttpEngine::list_records(const std::string& table, const std::string& after,
-                                    size_t limit) {
-  std::string target = table_path(table) + "/records" +
-                       query_string({{"after", after}, {"limit", limit_param(limit)}});
+                                    size_t limit, const Scope* scope) {
+  std::string target =
+      table_path(table) + "/records" +
+      query_string(
+          {{"after", after}, {"limit", limit_param(limit)}, {"scope", scope_param(scope)}});
   return record_page_from_json(call({"GET", std::move(target), {}, {}}).body);
 }
 
 ConflictPage HttpEngine::list_conflicts(const std::string& table, const std::string& after,
-                                        size_t limit) {
-  std::string target =
-      "/v1/conflicts" +
-      query_string({{"table", table}, {"after", after}, {"limit", limit_param(limit)}});
+                                        size_t limit, const Scope* scope) {
+  std::string target = "/v1/conflicts" + query_string({{"table", table},
+                                                       {"after", after},
+                                                       {"limit", limit_param(limit)},
+                                                       {"scope", scope_param(scope)}});
   return conflict_page_from_json(call({"GET", std::move(target), {}, {}}).body);
 }
 
@@ -333,7 +346,8 @@ ChangesPage HttpEngine::changes(const ChangesRequest& request) {
           {{"since", request.since},
            {"limit", limit_param(request.limit)},
            {"feed", request.timeout_ms > 0 ? "longpoll" : ""},
-           {"timeout_ms", request.timeout_ms > 0 ? std::to_string(request.timeout_ms) : ""}});
+           {"timeout_ms", request.timeout_ms > 0 ? std::to_string(request.timeout_ms) : ""},
+           {"scope", scope_param(request.scope.get())}});
   if (!request.tables.empty()) {
     // Names are joined with a literal ',' (table names never contain one).
     target += target.find('?') == std::string::npos ? "?tables=" : "&tables=";
@@ -347,30 +361,40 @@ ChangesPage HttpEngine::changes(const ChangesRequest& request) {
   return changes_from_json(call(std::move(http)).body);
 }
 
-std::vector<RevsDiffResult> HttpEngine::revs_diff(const std::vector<RevsDiffQuery>& queries) {
+std::vector<RevsDiffResult> HttpEngine::revs_diff(const std::vector<RevsDiffQuery>& queries,
+                                                  const Scope* scope) {
   if (queries.empty()) return {};
   return in_slices(queries, known_batch_docs(), [&](std::span<const RevsDiffQuery> slice) {
     const std::string body = slice.size() == queries.size()
                                  ? revs_diff_request_to_json(queries)
                                  : revs_diff_request_to_json(to_vector(slice));
-    return revs_diff_response_from_json(call({"POST", "/v1/revs_diff", body, {}}).body);
+    return revs_diff_response_from_json(
+        call({"POST", "/v1/revs_diff" + query_string({{"scope", scope_param(scope)}}), body, {}})
+            .body);
   });
 }
 
-std::vector<BulkGetResult> HttpEngine::bulk_get(const std::vector<BulkGetQuery>& queries) {
+std::vector<BulkGetResult> HttpEngine::bulk_get(const std::vector<BulkGetQuery>& queries,
+                                                const Scope* scope) {
   if (queries.empty()) return {};
-  return in_slices(queries, known_batch_docs(),
-                   [&](std::span<const BulkGetQuery> slice) { return bulk_get_slice(slice); });
+  return in_slices(queries, known_batch_docs(), [&](std::span<const BulkGetQuery> slice) {
+    return bulk_get_slice(slice, scope);
+  });
 }
 
 // One bulk_get request; an answer larger than the client accepts is asked
 // again in halves, down to the one revision too large to read, which gets
 // its own too_large result (the others are still read).
-std::vector<BulkGetResult> HttpEngine::bulk_get_slice(std::span<const BulkGetQuery> slice) {
+std::vector<BulkGetResult> HttpEngine::bulk_get_slice(std::span<const BulkGetQuery> slice,
+                                                      const Scope* scope) {
   std::vector<BulkGetResult> results;
   try {
     results = bulk_get_response_from_json(
-        call({"POST", "/v1/bulk_get", bulk_get_request_to_json(to_vector(slice)), {}}).body);
+        call({"POST",
+              "/v1/bulk_get" + query_string({{"scope", scope_param(scope)}}),
+              bulk_get_request_to_json(to_vector(slice)),
+              {}})
+            .body);
   } catch (const Error& e) {
     if (e.code() != ErrorCode::too_large) throw;
     if (slice.size() == 1) {
@@ -379,8 +403,8 @@ std::vector<BulkGetResult> HttpEngine::bulk_get_slice(std::span<const BulkGetQue
           Error(ErrorCode::too_large, "revision " + slice[0].revision.str() + ": " + e.message())}};
     }
     const size_t half = slice.size() / 2;
-    results = bulk_get_slice(slice.first(half));
-    std::vector<BulkGetResult> rest = bulk_get_slice(slice.subspan(half));
+    results = bulk_get_slice(slice.first(half), scope);
+    std::vector<BulkGetResult> rest = bulk_get_slice(slice.subspan(half), scope);
     std::move(rest.begin(), rest.end(), std::back_inserter(results));
     return results;
   }

@@ -74,14 +74,18 @@ class HttpEngine final : public Engine {
 
   std::optional<Record> get(const std::string& table, const std::string& id,
                             const GetOptions& options = {}) override;
-  RecordPage list_records(const std::string& table, const std::string& after,
-                          size_t limit) override;
-  ConflictPage list_conflicts(const std::string& table, const std::string& after,
-                              size_t limit) override;
+  RecordPage list_records(const std::string& table, const std::string& after, size_t limit,
+                          const Scope* scope = nullptr) override;
+  ConflictPage list_conflicts(const std::string& table, const std::string& after, size_t limit,
+                              const Scope* scope = nullptr) override;
 
   ChangesPage changes(const ChangesRequest& request) override;
-  std::vector<RevsDiffResult> revs_diff(const std::vector<RevsDiffQuery>& queries) override;
-  std::vector<BulkGetResult> bulk_get(const std::vector<BulkGetQuery>& queries) override;
+  // The remote database's own scope, as GET /v1 shows it.
+  std::optional<Scope> scope() override;
+  std::vector<RevsDiffResult> revs_diff(const std::vector<RevsDiffQuery>& queries,
+                                        const Scope* scope = nullptr) override;
+  std::vector<BulkGetResult> bulk_get(const std::vector<BulkGetQuery>& queries,
+                                      const Scope* scope = nullptr) override;
 
   std::optional<std::string> get_local(const std::string& id) override;
   void put_local(const std::string& id, const std::string& json) override;
@@ -110,7 +114,8 @@ class HttpEngine final : public Engine {
   void remember_limits(const ServerInfo& info);
 
   HttpResponse call(HttpRequest request);
-  std::vector<BulkGetResult> bulk_get_slice(std::span<const BulkGetQuery> slice);
+  std::vector<BulkGetResult> bulk_get_slice(std::span<const BulkGetQuery> slice,
+                                            const Scope* scope);
   template <typename Doc>
   std::vector<WriteResult> post_bulk_docs(const std::vector<Doc>& docs);
   // call() that returns nullopt for 404 with one of the given codes.

@@ -77,6 +77,25 @@ void check_attributes(const Table& table, const Attributes& attributes, bool req
   }
 }
 
+// Whether a deletion's parent body, sent along (RemoteRevision::
+// parent_attributes), is the body of its parent revision: valid for the
+// table and hashing, with `grandparent`, to ancestry[0].
+bool parent_body_fits(const Table& table, const RemoteRevision& remote,
+                      const Revision& grandparent) {
+  if (!remote.deleted || !remote.parent_attributes || remote.ancestry.empty()) return false;
+  try {
+    check_attributes(table, *remote.parent_attributes, false);
+  } catch (const Error&) {
+    return false;
+  }
+  return compute_revision(table.name, remote.id, grandparent, false, *remote.parent_attributes) ==
+         remote.ancestry.front();
+}
+
+// A deleted record's last body is found within this many deletions above
+// its winning tombstone (a deletion of a deletion is rare).
+constexpr int kLastBodySteps = 8;
+
 }  // namespace
 
 // What one document of a batch will change: nodes to insert (parents first),
@@ -90,6 +109,7 @@ struct RecordEngine::Plan {
   std::vector<Revision> unleaf;
   std::vector<Node> leaves;
   int64_t previous_seq = 0;  // the record's feed position before this write
+  bool was_deleted = false;  // the record's winner was deleted before this write
 };
 
 RecordEngine::RecordEngine(std::unique_ptr<Storage> storage, const OpenOptions& options)
@@ -232,6 +252,7 @@ RecordEngine::Plan RecordEngine::plan_edit(Transaction& txn, const Catalog& cat,
   storage_->lock_record(txn, table, plan.id);
   std::vector<Node> leaves = storage_->leaves(txn, table, plan.id);
   plan.previous_seq = newest_seq(leaves);
+  plan.was_deleted = !leaves.empty() && pick_winner(leaves).deleted;
   Revision parent;
   try {
     parent = attach_point(leaves, edit.parent, edit.kind, table.name, plan.id);
@@ -299,6 +320,7 @@ RecordEngine::Plan RecordEngine::plan_remote(Transaction& txn, const Catalog& ca
 
   std::vector<Node> leaves = storage_->leaves(txn, table, remote.id);
   plan.previous_seq = newest_seq(leaves);
+  plan.was_deleted = !leaves.empty() && pick_winner(leaves).deleted;
   // Graft: walk the ancestry until a node this database knows. The first
   // ancestors are looked up one by one (the known one is usually near); a
   // path that goes on (a record edited many times offline) reads the
@@ -318,7 +340,7 @@ RecordEngine::Plan RecordEngine::plan_remote(Transaction& txn, const Catalog& ca
     if (it == tree_index.end()) return std::nullopt;
     return *it->second;
   };
-  std::vector<Node> stubs;
+  std::vector<std::pair<Node, Attributes>> stubs;
   for (size_t i = 0; i < remote.ancestry.size(); ++i) {
     const Revision& ancestor = remote.ancestry[i];
     std::optional<Node> known = lookup(i, ancestor);
@@ -333,11 +355,15 @@ RecordEngine::Plan RecordEngine::plan_remote(Transaction& txn, const Catalog& ca
     stub.revision = ancestor;
     stub.parent = i + 1 < remote.ancestry.size() ? remote.ancestry[i + 1] : Revision();
     stub.stub = true;
-    stubs.push_back(std::move(stub));
+    Attributes body;
+    if (i == 0 && parent_body_fits(table, remote, stub.parent)) {
+      // A deletion's parent, sent with its body: the record's last body.
+      stub.stub = false;
+      body = *remote.parent_attributes;
+    }
+    stubs.emplace_back(std::move(stub), std::move(body));
   }
-  for (auto it = stubs.rbegin(); it != stubs.rend(); ++it) {
-    plan.inserts.emplace_back(*it, Attributes{});
-  }
+  for (auto it = stubs.rbegin(); it != stubs.rend(); ++it) plan.inserts.push_back(*it);
   Node node;
   node.revision = remote.revision;
   node.parent = parent;
@@ -362,8 +388,10 @@ void RecordEngine::apply(Transaction& txn, const Plan& plan) {
   for (const Revision& r : plan.unleaf) storage_->set_leaf(txn, table, plan.id, r, false);
   if (winner.deleted) {
     storage_->remove_winner(txn, table, plan.id);
+    storage_->put_tombstone(txn, table, plan.id, winner, last_body(txn, plan, winner), seq);
     return;
   }
+  if (plan.was_deleted) storage_->remove_tombstone(txn, table, plan.id);
   bool conflicted = !conflicts_of(plan.leaves).empty();
   for (const auto& [node, body] : plan.inserts) {
     if (node.revision == winner.revision) {
@@ -378,6 +406,24 @@ void RecordEngine::apply(Transaction& txn, const Plan& plan) {
                                          " has no body");
   }
   storage_->put_winner(txn, table, plan.id, winner, *body, conflicted, seq);
+}
+
+std::optional<Attributes> RecordEngine::last_body(Transaction& txn, const Plan& plan,
+                                                  const Node& tombstone) {
+  const Table& table = *plan.table;
+  Revision at = tombstone.parent;
+  for (int step = 0; step < kLastBodySteps && !at.empty(); ++step) {
+    std::optional<Node> node;
+    const Attributes* body = nullptr;
+    for (const auto& [n, b] : plan.inserts) {
+      if (n.revision == at) node = n, body = &b;
+    }
+    if (!node) node = storage_->find_node(txn, table, plan.id, at);
+    if (!node || node->stub) return std::nullopt;
+    if (!node->deleted) return body ? *body : storage_->body(txn, table, plan.id, at);
+    at = node->parent;
+  }
+  return std::nullopt;
 }
 
 namespace {
@@ -495,6 +541,7 @@ std::optional<Record> RecordEngine::get(const std::string& table_name, const std
     auto cat = catalog(*txn);
     const Table& table = table_in(*cat, table_name);
     validate_record_id(id);
+    if (options.scope && !in_scope(*txn, table, options.scope.get(), id)) return std::nullopt;
     std::vector<Node> leaves = storage_->leaves(*txn, table, id);
     if (leaves.empty()) return std::nullopt;
     std::optional<Node> node;
@@ -518,13 +565,15 @@ std::optional<Record> RecordEngine::get(const std::string& table_name, const std
 }
 
 RecordPage RecordEngine::list_records(const std::string& table_name, const std::string& after,
-                                      size_t limit) {
+                                      size_t limit, const Scope* scope) {
   return with_retry([&] {
     auto txn = storage_->begin(TransactionKind::read);
     auto cat = catalog(*txn);
     const Table& table = table_in(*cat, table_name);
     RecordPage page;
-    for (auto& [id, row] : storage_->list_winners(*txn, table, after, limit)) {
+    const ScopeClause* clause = scope ? scope->find(table.name) : nullptr;
+    if (scope && !clause) return page;
+    for (auto& [id, row] : storage_->list_winners(*txn, table, after, limit, clause)) {
       page.records.push_back(
           Record{table.name, id, row.revision, false, std::move(row.attributes), {}, {}});
     }
@@ -534,7 +583,7 @@ RecordPage RecordEngine::list_records(const std::string& table_name, const std::
 }
 
 ConflictPage RecordEngine::list_conflicts(const std::string& table_name, const std::string& after,
-                                          size_t limit) {
+                                          size_t limit, const Scope* scope) {
   // The cursor is "table/id"; table names never contain '/'.
   std::string after_table, after_id;
   if (auto slash = after.find('/'); slash != std::string::npos) {
@@ -554,9 +603,11 @@ ConflictPage RecordEngine::list_conflicts(const std::string& table_name, const s
     for (const Table* t : tables) {
       if (page.entries.size() >= limit) break;
       if (t->name < after_table) continue;
+      const ScopeClause* clause = scope ? scope->find(t->name) : nullptr;
+      if (scope && !clause) continue;
       std::string from = t->name == after_table ? after_id : std::string();
       for (const std::string& id :
-           storage_->list_conflicted(*txn, *t, from, limit - page.entries.size())) {
+           storage_->list_conflicted(*txn, *t, from, limit - page.entries.size(), clause)) {
         std::vector<Node> leaves = storage_->leaves(*txn, *t, id);
         page.entries.push_back(
             ConflictEntry{t->name, id, pick_winner(leaves).revision, conflicts_of(leaves)});
@@ -570,22 +621,20 @@ ConflictPage RecordEngine::list_conflicts(const std::string& table_name, const s
 }
 
 ChangesPage RecordEngine::changes(const ChangesRequest& request) {
-  storage_->check_cursor(request.since);
   for (const std::string& t : request.tables) validate_table_name(t);
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(request.timeout_ms);
-  for (;;) {
-    uint64_t seen;
-    {
-      std::lock_guard lock(feed_mu_);
-      seen = commits_;
-    }
-    Storage::FeedPage feed = with_retry([&] {
-      auto txn = storage_->begin(TransactionKind::read);
-      return storage_->read_changes(*txn, request.since, request.tables, request.limit);
-    });
-    auto now = std::chrono::steady_clock::now();
-    if (!feed.entries.empty() || request.timeout_ms <= 0 || now >= deadline ||
-        request.stop.stop_requested()) {
+  // Each read of a long-poll goes on from where the previous one ended
+  // (under a scope, past the changes it left out).
+  ChangesRequest current = request;
+  std::function<ChangesPage()> read_once;
+  if (request.scope) {
+    read_once = [&] { return read_scoped(current); };
+  } else {
+    storage_->check_cursor(request.since);
+    read_once = [&] {
+      Storage::FeedPage feed = with_retry([&] {
+        auto txn = storage_->begin(TransactionKind::read);
+        return storage_->read_changes(*txn, current.since, current.tables, current.limit);
+      });
       ChangesPage page;
       page.last_seq = feed.last_cursor;
       for (auto& e : feed.entries) {
@@ -594,7 +643,22 @@ ChangesPage RecordEngine::changes(const ChangesRequest& request) {
                                       e.change.deleted, std::move(e.change.leaves)});
       }
       return page;
+    };
+  }
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(request.timeout_ms);
+  for (;;) {
+    uint64_t seen;
+    {
+      std::lock_guard lock(feed_mu_);
+      seen = commits_;
     }
+    ChangesPage page = read_once();
+    auto now = std::chrono::steady_clock::now();
+    if (!page.results.empty() || request.timeout_ms <= 0 || now >= deadline ||
+        request.stop.stop_requested()) {
+      return page;
+    }
+    current.since = page.last_seq;
     std::unique_lock lock(feed_mu_);
     feed_cv_.wait_until(lock, request.stop, std::min(deadline, now + kExternalPollInterval),
                         [&] { return commits_ != seen; });
@@ -625,6 +689,29 @@ std::vector<std::pair<const Table*, std::vector<size_t>>> group_by_table(
   return out;
 }
 
+// Keeps in `at` the queries whose record is in `scope` (all of them
+// without a scope).
+template <typename Query>
+void keep_in_scope(Storage& storage, Transaction& txn, const Table& table, const Scope* scope,
+                   const std::vector<Query>& queries, std::vector<size_t>& at) {
+  if (scope == nullptr) return;
+  const ScopeClause* clause = scope->find(table.name);
+  if (clause == nullptr) {
+    at.clear();
+    return;
+  }
+  if (clause->everything()) return;
+  std::vector<std::string> ids;
+  for (size_t i : at) ids.push_back(queries[i].id);
+  std::sort(ids.begin(), ids.end());
+  ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+  std::vector<std::string> visible = storage.matching(txn, table, *clause, ids);
+  std::sort(visible.begin(), visible.end());
+  std::erase_if(at, [&](size_t i) {
+    return !std::binary_search(visible.begin(), visible.end(), queries[i].id);
+  });
+}
+
 // The trees of the records that queries `at` name, in that order.
 template <typename Query>
 std::vector<std::vector<Node>> trees_of(Storage& storage, Transaction& txn, const Table& table,
@@ -638,7 +725,8 @@ std::vector<std::vector<Node>> trees_of(Storage& storage, Transaction& txn, cons
 
 }  // namespace
 
-std::vector<RevsDiffResult> RecordEngine::revs_diff(const std::vector<RevsDiffQuery>& queries) {
+std::vector<RevsDiffResult> RecordEngine::revs_diff(const std::vector<RevsDiffQuery>& queries,
+                                                    const Scope* scope) {
   for (const RevsDiffQuery& q : queries) validate_table_name(q.table);  // invalid_name
   return with_retry([&] {
     auto txn = storage_->begin(TransactionKind::read);
@@ -647,7 +735,9 @@ std::vector<RevsDiffResult> RecordEngine::revs_diff(const std::vector<RevsDiffQu
     std::vector<RevsDiffResult> out;
     out.reserve(queries.size());
     for (const RevsDiffQuery& q : queries) out.push_back({q.table, q.id, q.revisions, {}});
-    for (const auto& [table, at] : group_by_table(queries, *cat)) {
+    for (auto& [table, at] : group_by_table(queries, *cat)) {
+      // A record out of the scope has nothing, like an absent one.
+      keep_in_scope(*storage_, *txn, *table, scope, queries, at);
       std::vector<std::vector<Node>> trees = trees_of(*storage_, *txn, *table, queries, at);
       for (size_t k = 0; k < at.size(); ++k) {
         RevsDiffResult& r = out[at[k]];
@@ -660,7 +750,8 @@ std::vector<RevsDiffResult> RecordEngine::revs_diff(const std::vector<RevsDiffQu
   });
 }
 
-std::vector<BulkGetResult> RecordEngine::bulk_get(const std::vector<BulkGetQuery>& queries) {
+std::vector<BulkGetResult> RecordEngine::bulk_get(const std::vector<BulkGetQuery>& queries,
+                                                  const Scope* scope) {
   return with_retry([&] {
     auto txn = storage_->begin(TransactionKind::read);
     auto cat = catalog(*txn);
@@ -677,7 +768,12 @@ std::vector<BulkGetResult> RecordEngine::bulk_get(const std::vector<BulkGetQuery
         out[i].error = e;
       }
     }
-    for (const auto& [table, at] : group_by_table(queries, *cat)) {
+    for (auto& [table, at] : group_by_table(queries, *cat)) {
+      std::vector<size_t> all = at;
+      keep_in_scope(*storage_, *txn, *table, scope, queries, at);
+      for (size_t i : all) {
+        if (!std::binary_search(at.begin(), at.end(), i)) out[i].error = missing(queries[i]);
+      }
       std::vector<Storage::RevisionKey> keys;
       keys.reserve(at.size());
       for (size_t i : at) keys.push_back({queries[i].id, queries[i].revision});
@@ -693,9 +789,16 @@ std::vector<BulkGetResult> RecordEngine::bulk_get(const std::vector<BulkGetQuery
         // However far back the target's known revision lies (DESIGN §4):
         // a shorter path would graft as a new root, a false conflict.
         std::vector<Revision> ancestry = ancestry_in(found[k].tree, *node, q.known, SIZE_MAX);
-        r.revision = RemoteRevision{
-            table->name,        q.id, node->revision, node->deleted, std::move(*found[k].body),
-            std::move(ancestry)};
+        r.revision = RemoteRevision{table->name,
+                                    q.id,
+                                    node->revision,
+                                    node->deleted,
+                                    std::move(*found[k].body),
+                                    std::move(ancestry),
+                                    std::nullopt};
+        if (node->deleted) {
+          r.revision->parent_attributes = parent_body(*txn, *table, q, found[k].tree, *node);
+        }
       }
     }
     return out;

@@ -38,15 +38,27 @@ class RecordEngine final : public Engine, private TokenStore {
 
   std::optional<Record> get(const std::string& table, const std::string& id,
                             const GetOptions& options) override;
-  RecordPage list_records(const std::string& table, const std::string& after,
-                          size_t limit) override;
-  ConflictPage list_conflicts(const std::string& table, const std::string& after,
-                              size_t limit) override;
+  RecordPage list_records(const std::string& table, const std::string& after, size_t limit,
+                          const Scope* scope = nullptr) override;
+  ConflictPage list_conflicts(const std::string& table, const std::string& after, size_t limit,
+                              const Scope* scope = nullptr) override;
 
   ChangesPage changes(const ChangesRequest& request) override;
 
-  std::vector<RevsDiffResult> revs_diff(const std::vector<RevsDiffQuery>& queries) override;
-  std::vector<BulkGetResult> bulk_get(const std::vector<BulkGetQuery>& queries) override;
+  std::vector<RevsDiffResult> revs_diff(const std::vector<RevsDiffQuery>& queries,
+                                        const Scope* scope = nullptr) override;
+  std::vector<BulkGetResult> bulk_get(const std::vector<BulkGetQuery>& queries,
+                                      const Scope* scope = nullptr) override;
+
+  // Scopes and purge (record_engine_scope.cpp)
+  std::optional<Scope> scope() override;
+  void set_scope(const std::optional<Scope>& scope) override;
+  void prepare_scope(const Scope& scope) override;
+  std::vector<std::string> scope_indexes(const std::string& table) override;
+  IdPage record_ids(const std::string& table, const RecordSelection& selection,
+                    const std::string& after, size_t limit) override;
+  PurgeResult purge(const PurgeRequest& request) override;
+  std::vector<PurgeLogEntry> purge_log(size_t skip, size_t limit) override;
 
   std::optional<std::string> get_local(const std::string& id) override;
   void put_local(const std::string& id, const std::string& json) override;
@@ -71,6 +83,20 @@ class RecordEngine final : public Engine, private TokenStore {
   Plan plan_edit(Transaction& txn, const Catalog& catalog, const Edit& edit);
   Plan plan_remote(Transaction& txn, const Catalog& catalog, const RemoteRevision& remote);
   void apply(Transaction& txn, const Plan& plan);
+  // The body a deleted winner last had (DESIGN.md section 14): its nearest
+  // non-deleted ancestor's, nullopt when only a stub of it is held.
+  std::optional<Attributes> last_body(Transaction& txn, const Plan& plan, const Node& tombstone);
+  // Whether record `id` is in `scope` (record_engine_scope.cpp).
+  bool in_scope(Transaction& txn, const Table& table, const Scope* scope, const std::string& id);
+  // For bulk_get of a deletion: its parent's body, when the parent is a
+  // body the asker does not know.
+  std::optional<Attributes> parent_body(Transaction& txn, const Table& table,
+                                        const BulkGetQuery& query, const std::vector<Node>& tree,
+                                        const Node& node);
+  // One read of the feed under a scope, without waiting.
+  ChangesPage read_scoped(const ChangesRequest& request);
+  // The columns with scope indexes, from _meta.
+  std::vector<std::string> indexed_columns(Transaction& txn, const Table& table);
   void notify_commit();
   // Runs `body` (which begins and ends its own transaction), again with
   // jittered backoff while it throws RetryableError.

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "api/record.h"
+#include "api/scope.h"
 #include "api/table.h"
 #include "api/tokens.h"
 
@@ -153,17 +154,72 @@ class Storage {
   // Reads for the public API.
   virtual std::optional<WinnerRow> winner_row(Transaction& txn, const Table& table,
                                               std::string_view id) = 0;
-  // Live records with id > after, in id order.
-  virtual std::vector<std::pair<std::string, WinnerRow>> list_winners(Transaction& txn,
-                                                                      const Table& table,
-                                                                      std::string_view after,
-                                                                      size_t limit) = 0;
-  // Ids of records whose current row is marked conflicted, id > after, in order.
+  // Live records with id > after, in id order; with a clause, only those
+  // it matches (DESIGN.md section 14).
+  virtual std::vector<std::pair<std::string, WinnerRow>> list_winners(
+      Transaction& txn, const Table& table, std::string_view after, size_t limit,
+      const ScopeClause* clause) = 0;
+  // Ids of records whose current row is marked conflicted, id > after, in
+  // order; with a clause, only those it matches.
   virtual std::vector<std::string> list_conflicted(Transaction& txn, const Table& table,
-                                                   std::string_view after, size_t limit) = 0;
+                                                   std::string_view after, size_t limit,
+                                                   const ScopeClause* clause) = 0;
   // Every record id that has history, in order (for check()).
   virtual void for_each_record(Transaction& txn, const Table& table,
                                const std::function<void(const std::string& id)>& visit) = 0;
+
+  // ---------------------------------------------------------- scopes
+  // (DESIGN.md section 14). A record whose winner is deleted keeps a row in
+  // its table's tombstone table ("_tombstones_<T>", the shape of T without
+  // _conflicted, plus _known): its winner, feed seq and last body (the
+  // nearest non-deleted ancestor's), so that a scope can judge it. Its
+  // columns are null and _known false when this database never held that
+  // body; such a record matches no clause but `*`.
+  //
+  // Called by the engine instead of put_winner when the winner is deleted,
+  // after remove_winner; remove_tombstone before put_winner when it was.
+  virtual void put_tombstone(Transaction& txn, const Table& table, std::string_view id,
+                             const Node& winner, const std::optional<Attributes>& last_body,
+                             int64_t seq) = 0;
+  virtual void remove_tombstone(Transaction& txn, const Table& table, std::string_view id) = 0;
+  // Of `ids` (distinct), those whose record matches `clause` now (its live
+  // winner, or its tombstone's known last body).
+  virtual std::vector<std::string> matching(Transaction& txn, const Table& table,
+                                            const ScopeClause& clause,
+                                            const std::vector<std::string>& ids) = 0;
+  // Of `ids` (distinct), those with a revision body (neither a stub nor a
+  // deletion) that matches `clause`.
+  virtual std::vector<std::string> ever_matching(Transaction& txn, const Table& table,
+                                                 const ScopeClause& clause,
+                                                 const std::vector<std::string>& ids) = 0;
+  // The records `clause` matches now, id > after, in id order, at most
+  // `limit`, each with its feed entry: the first pass of a scoped feed. An
+  // entry whose feed row is after `until` (a cursor this storage issued)
+  // has an empty cursor; the second pass shows it.
+  struct FeedEntry;
+  virtual std::vector<FeedEntry> scan_matching(Transaction& txn, const Table& table,
+                                               const ScopeClause& clause, std::string_view after,
+                                               std::string_view until, size_t limit) = 0;
+  // Record ids (live or deleted) by `selection`, id > after, in id order.
+  virtual std::vector<std::string> select_ids(Transaction& txn, const Table& table,
+                                              const RecordSelection& selection,
+                                              std::string_view after, size_t limit) = 0;
+  // Whether the record's feed row is at or before `cursor` (one this
+  // storage issued). False when the record is absent.
+  virtual bool changed_at_or_before(Transaction& txn, const Table& table, std::string_view id,
+                                    std::string_view cursor) = 0;
+  // Removes a record entirely: its row in T or its tombstone, its history
+  // and its feed row. False when there was no such record.
+  virtual bool purge_record(Transaction& txn, const Table& table, std::string_view id) = 0;
+  virtual void log_purge(Transaction& txn, const PurgeLogEntry& entry) = 0;
+  virtual std::vector<PurgeLogEntry> purge_log(Transaction& txn, size_t skip, size_t limit) = 0;
+  // Values of _meta (e.g. the database's scope); nullopt removes.
+  virtual std::optional<std::string> get_meta(Transaction& txn, std::string_view key) = 0;
+  virtual void put_meta(Transaction& txn, std::string_view key,
+                        const std::optional<std::string>& value) = 0;
+  // An index on (column, _id) over T and its tombstones, when missing.
+  virtual void create_scope_index(Transaction& txn, const Table& table,
+                                  const std::string& column) = 0;
 
   // Change feed: entries after `since` (a cursor this storage issued, "" for
   // the beginning), optionally filtered by table names, at most `limit`.

@@ -14,7 +14,8 @@ std::vector<std::string> normalized_tables(std::vector<std::string> tables) {
 }
 
 std::string replication_id(std::string_view source_db_id, std::string_view target_db_id,
-                           const std::vector<std::string>& tables) {
+                           const std::vector<std::string>& tables,
+                           std::string_view scope_fingerprint) {
   std::string input = "outpost/replication/1\n";
   input.append(source_db_id);
   input += '\n';
@@ -25,6 +26,10 @@ std::string replication_id(std::string_view source_db_id, std::string_view targe
     if (!first) input += ',';
     first = false;
     input += t;
+  }
+  if (!scope_fingerprint.empty()) {
+    input += '\n';
+    input.append(scope_fingerprint);
   }
   return sha256_hex(input);
 }

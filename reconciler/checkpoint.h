@@ -37,8 +37,11 @@ std::vector<std::string> normalized_tables(std::vector<std::string> tables);
 
 // Hex SHA-256 of "outpost/replication/1\n" source "\n" target "\n" and the
 // normalized tables joined by ','. The same pair and filter always give the
-// same id; each direction and each filter has its own.
+// same id; each direction and each filter has its own. A scoped replication
+// appends "\n" and the scope fingerprint (DESIGN.md section 14), so that a
+// changed scope starts a new checkpoint.
 std::string replication_id(std::string_view source_db_id, std::string_view target_db_id,
-                           const std::vector<std::string>& tables);
+                           const std::vector<std::string>& tables,
+                           std::string_view scope_fingerprint = {});
 
 }  // namespace outpost

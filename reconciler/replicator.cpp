@@ -11,12 +11,14 @@
 #include <stop_token>
 #include <thread>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "api/table.h"
 #include "reconciler/checkpoint.h"
 #include "reconciler/checkpointer.h"
 #include "reconciler/refusal_book.h"
 #include "reconciler/refusals.h"
+#include "reconciler/scoping.h"
 #include "reconciler/stop.h"
 #include "reconciler/table_gate.h"
 #include "reconciler/write_pipeline.h"
@@ -34,6 +36,9 @@ constexpr std::string_view kLog = "replicate";
 // target, then bulk_get from the source). Over a slow link the round trips
 // of one chunk then overlap those of the next.
 constexpr size_t kReadsInFlight = 2;
+
+// Record ids read per call when a scoped target's holdings are checked.
+constexpr size_t kVerifyPage = 1000;
 
 // Runs `fn` on a thread of its own; its result (or exception) is the
 // future's. Destroying the future waits for it.
@@ -54,6 +59,17 @@ std::string key_of(const std::string& table, const std::string& id) {
 // definitions). The definition is copied again and the document retried.
 bool fixed_by_definitions(ErrorCode code) {
   return code == ErrorCode::unknown_table || code == ErrorCode::unknown_column;
+}
+
+// Takes the `removed` entries (DESIGN.md section 14) out of a feed page:
+// (table, id) of each.
+std::vector<std::pair<std::string, std::string>> take_removed(std::vector<Change>& changes) {
+  std::vector<std::pair<std::string, std::string>> removed;
+  for (const Change& c : changes) {
+    if (c.removed) removed.emplace_back(c.table, c.id);
+  }
+  std::erase_if(changes, [](const Change& c) { return c.removed; });
+  return removed;
 }
 
 // One run of one direction.
@@ -136,9 +152,14 @@ class Replicator {
     auto target_tables =
         in_background([&] { return call("list_tables", [&] { return target_.list_tables(); }); });
     auto source_id = in_background([&] { return call("db_id", [&] { return source_.db_id(); }); });
+    auto source_scope =
+        in_background([&] { return call("scope", [&] { return source_.scope(); }); });
     report_.target_db_id = call("db_id", [&] { return target_.db_id(); });
     report_.source_db_id = source_id.get();
-    report_.replication_id = replication_id(report_.source_db_id, report_.target_db_id, tables_);
+    source_scoped_ = source_scope.get().has_value();
+    choose_scope();
+    report_.replication_id = replication_id(report_.source_db_id, report_.target_db_id, tables_,
+                                            scope_ ? scope_fingerprint(*scope_) : std::string());
     checkpointer_.emplace(source_, target_, report_.replication_id);
 
     // The source's copy of the checkpoint and its list of refused documents
@@ -188,6 +209,145 @@ class Replicator {
     }
     pipeline.finish();
     if (!options_.continuous && !cancelled()) retry_refusals();
+    if (!cancelled() && track_listed_ && scope_ && !options_.scope) verify_held();
+    if (!cancelled()) sweep_sides();
+  }
+
+  // The scope of this run (DESIGN.md section 14): the target's own scope,
+  // narrowed by the options' scope; the source is asked only for it and
+  // given the indexes it needs when it is local.
+  void choose_scope() {
+    std::optional<Scope> own = call("scope", [&] { return target_.scope(); });
+    target_scoped_ = own.has_value();
+    // Into a scoped local target: what a scoped source sends may be stale
+    // (unconfirmed); a source without a scope confirms or removes what the
+    // target holds (verify_held).
+    track_listed_ = target_scoped_ && !source_scoped_ && target_.backend() != "http";
+    track_unconfirmed_ = target_scoped_ && source_scoped_ && target_.backend() != "http";
+    if (own && options_.scope) {
+      scope_ = std::make_shared<const Scope>(intersect_scopes(*options_.scope, *own));
+    } else if (own) {
+      scope_ = std::make_shared<const Scope>(std::move(*own));
+    } else {
+      scope_ = options_.scope;
+    }
+    if (scope_ && source_.backend() != "http") {
+      call("prepare_scope", [&] { source_.prepare_scope(*scope_); });
+    }
+  }
+
+  // A source without a scope says which of the records the target holds
+  // are in the scope. Those it does not hold in it left the scope (moved by
+  // an edit the target never saw, or copied stale from a scoped peer) and
+  // are purged once a keeper has them (reconciler/scoping.h); of those it
+  // holds, the revisions the target lacks are copied (a target that judged
+  // a record by a partial view of it). Checked: every record after a run
+  // from the beginning (a new or changed scope); otherwise the unconfirmed
+  // ones and those outside the target's scope by its own view. Records this
+  // run listed are confirmed already.
+  void verify_held() {
+    std::optional<Scope> own = call("scope", [&] { return target_.scope(); });
+    if (!own) return;
+    std::optional<std::vector<std::pair<std::string, std::string>>> listed =
+        call("get_local", [&] { return unconfirmed(target_); });
+    const bool everything =
+        !listed || report_.start_seq.empty() || report_.start_seq.starts_with("scan/");
+    const bool was_listed = !listed || !listed->empty();
+    std::vector<std::pair<std::string, std::string>> candidates;
+    if (listed && !everything) candidates = std::move(*listed);
+    for (const Table& table : call("list_tables", [&] { return target_.list_tables(); })) {
+      const ScopeClause* clause = own->find(table.name);
+      RecordSelection selection;
+      selection.clause = clause;
+      if (clause == nullptr) {
+        selection.kind = RecordSelection::Kind::all;
+      } else if (everything) {
+        selection.kind = RecordSelection::Kind::all;
+        selection.clause = nullptr;
+      } else if (clause->everything()) {
+        continue;
+      } else {
+        selection.kind = RecordSelection::Kind::not_matching;
+      }
+      for (std::string after;;) {
+        IdPage page = call("record_ids", [&] {
+          return target_.record_ids(table.name, selection, after, kVerifyPage);
+        });
+        for (std::string& id : page.ids) {
+          if (clause != nullptr && (everything || selection.kind == RecordSelection::Kind::all) &&
+              listed_.contains(key_of(table.name, id))) {
+            continue;
+          }
+          candidates.emplace_back(table.name, std::move(id));
+        }
+        if (page.next.empty()) break;
+        after = page.next;
+      }
+    }
+    std::sort(candidates.begin(), candidates.end());
+    candidates.erase(std::unique(candidates.begin(), candidates.end()), candidates.end());
+    std::vector<std::pair<std::string, std::string>> gone;
+    for (size_t at = 0; at < candidates.size(); at += batch_size_) {
+      std::vector<RevsDiffQuery> queries;
+      for (size_t i = at; i < std::min(candidates.size(), at + batch_size_); ++i) {
+        queries.push_back({candidates[i].first, candidates[i].second, {}});
+      }
+      std::vector<RevsDiffResult> answers =
+          call("revs_diff", [&] { return source_.revs_diff(queries, scope_.get()); });
+      std::vector<Change> held;
+      for (RevsDiffResult& r : answers) {
+        if (r.leaves.empty()) {
+          gone.emplace_back(r.table, r.id);
+        } else {
+          held.push_back(Change{"", r.table, r.id, Revision(), false, std::move(r.leaves)});
+        }
+      }
+      read_page(held, [&](std::vector<RemoteRevision> docs) { write_docs(docs); });
+    }
+    size_t purged = 0;
+    std::vector<std::pair<std::string, std::string>> left = call("purge", [&] {
+      return purge_if_kept(target_, gone, "not in the scope at database " + report_.source_db_id,
+                           purged);
+    });
+    if (!left.empty() || was_listed) {
+      call("put_local", [&] { set_unconfirmed(target_, left); });
+    }
+    std::lock_guard lock(report_mu_);
+    report_.purged += purged;
+  }
+
+  // Purges from the target what the source reported out of the scope.
+  // A scoped source's view may be stale: what it reports removed is only
+  // checked later, against a source without a scope (verify_held).
+  void purge_out_of_scope(const std::vector<std::pair<std::string, std::string>>& removed) {
+    if (removed.empty()) return;
+    if (source_scoped_) {
+      if (target_scoped_ && target_.backend() != "http") {
+        call("put_local", [&] { add_unconfirmed(target_, removed); });
+      }
+      return;
+    }
+    PurgeOutcome outcome = call("purge", [&] {
+      return purge_removed(target_, removed,
+                           "removed from the scope by database " + report_.source_db_id);
+    });
+    std::lock_guard lock(report_mu_);
+    report_.purged += outcome.purged;
+  }
+
+  // After a run: what fell out of a local scoped side's scope, and what
+  // waited for a keeper's acknowledgment, is purged now if it may be.
+  void sweep_sides() {
+    uint64_t waiting = 0;
+    for (Engine* side : {&target_, &source_}) {
+      if (side->backend() == "http") continue;
+      PurgeOutcome outcome =
+          call("purge", [&] { return sweep_scope(*side, SweepMode::waiting_only); });
+      std::lock_guard lock(report_mu_);
+      report_.purged += outcome.purged;
+      if (side == &target_) waiting = outcome.waiting.size();
+    }
+    report_.purge_waiting = waiting;
   }
 
   // The reading half of the main loop: pages of the feed from `since`, each
@@ -200,6 +360,7 @@ class Replicator {
       request.limit = batch_size_;
       request.tables = tables_;
       request.timeout_ms = options_.continuous ? std::max(1, options_.poll_timeout_ms) : 0;
+      request.scope = scope_;
       ChangesPage page;
       try {
         page = call("changes", [&] { return source_.changes(request); });
@@ -216,19 +377,34 @@ class Replicator {
       first = false;
       gate_.set_cursor(since);
       if (page.results.empty()) {
+        // A scoped feed moves on without entries (past changes out of the
+        // scope, or from its first pass to the ordinary feed): keep that
+        // position, and read on after a first pass.
+        if (scope_ && !page.last_seq.empty() && page.last_seq != since) {
+          WriteJob end;
+          end.checkpoint = page.last_seq;
+          end.skipped = gate_.skipped();
+          pipeline.push(std::move(end));
+          bool first_pass_ended = since.empty() || since.starts_with("scan/");
+          since = page.last_seq;
+          if (first_pass_ended) continue;
+        }
         if (!options_.continuous) break;
         continue;
       }
+      std::string next = page.last_seq.empty() ? page.results.back().seq : page.last_seq;
+      const size_t listed = page.results.size();
+      std::vector<std::pair<std::string, std::string>> removed = take_removed(page.results);
       read_page(page.results, [&](std::vector<RemoteRevision> docs) {
         WriteJob job;
         job.docs = std::move(docs);
         pipeline.push(std::move(job));
       });
-      std::string next = page.last_seq.empty() ? page.results.back().seq : page.last_seq;
       WriteJob end;
+      end.removed = std::move(removed);
       end.checkpoint = next;
       end.skipped = gate_.skipped();
-      end.changes = page.results.size();
+      end.changes = listed;
       pipeline.push(std::move(end));
       since = next;
     }
@@ -237,6 +413,15 @@ class Replicator {
   // The end of a page is written: save its checkpoint (on the pipeline's
   // writer thread, once every write up to it has finished).
   void page_written(const WriteJob& end) {
+    purge_out_of_scope(end.removed);
+    if (track_unconfirmed_) {
+      std::vector<std::pair<std::string, std::string>> records;
+      {
+        std::lock_guard lock(report_mu_);
+        records.swap(page_records_);
+      }
+      call("put_local", [&] { add_unconfirmed(target_, records); });
+    }
     save_checkpoint(*end.checkpoint, end.skipped);
     {
       std::lock_guard lock(report_mu_);
@@ -259,14 +444,17 @@ class Replicator {
         request.since = cursor;
         request.limit = batch_size_;
         request.tables = {table};
+        request.scope = scope_;
         ChangesPage page = call("changes", [&] { return source_.changes(request); });
         if (page.results.empty()) {
           gate_.caught_up(table);
           save_checkpoint(report_.last_seq, gate_.skipped());
           break;
         }
-        read_page(page.results, [&](std::vector<RemoteRevision> docs) { write_docs(docs); });
         cursor = page.last_seq.empty() ? page.results.back().seq : page.last_seq;
+        std::vector<std::pair<std::string, std::string>> removed = take_removed(page.results);
+        read_page(page.results, [&](std::vector<RemoteRevision> docs) { write_docs(docs); });
+        purge_out_of_scope(removed);
         gate_.caught_up_to(table, cursor);
         save_checkpoint(report_.last_seq, gate_.skipped());
         {
@@ -285,6 +473,13 @@ class Replicator {
   // the chunks before it are read.
   template <typename Sink>
   void read_page(const std::vector<Change>& changes, Sink&& sink) {
+    if (track_listed_ || track_unconfirmed_) {
+      std::lock_guard lock(report_mu_);
+      for (const Change& c : changes) {
+        if (track_listed_) listed_.insert(key_of(c.table, c.id));
+        if (track_unconfirmed_) page_records_.emplace_back(c.table, c.id);
+      }
+    }
     // A feed lists each record once, at its latest position; should a batch
     // hold a record twice anyway, only its latest entry counts (its leaves
     // supersede the earlier ones).
@@ -577,6 +772,8 @@ class Replicator {
     checkpoint.target_db_id = report_.target_db_id;
     checkpoint.tables = tables_;
     checkpoint.skipped = skipped;
+    checkpoint.scope = options_.scope ? scope_text(*options_.scope) : std::string();
+    checkpoint.target_scoped = target_scoped_;
     if (last_seq != saved_seq_ && !saved_seq_.empty()) {
       history_.insert(history_.begin(), saved_seq_);
       if (history_.size() > kCheckpointHistory) history_.resize(kCheckpointHistory);
@@ -634,6 +831,13 @@ class Replicator {
   // start, changed by the writes.
   RefusalBook refusals_;
   bool source_checkpoint_refused_ = false;
+  std::shared_ptr<const Scope> scope_;  // this run's (choose_scope); null: every record
+  bool target_scoped_ = false;
+  bool source_scoped_ = false;
+  bool track_listed_ = false;               // verify_held runs at the end
+  bool track_unconfirmed_ = false;          // what is written goes on the unconfirmed list
+  std::unordered_set<std::string> listed_;  // key_of: records the feed listed this run
+  std::vector<std::pair<std::string, std::string>> page_records_;
   // The last cursor saved (or resumed from) and the ones saved before it,
   // newest first: the checkpoint's history.
   std::string saved_seq_;
@@ -666,6 +870,9 @@ void ReplicationReport::add(const ReplicationReport& other) {
   seconds += other.seconds;
   errors.insert(errors.end(), other.errors.begin(), other.errors.end());
   refused += other.refused;
+  purged += other.purged;
+  // What waits is a state, not a count of events: the latest run's.
+  purge_waiting = other.purge_waiting;
   if (!fatal && other.fatal) fatal = other.fatal;
   cancelled = cancelled || other.cancelled;
 }

@@ -76,6 +76,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <stop_token>
 #include <string>
@@ -83,6 +84,7 @@
 
 #include "api/engine.h"
 #include "api/error.h"
+#include "api/scope.h"
 
 namespace outpost {
 
@@ -103,7 +105,14 @@ struct ReplicationProgress {
 
 struct ReplicationOptions {
   std::vector<std::string> tables;  // empty: every table
-  size_t batch_size = 1000;         // changes per batch
+  // Narrows the replication to the records in this scope (sync --scope).
+  // Whatever it says, a run copies into a scoped target only what the
+  // target's own scope covers (the intersection), asks the source only for
+  // that, and purges from the target the records the source reports as
+  // removed (reconciler/scoping.h). The scope's fingerprint is part of the
+  // replication id. Null: every record.
+  std::shared_ptr<const Scope> scope;
+  size_t batch_size = 1000;  // changes per batch
   // Continuous: after catching up, keep long-polling the source's feed until
   // `stop` is requested; transient errors are then retried without limit.
   bool continuous = false;
@@ -148,6 +157,11 @@ struct ReplicationReport {
   // Documents recorded as refused on the source and not written yet, after
   // the run (this run's and earlier ones'); `outpost sync --rejected`.
   uint64_t refused = 0;
+  // Scoped targets: records purged because the source reported them out of
+  // the scope, or because they fell out of the target's own scope; and
+  // those waiting for a keeper to acknowledge them (reconciler/scoping.h).
+  uint64_t purged = 0;
+  uint64_t purge_waiting = 0;
   std::optional<Error> fatal;  // what stopped the run early
   bool cancelled = false;
 
@@ -179,8 +193,8 @@ SyncReport sync(Engine& a, Engine& b, const ReplicationOptions& options);
 // The report as JSON: {"replication_id", "source", "target", "start_seq",
 // "last_seq", "changes_read", "revisions_written", "already_present",
 // "batches", "retries", "bytes" (null when unknown), "seconds", "rate",
-// "cancelled", "refused", "errors": [{"table", "id", "revision", "error", "message"}],
-// "fatal": {"error", "message"} or null}.
+// "cancelled", "refused", "purged", "purge_waiting", "errors": [{"table", "id", "revision",
+// "error", "message"}], "fatal": {"error", "message"} or null}.
 std::string replication_report_to_json(const ReplicationReport& report);
 // {"a_to_b": report, "b_to_a": report, "total": combined report}.
 std::string sync_report_to_json(const SyncReport& report);

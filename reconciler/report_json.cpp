@@ -28,6 +28,8 @@ void write_report(JsonBuilder& w, const ReplicationReport& r) {
   w.field_number("rate", r.rate());
   w.field_bool("cancelled", r.cancelled);
   w.field_count("refused", r.refused);
+  w.field_count("purged", r.purged);
+  w.field_count("purge_waiting", r.purge_waiting);
   w.string("errors");
   w.start_array();
   for (const ReplicationError& e : r.errors) {

@@ -66,6 +66,7 @@ std::optional<WriteJob> WritePipeline::take() {
       merged.checkpoint = std::move(next.checkpoint);
       merged.skipped = std::move(next.skipped);
       merged.changes = next.changes;
+      merged.removed = std::move(next.removed);
       queue_.pop_front();
     }
   }

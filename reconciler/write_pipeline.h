@@ -48,6 +48,9 @@ struct WriteJob {
   std::optional<std::string> checkpoint;       // end of a page: save this cursor
   std::map<std::string, std::string> skipped;  // the checkpoint's skipped tables
   size_t changes = 0;                          // feed entries of the page (with checkpoint)
+  // Records the page reported out of the replication's scope (table, id),
+  // purged from a scoped target before the checkpoint (reconciler/scoping.h).
+  std::vector<std::pair<std::string, std::string>> removed;
 };
 
 // Thrown by WritePipeline::push when the writer has stopped on a failure

@@ -381,6 +381,19 @@ bool Router::token_still_live(const HttpRequest& request) {
   return lookup_token(request).has_value();
 }
 
+// The scope a request asks for (`scope=`, DESIGN.md section 14), null
+// without one; invalid_scope when it does not parse against this
+// database's tables.
+std::shared_ptr<const Scope> Router::asked_scope(Context& c) {
+  std::optional<std::string> text = c.query.get("scope");
+  if (!text || text->empty()) return nullptr;
+  // Parsed against the tables this token may read only, so that an error
+  // never names another table or its columns.
+  std::vector<Table> readable = engine_.list_tables();
+  std::erase_if(readable, [&](const Table& t) { return !c.token.can_read(t.name); });
+  return std::make_shared<const Scope>(parse_scope(*text, readable));
+}
+
 // ---------------------------------------------------------------- routes --
 
 HttpResponse Router::get_root(Context&) {
@@ -391,6 +404,7 @@ HttpResponse Router::get_root(Context&) {
   info.update_seq = engine_.update_seq();
   info.max_body_bytes = options_.max_body_bytes;
   info.max_batch_docs = options_.max_batch_docs;
+  if (std::optional<Scope> scope = engine_.scope()) info.scope = scope_text(*scope);
   return json_response(200, info_to_json(info));
 }
 
@@ -436,8 +450,10 @@ HttpResponse Router::put_table(Context& c) {
 HttpResponse Router::list_records(Context& c) {
   const std::string& table = c.segments[2];
   c.require_read(table);
-  RecordPage page = engine_.list_records(table, c.query.get_or("after"),
-                                         c.query.count("limit", kDefaultPage, options_.max_page));
+  std::shared_ptr<const Scope> scope = asked_scope(c);
+  RecordPage page =
+      engine_.list_records(table, c.query.get_or("after"),
+                           c.query.count("limit", kDefaultPage, options_.max_page), scope.get());
   return json_response(200, record_page_to_json(page));
 }
 
@@ -470,6 +486,7 @@ HttpResponse Router::get_record(Context& c) {
   }
   options.conflicts = c.query.flag("conflicts");
   options.ancestry = c.query.flag("ancestry");
+  options.scope = asked_scope(c);
   std::optional<Record> record = engine_.get(table, id, options);
   if (!record) {
     throw Error(ErrorCode::not_found, options.revision.empty()
@@ -522,8 +539,10 @@ HttpResponse Router::list_conflicts(Context& c) {
   const std::string after = c.query.get_or("after");
   const size_t limit = c.query.count("limit", kDefaultPage, options_.max_page);
   if (!table.empty()) c.require_read(table);
+  std::shared_ptr<const Scope> scope = asked_scope(c);
   if (!table.empty() || c.token.admin) {
-    return json_response(200, conflict_page_to_json(engine_.list_conflicts(table, after, limit)));
+    return json_response(
+        200, conflict_page_to_json(engine_.list_conflicts(table, after, limit, scope.get())));
   }
   // Every readable table, one after the other in the engine's order (by
   // name), so that neither the entries nor `next` ever pass through a table
@@ -539,8 +558,8 @@ HttpResponse Router::list_conflicts(Context& c) {
   for (const std::string& t : readable) {
     if (page.entries.size() >= limit) break;
     if (t < after_table) continue;
-    ConflictPage part =
-        engine_.list_conflicts(t, t == after_table ? after : "", limit - page.entries.size());
+    ConflictPage part = engine_.list_conflicts(t, t == after_table ? after : "",
+                                               limit - page.entries.size(), scope.get());
     for (ConflictEntry& e : part.entries) page.entries.push_back(std::move(e));
   }
   if (page.entries.size() == limit) {
@@ -555,6 +574,12 @@ HttpResponse Router::changes(Context& c) {
   request.limit = c.query.count("limit", options_.max_page, options_.max_page);
   request.tables = split_list(c.query.get_or("tables"));
   for (const std::string& t : request.tables) c.require_read(t);
+  request.scope = asked_scope(c);
+  // A scoped feed read from the beginning goes through the scope's indexes:
+  // the first one creates those missing (once per column).
+  if (request.scope && (request.since.empty() || request.since == "0")) {
+    engine_.prepare_scope(*request.scope);
+  }
   bool nothing_readable = false;
   if (request.tables.empty() && !c.token.admin) {
     request.tables = c.token.read;  // only what this token may read
@@ -627,6 +652,7 @@ HttpResponse Router::changes(Context& c) {
 
 HttpResponse Router::revs_diff(Context& c) {
   std::vector<RevsDiffQuery> queries = revs_diff_request_from_json(c.request.body, options_.json);
+  std::shared_ptr<const Scope> scope = asked_scope(c);
   if (queries.size() > options_.max_batch_docs) {
     throw too_many("revs_diff", queries.size(), options_.max_batch_docs);
   }
@@ -639,7 +665,7 @@ HttpResponse Router::revs_diff(Context& c) {
     if (c.token.can_read(q.table) || c.token.can_write(q.table)) allowed.push_back(q);
   }
   std::vector<RevsDiffResult> answered =
-      allowed.empty() ? std::vector<RevsDiffResult>{} : engine_.revs_diff(allowed);
+      allowed.empty() ? std::vector<RevsDiffResult>{} : engine_.revs_diff(allowed, scope.get());
   std::vector<RevsDiffResult> results;
   results.reserve(queries.size());
   size_t next = 0;
@@ -655,6 +681,7 @@ HttpResponse Router::revs_diff(Context& c) {
 
 HttpResponse Router::bulk_get(Context& c) {
   std::vector<BulkGetQuery> queries = bulk_get_request_from_json(c.request.body, options_.json);
+  std::shared_ptr<const Scope> scope = asked_scope(c);
   if (queries.size() > options_.max_batch_docs) {
     throw too_many("bulk_get", queries.size(), options_.max_batch_docs);
   }
@@ -663,7 +690,7 @@ HttpResponse Router::bulk_get(Context& c) {
     if (c.token.can_read(q.table)) allowed.push_back(q);
   }
   std::vector<BulkGetResult> answered =
-      allowed.empty() ? std::vector<BulkGetResult>{} : engine_.bulk_get(allowed);
+      allowed.empty() ? std::vector<BulkGetResult>{} : engine_.bulk_get(allowed, scope.get());
   if (answered.size() != allowed.size()) {
     throw Error(ErrorCode::internal, "the engine answered bulk_get with the wrong count");
   }

@@ -151,6 +151,7 @@ class Router {
   HttpResponse resolve_record(Context& c);
   HttpResponse list_conflicts(Context& c);
   HttpResponse changes(Context& c);
+  std::shared_ptr<const Scope> asked_scope(Context& c);
   HttpResponse revs_diff(Context& c);
   HttpResponse bulk_get(Context& c);
   HttpResponse bulk_docs(Context& c);

@@ -5,10 +5,8 @@
 // xmin of their snapshot: every transaction that could still commit a row
 // has an xid at or above it, so a position handed out never has an unseen
 // row before it. Cursors are "XID:SEQ"; "" and "0" mean the beginning.
-#include <charconv>
-#include <compare>
-
 #include "engine/postgres/pg_connection.h"
+#include "engine/postgres/pg_position.h"
 #include "engine/postgres/pg_storage.h"
 #include "engine/storage_text.h"
 
@@ -16,36 +14,7 @@ namespace outpost {
 
 namespace {
 
-struct Position {
-  uint64_t xid = 0;
-  int64_t seq = 0;
-  auto operator<=>(const Position&) const = default;
-  std::string str() const {
-    if (xid == 0 && seq == 0) return "0";
-    return std::to_string(xid) + ":" + std::to_string(seq);
-  }
-};
-
-template <typename T>
-bool parse_number(std::string_view text, T& out) {
-  if (text.empty()) return false;
-  auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
-  return ec == std::errc() && p == text.data() + text.size();
-}
-
-Position parse_cursor(std::string_view cursor) {
-  if (cursor.empty() || cursor == "0") return {};
-  Position pos;
-  size_t colon = cursor.find(':');
-  if (colon == std::string_view::npos || !parse_number(cursor.substr(0, colon), pos.xid) ||
-      !parse_number(cursor.substr(colon + 1), pos.seq) || pos.seq < 0) {
-    throw Error(ErrorCode::invalid_value,
-                "since: \"" + std::string(cursor) +
-                    "\" is not a cursor of this database (use \"\", \"0\" or a last_seq it "
-                    "returned, of the form XID:SEQ)");
-  }
-  return pos;
-}
+using Position = PgPosition;
 
 // Rows below this are final: no transaction that could still commit has a
 // smaller xid.
@@ -60,18 +29,18 @@ Position newest_visible(PgConnection& conn) {
                             kVisible + " ORDER BY \"xid\" DESC,\"seq\" DESC LIMIT 1");
   Position pos;
   if (res.rows() == 0) return pos;
-  parse_number(res.text(0, 0), pos.xid);
+  pg_parse_number(res.text(0, 0), pos.xid);
   pos.seq = res.int64(0, 1);
   return pos;
 }
 
 }  // namespace
 
-void PgStorage::check_cursor(std::string_view cursor) const { parse_cursor(cursor); }
+void PgStorage::check_cursor(std::string_view cursor) const { pg_parse_cursor(cursor); }
 
 Storage::FeedPage PgStorage::read_changes(Transaction& txn, std::string_view since,
                                           const std::vector<std::string>& tables, size_t limit) {
-  Position after = parse_cursor(since);
+  Position after = pg_parse_cursor(since);
   PgConnection& conn = conn_of(txn);
   std::string sql =
       std::string(
@@ -95,7 +64,7 @@ Storage::FeedPage PgStorage::read_changes(Transaction& txn, std::string_view sin
   Position last = after;
   for (int r = 0; r < res.rows(); ++r) {
     Position pos;
-    parse_number(res.text(r, 0), pos.xid);
+    pg_parse_number(res.text(r, 0), pos.xid);
     pos.seq = res.int64(r, 1);
     ChangeRow row{std::string(res.text(r, 2)), std::string(res.text(r, 3)),
                   Revision::parse(res.text(r, 4)), res.boolean(r, 5),

@@ -38,8 +38,17 @@ CREATE TABLE "_tokens"("name" TEXT COLLATE "C" PRIMARY KEY, "hash" TEXT NOT NULL
   "created_at" TEXT NOT NULL, "expires_at" TEXT, "revoked" BOOLEAN NOT NULL DEFAULT false);
 INSERT INTO "_meta"("key", "value") VALUES('catalog_version', '0');
 )sql",
+    // Scopes (DESIGN.md section 14): the purge log. The migration also gives
+    // every table its tombstone table (see kTombstonesVersion).
+    R"sql(
+CREATE TABLE "_purges"("seq" BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  "table" TEXT COLLATE "C" NOT NULL, "id" TEXT COLLATE "C" NOT NULL, "at" TEXT NOT NULL,
+  "reason" TEXT NOT NULL);
+)sql",
 };
 constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
+// The version from which tables have tombstone tables.
+constexpr int kTombstonesVersion = 2;
 
 std::string sql_type(ValueType type) {
   switch (type) {
@@ -98,14 +107,29 @@ std::string pg_create_table_sql(const Table& table) {
          "\"_leaf\" BOOLEAN NOT NULL, \"_stub\" BOOLEAN NOT NULL, \"_seq\" BIGINT NOT NULL" +
          cols + ", CONSTRAINT " +
          pg_quote_identifier("_" + history_table_name(table.name) + "_pk") +
-         " PRIMARY KEY(\"_id\", \"_rev\")) WITH (fillfactor=90);";
+         " PRIMARY KEY(\"_id\", \"_rev\")) WITH (fillfactor=90);\n" +
+         pg_create_tombstones_sql(table);
+}
+
+std::string pg_create_tombstones_sql(const Table& table) {
+  std::string cols;
+  for (const Column& c : table.columns) {
+    cols += ", " + pg_quote_identifier(c.name) + " " + sql_type(c.type);
+  }
+  // The primary key's name is left to PostgreSQL, which picks a free one
+  // within 63 bytes.
+  return "CREATE TABLE " + pg_quote_identifier(tombstone_table_name(table.name)) +
+         "(\"_id\" TEXT COLLATE \"C\" NOT NULL PRIMARY KEY, \"_rev\" TEXT COLLATE \"C\" NOT NULL, "
+         "\"_seq\" BIGINT NOT NULL, \"_known\" BOOLEAN NOT NULL" +
+         cols + ");";
 }
 
 std::string pg_add_columns_sql(const std::string& table, const std::vector<Column>& added) {
-  // History first, then T: the order in which writers touch them, so that a
-  // writer and this DDL do not wait for each other in a cycle.
+  // History first, then T, then the tombstones: the order in which writers
+  // touch them, so that a writer and this DDL do not wait for each other in
+  // a cycle.
   std::string out;
-  for (const std::string& name : {history_table_name(table), table}) {
+  for (const std::string& name : {history_table_name(table), table, tombstone_table_name(table)}) {
     for (const Column& c : added) {
       out += "ALTER TABLE " + pg_quote_identifier(name) + " ADD COLUMN " +
              pg_quote_identifier(c.name) + " " + sql_type(c.type) + ";\n";
@@ -133,6 +157,12 @@ void PgStorage::migrate(PgConnection& conn) {
                       std::to_string(kSchemaVersion) + "). Upgrade outpost to open it.");
     }
     for (int v = version; v < kSchemaVersion; ++v) conn.exec(kMigrations[v]);
+    if (version > 0 && version < kTombstonesVersion) {
+      for (const Table& table : read_tables(conn)) {
+        conn.exec(pg_create_tombstones_sql(table));
+        fill_tombstones(conn, table);
+      }
+    }
     if (version == 0) {
       conn.query("INSERT INTO \"_meta\"(\"key\",\"value\") VALUES('db_id',$1)",
                  PgParams().add(uuid_v4()));

@@ -1,7 +1,7 @@
 // The SQL shape of a PostgreSQL database (DESIGN.md section 5): numbered
-// migrations of the engine tables, the DDL of user tables T and T_history,
-// and the advisory locks that serialize migrations and catalog changes
-// across processes.
+// migrations of the engine tables, the DDL of user tables T, T_history and
+// T's tombstone table, and the advisory locks that serialize migrations and
+// catalog changes across processes.
 // Thread-safety: pure functions, plus statements run on the caller's
 // connection.
 #pragma once
@@ -22,11 +22,13 @@ int pg_schema_version();
 // user tables) among all processes using the database.
 void pg_lock_catalog(PgConnection& conn);
 
-// CREATE TABLE statements for T and T_history with native column types;
-// `_id` and revision columns COLLATE "C"; derived identifiers stay within
-// PostgreSQL's 63 bytes.
+// CREATE TABLE statements for T, T_history and T's tombstone table with
+// native column types; `_id` and revision columns COLLATE "C"; derived
+// identifiers stay within PostgreSQL's 63 bytes.
 std::string pg_create_table_sql(const Table& table);
-// ALTER TABLE statements adding `added` to T_history then T.
+// CREATE TABLE for T's tombstone table alone (DESIGN.md section 14).
+std::string pg_create_tombstones_sql(const Table& table);
+// ALTER TABLE statements adding `added` to T_history, T, then T's tombstones.
 std::string pg_add_columns_sql(const std::string& table, const std::vector<Column>& added);
 
 }  // namespace outpost

@@ -11,16 +11,38 @@
 #include "engine/postgres/pg_schema.h"
 #include "engine/postgres/pg_test_hooks.h"
 #include "engine/postgres/pg_txn.h"
+#include "engine/postgres/pg_values.h"
 #include "engine/rev_tree.h"
 #include "engine/storage_text.h"
+#include "utils/sha256.h"
 
 namespace outpost {
 
 namespace {
 
+Revision read_revision(const PgResult& res, int row, int col) {
+  if (res.is_null(row, col)) return {};
+  return Revision::parse(res.text(row, col));
+}
+
+// Node columns, in this order.
+constexpr std::string_view kNodeColumns = R"("_rev","_parent","_deleted","_leaf","_stub")";
+
+Node read_node(const PgResult& res, int row, int first) {
+  Node n;
+  n.revision = read_revision(res, row, first);
+  n.parent = read_revision(res, row, first + 1);
+  n.deleted = res.boolean(row, first + 2);
+  n.leaf = res.boolean(row, first + 3);
+  n.stub = res.boolean(row, first + 4);
+  return n;
+}
+
+}  // namespace
+
 // ---------------------------------------------------------------- values
 
-std::string_view array_type(ValueType type) {
+std::string_view pg_array_type(ValueType type) {
   switch (type) {
     case ValueType::string:
       return "text[]";
@@ -39,7 +61,7 @@ std::string_view array_type(ValueType type) {
 }
 
 // The expression that reads a column back as text the Value factories take.
-std::string select_expr(const Column& c) {
+std::string pg_select_expr(const Column& c) {
   std::string q = pg_quote_identifier(c.name);
   switch (c.type) {
     case ValueType::bytes:
@@ -55,14 +77,14 @@ std::string select_expr(const Column& c) {
   return q;
 }
 
-int hex_digit(char c) {
+static int hex_digit(char c) {
   if (c >= '0' && c <= '9') return c - '0';
   if (c >= 'a' && c <= 'f') return c - 'a' + 10;
   if (c >= 'A' && c <= 'F') return c - 'A' + 10;
   return -1;
 }
 
-Value read_value(std::string_view t, ValueType type) {
+static Value read_value(std::string_view t, ValueType type) {
   switch (type) {
     case ValueType::string:
       return Value::from_string(std::string(t));
@@ -96,7 +118,7 @@ Value read_value(std::string_view t, ValueType type) {
   throw Error(ErrorCode::internal, "unknown column type");
 }
 
-Attributes read_columns(const PgResult& res, int row, int first, const Table& table) {
+Attributes pg_read_columns(const PgResult& res, int row, int first, const Table& table) {
   Attributes out;
   for (size_t i = 0; i < table.columns.size(); ++i) {
     int col = first + static_cast<int>(i);
@@ -107,25 +129,10 @@ Attributes read_columns(const PgResult& res, int row, int first, const Table& ta
   return out;
 }
 
-Revision read_revision(const PgResult& res, int row, int col) {
-  if (res.is_null(row, col)) return {};
-  return Revision::parse(res.text(row, col));
+std::string pg_value_text(const Value& value) {
+  if (value.type() == ValueType::bytes) return "\\x" + hex_encode(value.as_bytes());
+  return value.text();  // canonical text: PostgreSQL reads it exactly
 }
-
-// Node columns, in this order.
-constexpr std::string_view kNodeColumns = R"("_rev","_parent","_deleted","_leaf","_stub")";
-
-Node read_node(const PgResult& res, int row, int first) {
-  Node n;
-  n.revision = read_revision(res, row, first);
-  n.parent = read_revision(res, row, first + 1);
-  n.deleted = res.boolean(row, first + 2);
-  n.leaf = res.boolean(row, first + 3);
-  n.stub = res.boolean(row, first + 4);
-  return n;
-}
-
-}  // namespace
 
 std::vector<Node> pg_read_nodes(const PgResult& res) {
   std::vector<Node> out;
@@ -142,6 +149,7 @@ struct PgStorage::TableSql {
   std::string leaves, all_nodes, trees, find_node, body, tree_bodies, winner_row, list_winners;
   std::string list_conflicted, record_ids;
   std::string insert_history, insert_winners, upsert_winners, delete_winners, update_leaves;
+  std::string upsert_tombstones, delete_tombstones;
 };
 
 const PgStorage::TableSql& PgStorage::sql_for(const Table& table) {
@@ -160,8 +168,8 @@ const PgStorage::TableSql& PgStorage::sql_for(const Table& table) {
   for (const Column& c : table.columns) {
     std::string q = pg_quote_identifier(c.name);
     cols += "," + q;
-    reads += "," + select_expr(c);
-    wanted_reads += ",CASE WHEN \"_rev\"=k.\"_r\" THEN " + select_expr(c) + " END";
+    reads += "," + pg_select_expr(c);
+    wanted_reads += ",CASE WHEN \"_rev\"=k.\"_r\" THEN " + pg_select_expr(c) + " END";
     updates += "," + q + "=excluded." + q;
   }
   // Array parameters: one per column of the rows being written.
@@ -175,7 +183,7 @@ const PgStorage::TableSql& PgStorage::sql_for(const Table& table) {
     }
     for (const Column& c : table.columns) {
       ++p;
-      out += ",$" + std::to_string(p) + "::" + std::string(array_type(c.type));
+      out += ",$" + std::to_string(p) + "::" + std::string(pg_array_type(c.type));
     }
     return out;
   };
@@ -219,6 +227,14 @@ const PgStorage::TableSql& PgStorage::sql_for(const Table& table) {
                       "\"_seq\"=excluded.\"_seq\",\"_conflicted\"=excluded.\"_conflicted\"" +
                       updates;
   s->delete_winners = "DELETE FROM " + t + " WHERE \"_id\"=ANY($1::text[])";
+  std::string tomb = pg_quote_identifier(tombstone_table_name(table.name));
+  s->upsert_tombstones = "INSERT INTO " + tomb + "(\"_id\",\"_rev\",\"_seq\",\"_known\"" + cols +
+                         ") SELECT * FROM unnest(" +
+                         arrays({"text[]", "text[]", "bigint[]", "boolean[]"}) +
+                         ") ON CONFLICT(\"_id\") DO UPDATE SET \"_rev\"=excluded.\"_rev\","
+                         "\"_seq\"=excluded.\"_seq\",\"_known\"=excluded.\"_known\"" +
+                         updates;
+  s->delete_tombstones = "DELETE FROM " + tomb + " WHERE \"_id\"=ANY($1::text[])";
   s->update_leaves = "UPDATE " + h +
                      " AS h SET \"_leaf\"=u.l FROM unnest($1::text[],$2::text[],$3::boolean[]) "
                      "AS u(i,r,l) WHERE h.\"_id\"=u.i AND h.\"_rev\"=u.r";
@@ -280,8 +296,10 @@ int64_t PgStorage::catalog_version(Transaction& txn) {
   return *t.catalog_version;
 }
 
-std::vector<Table> PgStorage::load_tables(Transaction& txn) {
-  PgResult res = conn_of(txn).query(
+std::vector<Table> PgStorage::load_tables(Transaction& txn) { return read_tables(conn_of(txn)); }
+
+std::vector<Table> PgStorage::read_tables(PgConnection& conn) {
+  PgResult res = conn.query(
       "SELECT t.\"name\", c.\"name\", c.\"type\", c.\"required\" FROM \"_tables\" t "
       "LEFT JOIN \"_columns\" c ON c.\"table\"=t.\"name\" ORDER BY t.\"name\", c.\"position\"");
   std::vector<Table> tables;
@@ -467,6 +485,14 @@ void PgStorage::flush(Txn& txn) {
     if (b.removed.rows > 0) conn.query(sql.delete_winners, b.removed.params());
     if (b.winner_inserts.rows > 0) conn.query(sql.insert_winners, b.winner_inserts.params());
     if (b.winner_upserts.rows > 0) conn.query(sql.upsert_winners, b.winner_upserts.params());
+    // Tombstones last: writers touch history, then T, then tombstones
+    // (the order in which pg_add_columns_sql alters them).
+    if (b.tombstones_removed.rows > 0) {
+      conn.query(sql.delete_tombstones, b.tombstones_removed.params());
+    }
+    if (b.tombstone_upserts.rows > 0) {
+      conn.query(sql.upsert_tombstones, b.tombstone_upserts.params());
+    }
     b.reset();
   }
   for (auto& [key, state] : txn.records) state.pending = false;
@@ -633,7 +659,7 @@ std::optional<Attributes> PgStorage::body(Transaction& txn, const Table& table, 
   t.sync(table.name, id);
   PgResult res = t.conn().query(sql_for(table).body, PgParams().add(id).add(revision.str()));
   if (res.rows() == 0 || res.boolean(0, 0)) return std::nullopt;
-  return read_columns(res, 0, 1, table);
+  return pg_read_columns(res, 0, 1, table);
 }
 
 std::vector<Storage::TreeAndBody> PgStorage::trees_and_bodies(
@@ -653,7 +679,7 @@ std::vector<Storage::TreeAndBody> PgStorage::trees_and_bodies(
   for (int r = 0; r < res.rows(); ++r) {
     TreeAndBody& entry = out[static_cast<size_t>(res.int64(r, 0) - 1)];
     Node node = read_node(res, r, 1);
-    if (res.boolean(r, 6) && !node.stub) entry.body = read_columns(res, r, 7, table);
+    if (res.boolean(r, 6) && !node.stub) entry.body = pg_read_columns(res, r, 7, table);
     entry.tree.push_back(std::move(node));
   }
   return out;
@@ -667,13 +693,17 @@ std::optional<WinnerRow> PgStorage::winner_row(Transaction& txn, const Table& ta
   t.sync(table.name, id);
   PgResult res = t.conn().query(sql_for(table).winner_row, PgParams().add(id));
   if (res.rows() == 0) return std::nullopt;
-  return WinnerRow{read_revision(res, 0, 0), res.boolean(0, 1), read_columns(res, 0, 2, table)};
+  return WinnerRow{read_revision(res, 0, 0), res.boolean(0, 1), pg_read_columns(res, 0, 2, table)};
 }
 
 std::vector<std::pair<std::string, WinnerRow>> PgStorage::list_winners(Transaction& txn,
                                                                        const Table& table,
                                                                        std::string_view after,
-                                                                       size_t limit) {
+                                                                       size_t limit,
+                                                                       const ScopeClause* clause) {
+  if (clause != nullptr && !clause->everything()) {
+    return list_winners_where(txn, table, after, limit, *clause);
+  }
   Txn& t = txn_of(txn);
   t.sync_all();
   PgResult res = t.conn().query(sql_for(table).list_winners,
@@ -683,13 +713,17 @@ std::vector<std::pair<std::string, WinnerRow>> PgStorage::list_winners(Transacti
   for (int r = 0; r < res.rows(); ++r) {
     out.emplace_back(
         std::string(res.text(r, id_col)),
-        WinnerRow{read_revision(res, r, 0), res.boolean(r, 1), read_columns(res, r, 2, table)});
+        WinnerRow{read_revision(res, r, 0), res.boolean(r, 1), pg_read_columns(res, r, 2, table)});
   }
   return out;
 }
 
 std::vector<std::string> PgStorage::list_conflicted(Transaction& txn, const Table& table,
-                                                    std::string_view after, size_t limit) {
+                                                    std::string_view after, size_t limit,
+                                                    const ScopeClause* clause) {
+  if (clause != nullptr && !clause->everything()) {
+    return list_conflicted_where(txn, table, after, limit, *clause);
+  }
   Txn& t = txn_of(txn);
   t.sync_all();
   PgResult res = t.conn().query(sql_for(table).list_conflicted,

@@ -17,11 +17,16 @@
 //   is below the snapshot's xmin: no change is ever skipped (see
 //   docs/postgres-feed.md). Cursors are "XID:SEQ".
 // - LISTEN/NOTIFY wakes long-polls across processes (PgListener).
+// - Scopes (DESIGN.md section 14): each table has a tombstone table
+//   "_tombstones_<T>" (buffered like T's rows, written after them); scope
+//   conditions bind their IN lists as typed arrays and run unprepared, as
+//   they vary per scope (pg_scope.cpp).
 //
 // Files: pg_storage.cpp (open, catalog, locking, buffered writes, revision
 // tree, reads), pg_txn.{h,cpp} (a transaction and its write buffer),
-// pg_migrations.cpp, pg_feed.cpp, pg_tokens.cpp and pg_local.cpp, as on
-// SQLite.
+// pg_migrations.cpp, pg_feed.cpp, pg_scope.cpp, pg_tokens.cpp and
+// pg_local.cpp, as on SQLite; pg_position.h and pg_values.h are shared
+// internals.
 //
 // Thread-safety: safe from several threads; a transaction belongs to the
 // thread that began it and holds one pooled connection until it ends.
@@ -88,10 +93,36 @@ class PgStorage final : public Storage {
   std::optional<WinnerRow> winner_row(Transaction& txn, const Table& table,
                                       std::string_view id) override;
   std::vector<std::pair<std::string, WinnerRow>> list_winners(Transaction& txn, const Table& table,
-                                                              std::string_view after,
-                                                              size_t limit) override;
+                                                              std::string_view after, size_t limit,
+                                                              const ScopeClause* clause) override;
   std::vector<std::string> list_conflicted(Transaction& txn, const Table& table,
-                                           std::string_view after, size_t limit) override;
+                                           std::string_view after, size_t limit,
+                                           const ScopeClause* clause) override;
+
+  // Scopes (pg_scope.cpp)
+  void put_tombstone(Transaction& txn, const Table& table, std::string_view id, const Node& winner,
+                     const std::optional<Attributes>& last_body, int64_t seq) override;
+  void remove_tombstone(Transaction& txn, const Table& table, std::string_view id) override;
+  std::vector<std::string> matching(Transaction& txn, const Table& table, const ScopeClause& clause,
+                                    const std::vector<std::string>& ids) override;
+  std::vector<std::string> ever_matching(Transaction& txn, const Table& table,
+                                         const ScopeClause& clause,
+                                         const std::vector<std::string>& ids) override;
+  std::vector<FeedEntry> scan_matching(Transaction& txn, const Table& table,
+                                       const ScopeClause& clause, std::string_view after,
+                                       std::string_view until, size_t limit) override;
+  std::vector<std::string> select_ids(Transaction& txn, const Table& table,
+                                      const RecordSelection& selection, std::string_view after,
+                                      size_t limit) override;
+  bool changed_at_or_before(Transaction& txn, const Table& table, std::string_view id,
+                            std::string_view cursor) override;
+  bool purge_record(Transaction& txn, const Table& table, std::string_view id) override;
+  void log_purge(Transaction& txn, const PurgeLogEntry& entry) override;
+  std::vector<PurgeLogEntry> purge_log(Transaction& txn, size_t skip, size_t limit) override;
+  std::optional<std::string> get_meta(Transaction& txn, std::string_view key) override;
+  void put_meta(Transaction& txn, std::string_view key,
+                const std::optional<std::string>& value) override;
+  void create_scope_index(Transaction& txn, const Table& table, const std::string& column) override;
   void for_each_record(Transaction& txn, const Table& table,
                        const std::function<void(const std::string& id)>& visit) override;
 
@@ -123,6 +154,20 @@ class PgStorage final : public Storage {
   // The whole tree of record `id`, as stored (buffered writes not included).
   std::vector<Node> read_tree(PgConnection& conn, const Table& table, std::string_view id);
   void migrate(PgConnection& conn);
+  // Every table's definition, as load_tables (also during migrations).
+  static std::vector<Table> read_tables(PgConnection& conn);
+  // Fills the tombstone table of a table that had none, from its history
+  // (a migration; pg_scope.cpp).
+  static void fill_tombstones(PgConnection& conn, const Table& table);
+  // list_winners and list_conflicted under a scope clause (pg_scope.cpp).
+  std::vector<std::pair<std::string, WinnerRow>> list_winners_where(Transaction& txn,
+                                                                    const Table& table,
+                                                                    std::string_view after,
+                                                                    size_t limit,
+                                                                    const ScopeClause& clause);
+  std::vector<std::string> list_conflicted_where(Transaction& txn, const Table& table,
+                                                 std::string_view after, size_t limit,
+                                                 const ScopeClause& clause);
   void check_feed_horizon(PgConnection& conn);
   void lock_ids(Txn& txn, const Table& table, std::vector<std::string> ids, bool read_trees);
   void flush(Txn& txn);

@@ -5,7 +5,7 @@
 #include <mutex>
 
 #include "engine/postgres/pg_listener.h"
-#include "utils/sha256.h"
+#include "engine/postgres/pg_values.h"
 
 namespace outpost {
 
@@ -66,6 +66,9 @@ void PgStorage::Txn::TableBuffer::reset() {
   winner_upserts.reset(4 + table.columns.size());
   removed.reset(1);
   winner_ids.clear();
+  tombstone_upserts.reset(4 + table.columns.size());
+  tombstones_removed.reset(1);
+  tombstone_ids.clear();
 }
 
 void PgStorage::Txn::TableBuffer::add_body(Columns& c, size_t first, const Attributes& body) {
@@ -77,10 +80,8 @@ void PgStorage::Txn::TableBuffer::add_body(Columns& c, size_t first, const Attri
     PgArray& a = c.arrays[first + idx];
     if (it == body.end() || it->first != name) {
       a.add_null();
-    } else if (it->second.type() == ValueType::bytes) {
-      a.add("\\x" + hex_encode(it->second.as_bytes()));
     } else {
-      a.add(it->second.text());  // canonical text: PostgreSQL reads it exactly
+      a.add(pg_value_text(it->second));
     }
   }
 }

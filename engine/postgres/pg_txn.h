@@ -89,8 +89,14 @@ class PgStorage::Txn final : public Transaction {
     Columns winner_inserts;       // _id,_rev,_seq,_conflicted, columns
     Columns winner_upserts;       // same
     Columns removed;              // _id
-    std::set<std::string, std::less<>> winner_ids;  // ids in the three above
-    bool empty() const { return history.rows == 0 && leaf_updates.rows == 0 && winner_ids.empty(); }
+    std::set<std::string, std::less<>> winner_ids;     // ids in the three above
+    Columns tombstone_upserts;                         // _id,_rev,_seq,_known, columns
+    Columns tombstones_removed;                        // _id
+    std::set<std::string, std::less<>> tombstone_ids;  // ids in the two above
+    bool empty() const {
+      return history.rows == 0 && leaf_updates.rows == 0 && winner_ids.empty() &&
+             tombstone_ids.empty();
+    }
     void reset();
     // Appends the body's values (null when absent) to arrays[first...].
     void add_body(Columns& c, size_t first, const Attributes& body);

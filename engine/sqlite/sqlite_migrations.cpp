@@ -32,8 +32,16 @@ CREATE TABLE "_tokens"("name" TEXT PRIMARY KEY NOT NULL, "hash" TEXT NOT NULL UN
     R"sql(
 CREATE TABLE "_superseded"("seq" INTEGER PRIMARY KEY) STRICT;
 )sql",
+    // Scopes (DESIGN.md section 14): the purge log. The migration also gives
+    // every table its tombstone table (see kTombstonesVersion).
+    R"sql(
+CREATE TABLE "_purges"("seq" INTEGER PRIMARY KEY AUTOINCREMENT, "table" TEXT NOT NULL,
+  "id" TEXT NOT NULL, "at" TEXT NOT NULL, "reason" TEXT NOT NULL) STRICT;
+)sql",
 };
 constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
+// The version from which tables have tombstone tables.
+constexpr int kTombstonesVersion = 3;
 
 }  // namespace
 
@@ -64,6 +72,12 @@ void SqliteStorage::migrate(SqliteConnection& conn) {
                       std::to_string(kSchemaVersion) + "). Upgrade outpost to open it.");
     }
     for (int v = version; v < kSchemaVersion; ++v) conn.exec(kMigrations[v]);
+    if (version > 0 && version < kTombstonesVersion) {
+      for (const Table& table : read_tables(conn)) {
+        create_tombstones(conn, table);
+        fill_tombstones(conn, table);
+      }
+    }
     if (version == 0) {
       auto ins = conn.prepare("INSERT INTO \"_meta\"(\"key\",\"value\") VALUES('db_id',?)");
       ins->bind_text(1, uuid_v4());

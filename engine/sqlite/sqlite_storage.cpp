@@ -6,6 +6,7 @@
 
 #include "engine/sqlite/sqlite_checkpointer.h"
 #include "engine/sqlite/sqlite_db.h"
+#include "engine/sqlite/sqlite_values.h"
 #include "engine/storage_text.h"
 
 namespace outpost {
@@ -13,85 +14,6 @@ namespace outpost {
 namespace {
 
 constexpr size_t kMaxReaders = 8;
-
-std::string_view sql_type(ValueType type) {
-  switch (type) {
-    case ValueType::string:
-      return "TEXT";
-    case ValueType::int_:
-    case ValueType::bool_:
-    case ValueType::timestamp:
-      return "INTEGER";
-    case ValueType::float_:
-      return "REAL";
-    case ValueType::bytes:
-      return "BLOB";
-  }
-  return "TEXT";
-}
-
-void bind_value(SqliteStatement& stmt, int index, const Value* value) {
-  if (value == nullptr) {
-    stmt.bind_null(index);
-    return;
-  }
-  switch (value->type()) {
-    case ValueType::string:
-      stmt.bind_text(index, value->text());
-      return;
-    case ValueType::int_:
-      stmt.bind_int(index, value->as_int());
-      return;
-    case ValueType::float_:
-      stmt.bind_double(index, value->as_float());
-      return;
-    case ValueType::bool_:
-      stmt.bind_int(index, value->as_bool() ? 1 : 0);
-      return;
-    case ValueType::bytes:
-      stmt.bind_blob(index, value->as_bytes());
-      return;
-    case ValueType::timestamp:
-      stmt.bind_int(index, value->as_timestamp_micros());
-      return;
-  }
-}
-
-std::optional<Value> read_value(const SqliteStatement& stmt, int col, ValueType type) {
-  if (stmt.is_null(col)) return std::nullopt;
-  switch (type) {
-    case ValueType::string:
-      return Value::from_string(std::string(stmt.column_text(col)));
-    case ValueType::int_:
-      return Value::from_int(stmt.column_int(col));
-    case ValueType::float_:
-      return Value::from_float(stmt.column_double(col));
-    case ValueType::bool_:
-      return Value::from_bool(stmt.column_int(col) != 0);
-    case ValueType::bytes:
-      return Value::from_bytes(stmt.column_blob(col));
-    case ValueType::timestamp:
-      return Value::from_timestamp_micros(stmt.column_int(col));
-  }
-  return std::nullopt;
-}
-
-// Binds the table's columns from `body` starting at parameter `first`.
-void bind_columns(SqliteStatement& stmt, int first, const Table& table, const Attributes& body) {
-  for (size_t i = 0; i < table.columns.size(); ++i) {
-    auto it = body.find(table.columns[i].name);
-    bind_value(stmt, first + static_cast<int>(i), it == body.end() ? nullptr : &it->second);
-  }
-}
-
-Attributes read_columns(const SqliteStatement& stmt, int first, const Table& table) {
-  Attributes out;
-  for (size_t i = 0; i < table.columns.size(); ++i) {
-    const Column& c = table.columns[i];
-    if (auto v = read_value(stmt, first + static_cast<int>(i), c.type)) out.emplace(c.name, *v);
-  }
-  return out;
-}
 
 Revision read_revision(const SqliteStatement& stmt, int col) {
   if (stmt.is_null(col)) return {};
@@ -294,9 +216,9 @@ int64_t SqliteStorage::catalog_version(Transaction& txn) {
   return stmt->column_int(0);
 }
 
-std::vector<Table> SqliteStorage::load_tables(Transaction& txn) {
+std::vector<Table> SqliteStorage::read_tables(SqliteConnection& conn) {
   std::vector<Table> tables;
-  auto stmt = conn_of(txn).prepare(
+  auto stmt = conn.prepare(
       "SELECT t.\"name\", c.\"name\", c.\"type\", c.\"required\" FROM \"_tables\" t "
       "LEFT JOIN \"_columns\" c ON c.\"table\"=t.\"name\" ORDER BY t.\"name\", c.\"position\"");
   while (stmt->step()) {
@@ -314,6 +236,10 @@ std::vector<Table> SqliteStorage::load_tables(Transaction& txn) {
         Column{std::string(stmt->column_text(1)), *type, stmt->column_int(3) != 0});
   }
   return tables;
+}
+
+std::vector<Table> SqliteStorage::load_tables(Transaction& txn) {
+  return read_tables(conn_of(txn));
 }
 
 static void insert_columns(SqliteConnection& conn, const std::string& table,
@@ -351,6 +277,7 @@ void SqliteStorage::create_table(Transaction& txn, const Table& table) {
             "\"_gen\" INTEGER NOT NULL, \"_deleted\" INTEGER NOT NULL, \"_leaf\" INTEGER NOT NULL, "
             "\"_stub\" INTEGER NOT NULL, \"_seq\" INTEGER NOT NULL" +
             cols + ", PRIMARY KEY(\"_id\", \"_rev\")) WITHOUT ROWID, STRICT");
+  create_tombstones(conn, table);
   auto stmt = conn.prepare("INSERT INTO \"_tables\"(\"name\") VALUES(?)");
   stmt->bind_text(1, table.name);
   stmt->run();
@@ -365,6 +292,8 @@ void SqliteStorage::add_columns(Transaction& txn, const Table& merged,
     conn.exec("ALTER TABLE " + quote_identifier(merged.name) + " ADD COLUMN " + def);
     conn.exec("ALTER TABLE " + quote_identifier(history_table_name(merged.name)) + " ADD COLUMN " +
               def);
+    conn.exec("ALTER TABLE " + quote_identifier(tombstone_table_name(merged.name)) +
+              " ADD COLUMN " + def);
   }
   insert_columns(conn, merged.name, added, merged.columns.size() - added.size());
 }
@@ -538,10 +467,12 @@ std::optional<WinnerRow> SqliteStorage::winner_row(Transaction& txn, const Table
                    read_columns(*stmt, 2, table)};
 }
 
-std::vector<std::pair<std::string, WinnerRow>> SqliteStorage::list_winners(Transaction& txn,
-                                                                           const Table& table,
-                                                                           std::string_view after,
-                                                                           size_t limit) {
+std::vector<std::pair<std::string, WinnerRow>> SqliteStorage::list_winners(
+    Transaction& txn, const Table& table, std::string_view after, size_t limit,
+    const ScopeClause* clause) {
+  if (clause != nullptr && !clause->everything()) {
+    return list_winners_where(txn, table, after, limit, *clause);
+  }
   auto stmt = conn_of(txn).prepare(sql_for(table).list_winners);
   stmt->bind_text(1, after);
   stmt->bind_int(2, static_cast<int64_t>(limit));
@@ -556,7 +487,11 @@ std::vector<std::pair<std::string, WinnerRow>> SqliteStorage::list_winners(Trans
 }
 
 std::vector<std::string> SqliteStorage::list_conflicted(Transaction& txn, const Table& table,
-                                                        std::string_view after, size_t limit) {
+                                                        std::string_view after, size_t limit,
+                                                        const ScopeClause* clause) {
+  if (clause != nullptr && !clause->everything()) {
+    return list_conflicted_where(txn, table, after, limit, *clause);
+  }
   auto stmt = conn_of(txn).prepare(sql_for(table).list_conflicted);
   stmt->bind_text(1, after);
   stmt->bind_int(2, static_cast<int64_t>(limit));

@@ -70,10 +70,36 @@ class SqliteStorage final : public Storage {
   std::optional<WinnerRow> winner_row(Transaction& txn, const Table& table,
                                       std::string_view id) override;
   std::vector<std::pair<std::string, WinnerRow>> list_winners(Transaction& txn, const Table& table,
-                                                              std::string_view after,
-                                                              size_t limit) override;
+                                                              std::string_view after, size_t limit,
+                                                              const ScopeClause* clause) override;
   std::vector<std::string> list_conflicted(Transaction& txn, const Table& table,
-                                           std::string_view after, size_t limit) override;
+                                           std::string_view after, size_t limit,
+                                           const ScopeClause* clause) override;
+
+  // Scopes (sqlite_scope.cpp)
+  void put_tombstone(Transaction& txn, const Table& table, std::string_view id, const Node& winner,
+                     const std::optional<Attributes>& last_body, int64_t seq) override;
+  void remove_tombstone(Transaction& txn, const Table& table, std::string_view id) override;
+  std::vector<std::string> matching(Transaction& txn, const Table& table, const ScopeClause& clause,
+                                    const std::vector<std::string>& ids) override;
+  std::vector<std::string> ever_matching(Transaction& txn, const Table& table,
+                                         const ScopeClause& clause,
+                                         const std::vector<std::string>& ids) override;
+  std::vector<FeedEntry> scan_matching(Transaction& txn, const Table& table,
+                                       const ScopeClause& clause, std::string_view after,
+                                       std::string_view until, size_t limit) override;
+  std::vector<std::string> select_ids(Transaction& txn, const Table& table,
+                                      const RecordSelection& selection, std::string_view after,
+                                      size_t limit) override;
+  bool changed_at_or_before(Transaction& txn, const Table& table, std::string_view id,
+                            std::string_view cursor) override;
+  bool purge_record(Transaction& txn, const Table& table, std::string_view id) override;
+  void log_purge(Transaction& txn, const PurgeLogEntry& entry) override;
+  std::vector<PurgeLogEntry> purge_log(Transaction& txn, size_t skip, size_t limit) override;
+  std::optional<std::string> get_meta(Transaction& txn, std::string_view key) override;
+  void put_meta(Transaction& txn, std::string_view key,
+                const std::optional<std::string>& value) override;
+  void create_scope_index(Transaction& txn, const Table& table, const std::string& column) override;
   void for_each_record(Transaction& txn, const Table& table,
                        const std::function<void(const std::string& id)>& visit) override;
 
@@ -99,6 +125,20 @@ class SqliteStorage final : public Storage {
   static SqliteConnection& conn_of(Transaction& txn);
   std::unique_ptr<SqliteConnection> connect();
   void migrate(SqliteConnection& conn);
+  // The table's tombstone table (sqlite_scope.cpp): created empty, and
+  // filled from the history of a table that had none (a migration).
+  static void create_tombstones(SqliteConnection& conn, const Table& table);
+  static void fill_tombstones(SqliteConnection& conn, const Table& table);
+  static std::vector<Table> read_tables(SqliteConnection& conn);
+  // list_winners and list_conflicted under a scope clause (sqlite_scope.cpp).
+  std::vector<std::pair<std::string, WinnerRow>> list_winners_where(Transaction& txn,
+                                                                    const Table& table,
+                                                                    std::string_view after,
+                                                                    size_t limit,
+                                                                    const ScopeClause& clause);
+  std::vector<std::string> list_conflicted_where(Transaction& txn, const Table& table,
+                                                 std::string_view after, size_t limit,
+                                                 const ScopeClause& clause);
   const TableSql& sql_for(const Table& table);
   void release_reader(std::unique_ptr<SqliteConnection> conn);
   // Rows in _superseded, counted; notes the data_version it was counted at.

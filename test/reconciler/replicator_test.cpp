@@ -272,9 +272,9 @@ TEST_CASE(
   fill(*peers[0], 10);
   create(*peers[0], "notes", "n1", Attributes{{"text", str("one")}});
   FaultyEngine b(*peers[1]);
-  // Calls on the target: db_id, get_local and list_tables (side by side, in
-  // any order), put_table(items), put_table(notes).
-  b.fail_call(5, ErrorCode::forbidden);
+  // Calls on the target: db_id, scope, get_local and list_tables (side by
+  // side, in any order), put_table(items), put_table(notes).
+  b.fail_call(6, ErrorCode::forbidden);
   ReplicationReport first = replicate(*peers[0], b, test_options(4));
   CHECK(!first.fatal);
   REQUIRE(first.errors.size() == 1);
@@ -481,8 +481,9 @@ TEST_CASE("replication: a write failing mid-page leaves the checkpoint after the
 class CountedSource : public ForwardingEngine {
  public:
   using ForwardingEngine::ForwardingEngine;
-  std::vector<BulkGetResult> bulk_get(const std::vector<BulkGetQuery>& queries) override {
-    std::vector<BulkGetResult> got = ForwardingEngine::bulk_get(queries);
+  std::vector<BulkGetResult> bulk_get(const std::vector<BulkGetQuery>& queries,
+                                      const Scope* scope = nullptr) override {
+    std::vector<BulkGetResult> got = ForwardingEngine::bulk_get(queries, scope);
     std::lock_guard lock(mu_);
     ++calls_;
     cv_.notify_all();
@@ -626,7 +627,8 @@ TEST_CASE("replication: the setup calls go to the source and the target at once"
 class OverlapTarget : public ForwardingEngine {
  public:
   using ForwardingEngine::ForwardingEngine;
-  std::vector<RevsDiffResult> revs_diff(const std::vector<RevsDiffQuery>& queries) override {
+  std::vector<RevsDiffResult> revs_diff(const std::vector<RevsDiffQuery>& queries,
+                                        const Scope* scope = nullptr) override {
     {
       std::unique_lock lock(mu_);
       ++calls_;
@@ -638,7 +640,7 @@ class OverlapTarget : public ForwardingEngine {
         cv_.wait_for(lock, std::chrono::milliseconds(300), [&] { return calls_ >= 3; });
       }
     }
-    std::vector<RevsDiffResult> out = ForwardingEngine::revs_diff(queries);
+    std::vector<RevsDiffResult> out = ForwardingEngine::revs_diff(queries, scope);
     std::lock_guard lock(mu_);
     --running_;
     return out;

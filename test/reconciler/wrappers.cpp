@@ -44,16 +44,18 @@ std::vector<WriteResult> CountingEngine::write_replicated(
   return ForwardingEngine::write_replicated(revisions);
 }
 
-std::vector<RevsDiffResult> CountingEngine::revs_diff(const std::vector<RevsDiffQuery>& queries) {
-  auto results = ForwardingEngine::revs_diff(queries);
+std::vector<RevsDiffResult> CountingEngine::revs_diff(const std::vector<RevsDiffQuery>& queries,
+                                                      const Scope* scope) {
+  auto results = ForwardingEngine::revs_diff(queries, scope);
   std::lock_guard lock(mu_);
   revs_diff_queries_ += queries.size();
   last_revs_diff_results = results;
   return results;
 }
 
-std::vector<BulkGetResult> CountingEngine::bulk_get(const std::vector<BulkGetQuery>& queries) {
-  auto results = ForwardingEngine::bulk_get(queries);
+std::vector<BulkGetResult> CountingEngine::bulk_get(const std::vector<BulkGetQuery>& queries,
+                                                    const Scope* scope) {
+  auto results = ForwardingEngine::bulk_get(queries, scope);
   std::lock_guard lock(mu_);
   bulk_get_queries_ += queries.size();
   for (const auto& r : results) bodies_returned_ += r.revision ? 1 : 0;
@@ -144,8 +146,9 @@ std::vector<WriteResult> FaultyEngine::write_replicated(
   return results;
 }
 
-std::vector<BulkGetResult> FaultyEngine::bulk_get(const std::vector<BulkGetQuery>& queries) {
-  std::vector<BulkGetResult> results = ForwardingEngine::bulk_get(queries);
+std::vector<BulkGetResult> FaultyEngine::bulk_get(const std::vector<BulkGetQuery>& queries,
+                                                  const Scope* scope) {
+  std::vector<BulkGetResult> results = ForwardingEngine::bulk_get(queries, scope);
   if (tamper_id.empty()) return results;
   for (auto& r : results) {
     if (r.revision && r.revision->id == tamper_id && !r.revision->deleted) {
@@ -183,8 +186,9 @@ std::vector<WriteResult> RefusingEngine::write_replicated(
   return results;
 }
 
-std::vector<BulkGetResult> RefusingEngine::bulk_get(const std::vector<BulkGetQuery>& queries) {
-  std::vector<BulkGetResult> results = ForwardingEngine::bulk_get(queries);
+std::vector<BulkGetResult> RefusingEngine::bulk_get(const std::vector<BulkGetQuery>& queries,
+                                                    const Scope* scope) {
+  std::vector<BulkGetResult> results = ForwardingEngine::bulk_get(queries, scope);
   if (!refuse_read) return results;
   for (size_t i = 0; i < queries.size() && i < results.size(); ++i) {
     if (std::optional<Error> e = refuse_read(queries[i])) {

@@ -69,27 +69,29 @@ class ForwardingEngine : public Engine {
     before("get");
     return inner_.get(table, id, options);
   }
-  RecordPage list_records(const std::string& table, const std::string& after,
-                          size_t limit) override {
+  RecordPage list_records(const std::string& table, const std::string& after, size_t limit,
+                          const Scope* scope = nullptr) override {
     before("list_records");
-    return inner_.list_records(table, after, limit);
+    return inner_.list_records(table, after, limit, scope);
   }
-  ConflictPage list_conflicts(const std::string& table, const std::string& after,
-                              size_t limit) override {
+  ConflictPage list_conflicts(const std::string& table, const std::string& after, size_t limit,
+                              const Scope* scope = nullptr) override {
     before("list_conflicts");
-    return inner_.list_conflicts(table, after, limit);
+    return inner_.list_conflicts(table, after, limit, scope);
   }
   ChangesPage changes(const ChangesRequest& request) override {
     before("changes");
     return inner_.changes(request);
   }
-  std::vector<RevsDiffResult> revs_diff(const std::vector<RevsDiffQuery>& queries) override {
+  std::vector<RevsDiffResult> revs_diff(const std::vector<RevsDiffQuery>& queries,
+                                        const Scope* scope = nullptr) override {
     before("revs_diff");
-    return inner_.revs_diff(queries);
+    return inner_.revs_diff(queries, scope);
   }
-  std::vector<BulkGetResult> bulk_get(const std::vector<BulkGetQuery>& queries) override {
+  std::vector<BulkGetResult> bulk_get(const std::vector<BulkGetQuery>& queries,
+                                      const Scope* scope = nullptr) override {
     before("bulk_get");
-    return inner_.bulk_get(queries);
+    return inner_.bulk_get(queries, scope);
   }
   std::optional<std::string> get_local(const std::string& id) override {
     before("get_local");
@@ -102,6 +104,31 @@ class ForwardingEngine : public Engine {
   std::vector<std::string> check() override {
     before("check");
     return inner_.check();
+  }
+  std::vector<std::pair<std::string, std::string>> list_local() override {
+    before("list_local");
+    return inner_.list_local();
+  }
+  std::optional<Scope> scope() override {
+    before("scope");
+    return inner_.scope();
+  }
+  void set_scope(const std::optional<Scope>& scope) override {
+    before("set_scope");
+    inner_.set_scope(scope);
+  }
+  void prepare_scope(const Scope& scope) override {
+    before("prepare_scope");
+    inner_.prepare_scope(scope);
+  }
+  IdPage record_ids(const std::string& table, const RecordSelection& selection,
+                    const std::string& after, size_t limit) override {
+    before("record_ids");
+    return inner_.record_ids(table, selection, after, limit);
+  }
+  PurgeResult purge(const PurgeRequest& request) override {
+    before("purge");
+    return inner_.purge(request);
   }
 
  protected:
@@ -132,8 +159,10 @@ class CountingEngine final : public ForwardingEngine {
   std::vector<RevsDiffResult> last_revs_diff_results;            // what revs_diff answered
 
   std::vector<WriteResult> write_replicated(const std::vector<RemoteRevision>& revisions) override;
-  std::vector<RevsDiffResult> revs_diff(const std::vector<RevsDiffQuery>& queries) override;
-  std::vector<BulkGetResult> bulk_get(const std::vector<BulkGetQuery>& queries) override;
+  std::vector<RevsDiffResult> revs_diff(const std::vector<RevsDiffQuery>& queries,
+                                        const Scope* scope = nullptr) override;
+  std::vector<BulkGetResult> bulk_get(const std::vector<BulkGetQuery>& queries,
+                                      const Scope* scope = nullptr) override;
 
  protected:
   void before(const char* method) override;
@@ -178,7 +207,8 @@ class FaultyEngine final : public ForwardingEngine {
   uint64_t calls() const;
 
   std::vector<WriteResult> write_replicated(const std::vector<RemoteRevision>& revisions) override;
-  std::vector<BulkGetResult> bulk_get(const std::vector<BulkGetQuery>& queries) override;
+  std::vector<BulkGetResult> bulk_get(const std::vector<BulkGetQuery>& queries,
+                                      const Scope* scope = nullptr) override;
 
  protected:
   void before(const char* method) override;
@@ -215,7 +245,8 @@ class RefusingEngine final : public ForwardingEngine {
   uint64_t refused() const { return refused_.load(); }
 
   std::vector<WriteResult> write_replicated(const std::vector<RemoteRevision>& revisions) override;
-  std::vector<BulkGetResult> bulk_get(const std::vector<BulkGetQuery>& queries) override;
+  std::vector<BulkGetResult> bulk_get(const std::vector<BulkGetQuery>& queries,
+                                      const Scope* scope = nullptr) override;
   Table put_table(const Table& table) override;
   std::vector<Table> list_tables() override;
 

@@ -424,8 +424,9 @@ TEST_CASE(
   Hub hub({}, [](Engine& engine) { create_table(engine, items_table()); });
   auto push = [&](uint64_t gen) {
     const Revision parent = revision_at(gen - 1, "items", "r", Revision(), item("p"));
-    RemoteRevision remote{"items", "r",       revision_at(gen, "items", "r", parent, item("x")),
-                          false,   item("x"), {parent}};
+    RemoteRevision remote{"items",     "r",       revision_at(gen, "items", "r", parent, item("x")),
+                          false,       item("x"), {parent},
+                          std::nullopt};
     Connection c(hub.port);
     auto r = c.roundtrip(
         request_text("POST", "/v1/bulk_docs", bulk_docs_request_to_json({remote}), hub.admin));

@@ -734,5 +734,44 @@ TEST_CASE("router: conflicts page over the token's readable tables only") {
   CHECK(all.entries.size() == 3);
 }
 
+TEST_CASE("router: scope= narrows reads, and its errors name only readable tables") {
+  Api api;
+  create_table(api.engine(), Table{"open", {col("district", ValueType::string)}});
+  create_table(api.engine(), Table{"secret", {col("code", ValueType::string)}});
+  create(api.engine(), "open", "o1", Attributes{{"district", str("north")}});
+  create(api.engine(), "open", "o2", Attributes{{"district", str("south")}});
+  create(api.engine(), "secret", "s1", Attributes{{"code", str("x")}});
+  const std::string reader = api.token("reader", {"open"}, {});
+  const std::string north = "scope=open%3A%20district%20%3D%20%27north%27";
+
+  // Narrowed reads: the list, a record, the feed.
+  RecordPage page =
+      record_page_from_json(api.call("GET", "/v1/tables/open/records?" + north, "", reader).body);
+  REQUIRE(page.records.size() == 1);
+  CHECK(page.records[0].id == "o1");
+  CHECK(api.call("GET", "/v1/tables/open/records/o2?" + north, "", reader).status == 404);
+  CHECK(api.call("GET", "/v1/tables/open/records/o1?" + north, "", reader).status == 200);
+  ChangesPage feed = changes_from_json(api.call("GET", "/v1/changes?" + north, "", reader).body);
+  REQUIRE(feed.results.size() == 1);
+  CHECK(feed.results[0].id == "o1");
+  // The feed's first scoped read created the index the scope needs.
+  CHECK(api.engine().scope_indexes("open") == std::vector<std::string>{"district"});
+
+  // A scope naming a table the token may not read is refused like one
+  // naming no table at all: the message lists the readable tables only.
+  for (const char* text : {"secret%3A%20code%20%3D%20%27x%27", "nosuch%3A%20%2A"}) {
+    HttpResponse r = api.call("GET", std::string("/v1/changes?scope=") + text, "", reader);
+    INFO(r.body);
+    CHECK(r.status == 400);
+    CHECK(r.body.find("invalid_scope") != std::string::npos);
+    CHECK(r.body.find("unknown table") != std::string::npos);
+    CHECK(r.body.find("the tables are open") != std::string::npos);
+    CHECK(r.body.find("its columns") == std::string::npos);
+  }
+  // The admin may name it.
+  CHECK(api.call("GET", "/v1/changes?scope=secret%3A%20code%20%3D%20%27x%27").status == 200);
+  api.still_serving();
+}
+
 }  // namespace
 }  // namespace outpost::test

@@ -138,7 +138,7 @@ struct TempDir {
   }
 };
 
-TEST_CASE("sqlite: a schema version 1 database gains _superseded when opened") {
+TEST_CASE("sqlite: a schema version 1 database gains _superseded, _purges and tombstones") {
   TempDir dir;
   const std::string file = (dir.path / "device.db").string();
   Revision first;
@@ -146,22 +146,33 @@ TEST_CASE("sqlite: a schema version 1 database gains _superseded when opened") {
     auto engine = open_engine("sqlite:" + file);
     create_table(*engine, items_table());
     first = create(*engine, "items", "a", item("one"));
+    Revision gone = create(*engine, "items", "b", item("last body"));
+    remove(*engine, "items", "b", gone);
   }
-  // What a build before the migration left: no _superseded, version 1.
+  // What a build before the migrations left: no _superseded, no _purges, no
+  // tombstone tables, version 1.
   run_sql(file,
-          "DROP TABLE \"_superseded\"; "
+          "DELETE FROM \"_changes\" WHERE \"seq\" IN (SELECT \"seq\" FROM \"_superseded\"); "
+          "DROP TABLE \"_superseded\"; DROP TABLE \"_purges\"; DROP TABLE \"_tombstones_items\"; "
           "UPDATE \"_meta\" SET \"value\"='1' WHERE \"key\"='schema_version'");
   {
     auto engine = open_engine("sqlite:" + file);
     CHECK(must_get(*engine, "items", "a").revision == first);
     const Revision second = update(*engine, "items", "a", first, item("two"));
     std::vector<Change> feed = all_changes(*engine);
-    REQUIRE(feed.size() == 1);
-    CHECK(feed[0].revision == second);
+    REQUIRE(feed.size() == 2);
+    CHECK(feed[1].revision == second);
+    CHECK(engine->check().empty());
   }
   CHECK(run_sql(file, "SELECT \"value\" FROM \"_meta\" WHERE \"key\"='schema_version'") ==
-        std::to_string(2));
+        std::to_string(3));
   CHECK(run_sql(file, "SELECT count(*) FROM \"_superseded\"") == "1");
+  CHECK(run_sql(file, "SELECT count(*) FROM \"_purges\"") == "0");
+  // The deleted record's tombstone row was filled from its history, with
+  // the body it had last.
+  CHECK(run_sql(file,
+                "SELECT \"_id\" || '/' || \"_known\" || '/' || \"name\" FROM "
+                "\"_tombstones_items\"") == "b/1/last body");
 }
 
 TEST_CASE("sqlite: a database written by a newer schema is refused and left unchanged") {
