@@ -109,6 +109,32 @@ int run_set(Context& context, const ParsedArgs& args) {
   return 0;
 }
 
+int run_prepare(Context& context, const ParsedArgs& args) {
+  auto engine = context.open();
+  const Scope scope = parse_scope_for(*engine, args.positionals[0]);
+  engine->prepare_scope(scope);
+  if (context.json) {
+    JsonBuilder w;
+    w.start_object();
+    for (const ScopeClause& clause : scope.clauses) {
+      w.string(clause.table);
+      w.strings(engine->scope_indexes(clause.table));
+    }
+    w.end_object();
+    std::cout << w.str() << "\n";
+    return 0;
+  }
+  for (const ScopeClause& clause : scope.clauses) {
+    std::string columns;
+    for (const std::string& c : engine->scope_indexes(clause.table)) {
+      columns += (columns.empty() ? "" : ", ") + c;
+    }
+    std::cout << clause.table << ": scope indexes on " << (columns.empty() ? "(none)" : columns)
+              << "\n";
+  }
+  return 0;
+}
+
 int run_clear(Context& context, const ParsedArgs&) {
   auto engine = context.open();
   const PurgeOutcome outcome = set_database_scope(*engine, std::nullopt);
@@ -146,6 +172,17 @@ const Command kCommands[] = {
      .min_args = 1,
      .max_args = 1,
      .run = run_set},
+    {.name = "prepare",
+     .usage = "'SCOPE'",
+     .summary = "create the indexes SCOPE needs, without storing it (e.g. on a hub)",
+     .details = "A scoped feed read from the beginning goes through indexes on the columns its\n"
+                "scope names; without them it reads the whole table. Run this on a hub for the\n"
+                "scopes its devices pull (a device's own scope gets them from 'scope set').\n"
+                "On PostgreSQL the index is built inside a transaction: writers to that table\n"
+                "wait until it is built. --json: {table: [indexed column, ...]}.\n",
+     .min_args = 1,
+     .max_args = 1,
+     .run = run_prepare},
     {.name = "clear",
      .usage = "",
      .summary = "remove the database's scope (it holds every record again)",

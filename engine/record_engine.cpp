@@ -654,6 +654,11 @@ ChangesPage RecordEngine::changes(const ChangesRequest& request) {
     }
     ChangesPage page = read_once();
     auto now = std::chrono::steady_clock::now();
+    if (page.results.empty() && request.scope && page.last_seq != current.since &&
+        request.timeout_ms > 0 && now < deadline && !request.stop.stop_requested()) {
+      current.since = page.last_seq;  // a bounded scoped read: read on at once
+      continue;
+    }
     if (!page.results.empty() || request.timeout_ms <= 0 || now >= deadline ||
         request.stop.stop_requested()) {
       return page;

@@ -25,6 +25,8 @@ constexpr std::string_view kScanPrefix = "scan/";
 constexpr std::string_view kScopeKey = "scope";
 // Raw feed rows read at once under a scope, at least.
 constexpr size_t kMinRawPage = 100;
+// Raw feed rows one scoped read examines at most (10 × its limit if more).
+constexpr size_t kMaxScannedRows = 10000;
 
 std::string indexes_key(const Table& table) { return "scope_indexes/" + table.name; }
 
@@ -164,8 +166,14 @@ ChangesPage RecordEngine::read_scoped(const ChangesRequest& request) {
     for (const auto& [table, clause] : tables) names.push_back(table->name);
     const size_t raw_limit = std::max<size_t>(request.limit, kMinRawPage);
     std::string cursor = request.since;
+    // One call reads a bounded part of the feed, so that a scope matching
+    // little does not hold a read transaction over the whole feed; the
+    // caller reads on from last_seq.
+    size_t examined = 0;
+    const size_t max_examined = std::max<size_t>(request.limit * 10, kMaxScannedRows);
     for (;;) {
       Storage::FeedPage raw = storage_->read_changes(*txn, cursor, names, raw_limit);
+      examined += raw.entries.size();
       // Which records are in scope now, and which once were, per table.
       std::map<std::string, std::set<std::string>, std::less<>> now, once;
       for (const auto& [table, clause] : tables) {
@@ -203,7 +211,7 @@ ChangesPage RecordEngine::read_scoped(const ChangesRequest& request) {
         }
       }
       cursor = raw.last_cursor;
-      if (raw.entries.size() < raw_limit) break;
+      if (raw.entries.size() < raw_limit || examined >= max_examined) break;
     }
     page.last_seq = cursor;
     return page;

@@ -187,8 +187,8 @@ class Storage {
   virtual std::vector<std::string> matching(Transaction& txn, const Table& table,
                                             const ScopeClause& clause,
                                             const std::vector<std::string>& ids) = 0;
-  // Of `ids` (distinct), those with a revision body (neither a stub nor a
-  // deletion) that matches `clause`.
+  // Of `ids` (distinct), those with a revision body (not a deletion) that
+  // matches `clause`, or with a stub (whose body is unknown, so may have).
   virtual std::vector<std::string> ever_matching(Transaction& txn, const Table& table,
                                                  const ScopeClause& clause,
                                                  const std::vector<std::string>& ids) = 0;

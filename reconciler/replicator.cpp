@@ -286,7 +286,7 @@ class Replicator {
     }
     std::sort(candidates.begin(), candidates.end());
     candidates.erase(std::unique(candidates.begin(), candidates.end()), candidates.end());
-    std::vector<std::pair<std::string, std::string>> gone;
+    std::vector<std::pair<std::string, std::string>> gone, still_unconfirmed;
     for (size_t at = 0; at < candidates.size(); at += batch_size_) {
       std::vector<RevsDiffQuery> queries;
       for (size_t i = at; i < std::min(candidates.size(), at + batch_size_); ++i) {
@@ -295,20 +295,30 @@ class Replicator {
       std::vector<RevsDiffResult> answers =
           call("revs_diff", [&] { return source_.revs_diff(queries, scope_.get()); });
       std::vector<Change> held;
+      std::vector<RevsDiffQuery> unseen;
       for (RevsDiffResult& r : answers) {
         if (r.leaves.empty()) {
-          gone.emplace_back(r.table, r.id);
+          unseen.push_back({r.table, r.id, {}});
         } else {
           held.push_back(Change{"", r.table, r.id, Revision(), false, std::move(r.leaves)});
         }
       }
       read_page(held, [&](std::vector<RemoteRevision> docs) { write_docs(docs); });
+      std::vector<std::pair<std::string, std::string>> out = out_of_scope_at_source(unseen);
+      for (const RevsDiffQuery& q : unseen) {
+        // The source lacks it, or is behind the target on it: still unconfirmed.
+        if (std::find(out.begin(), out.end(), std::make_pair(q.table, q.id)) == out.end()) {
+          still_unconfirmed.emplace_back(q.table, q.id);
+        }
+      }
+      gone.insert(gone.end(), out.begin(), out.end());
     }
     size_t purged = 0;
     std::vector<std::pair<std::string, std::string>> left = call("purge", [&] {
       return purge_if_kept(target_, gone, "not in the scope at database " + report_.source_db_id,
                            purged);
     });
+    left.insert(left.end(), still_unconfirmed.begin(), still_unconfirmed.end());
     if (!left.empty() || was_listed) {
       call("put_local", [&] { set_unconfirmed(target_, left); });
     }
@@ -316,12 +326,35 @@ class Replicator {
     report_.purged += purged;
   }
 
+  // Of `records` (the source does not hold them in the scope), those the
+  // source holds out of it, knowing every leaf the target has: a source
+  // that lacks the record, or is behind the target on it, proves nothing
+  // (a stick with an old copy), and they stay unconfirmed.
+  std::vector<std::pair<std::string, std::string>> out_of_scope_at_source(
+      std::vector<RevsDiffQuery> records) {
+    std::vector<std::pair<std::string, std::string>> out;
+    if (records.empty()) return out;
+    std::vector<RevsDiffResult> mine =
+        call("revs_diff", [&] { return target_.revs_diff(records); });
+    for (size_t i = 0; i < records.size() && i < mine.size(); ++i) {
+      records[i].revisions = std::move(mine[i].leaves);
+    }
+    std::vector<RevsDiffResult> theirs =
+        call("revs_diff", [&] { return source_.revs_diff(records); });
+    for (const RevsDiffResult& r : theirs) {
+      if (!r.leaves.empty() && r.missing.empty()) out.emplace_back(r.table, r.id);
+    }
+    return out;
+  }
+
   // Purges from the target what the source reported out of the scope.
   // A scoped source's view may be stale: what it reports removed is only
   // checked later, against a source without a scope (verify_held).
   void purge_out_of_scope(const std::vector<std::pair<std::string, std::string>>& removed) {
     if (removed.empty()) return;
-    if (source_scoped_) {
+    // A run narrowed by --scope reports records out of the narrowing, which
+    // may be inside the target's own scope: they are only checked later too.
+    if (source_scoped_ || options_.scope) {
       if (target_scoped_ && target_.backend() != "http") {
         call("put_local", [&] { add_unconfirmed(target_, removed); });
       }
@@ -377,17 +410,16 @@ class Replicator {
       first = false;
       gate_.set_cursor(since);
       if (page.results.empty()) {
-        // A scoped feed moves on without entries (past changes out of the
-        // scope, or from its first pass to the ordinary feed): keep that
-        // position, and read on after a first pass.
+        // A scoped feed may move on without entries (past changes out of
+        // the scope, a bounded read, the end of its first pass): keep that
+        // position and read on; the feed has ended when it stops moving.
         if (scope_ && !page.last_seq.empty() && page.last_seq != since) {
           WriteJob end;
           end.checkpoint = page.last_seq;
           end.skipped = gate_.skipped();
           pipeline.push(std::move(end));
-          bool first_pass_ended = since.empty() || since.starts_with("scan/");
           since = page.last_seq;
-          if (first_pass_ended) continue;
+          continue;
         }
         if (!options_.continuous) break;
         continue;
@@ -446,6 +478,12 @@ class Replicator {
         request.tables = {table};
         request.scope = scope_;
         ChangesPage page = call("changes", [&] { return source_.changes(request); });
+        if (page.results.empty() && scope_ && !page.last_seq.empty() && page.last_seq != cursor) {
+          cursor = page.last_seq;  // a scoped feed moving on without entries
+          gate_.caught_up_to(table, cursor);
+          save_checkpoint(report_.last_seq, gate_.skipped());
+          continue;
+        }
         if (page.results.empty()) {
           gate_.caught_up(table);
           save_checkpoint(report_.last_seq, gate_.skipped());

@@ -574,12 +574,9 @@ HttpResponse Router::changes(Context& c) {
   request.limit = c.query.count("limit", options_.max_page, options_.max_page);
   request.tables = split_list(c.query.get_or("tables"));
   for (const std::string& t : request.tables) c.require_read(t);
+  // A request's scope creates no index (a read never writes): a hub's
+  // indexes come from `outpost scope prepare` or a stored scope.
   request.scope = asked_scope(c);
-  // A scoped feed read from the beginning goes through the scope's indexes:
-  // the first one creates those missing (once per column).
-  if (request.scope && (request.since.empty() || request.since == "0")) {
-    engine_.prepare_scope(*request.scope);
-  }
   bool nothing_readable = false;
   if (request.tables.empty() && !c.token.admin) {
     request.tables = c.token.read;  // only what this token may read

@@ -176,10 +176,12 @@ std::vector<std::string> PgStorage::ever_matching(Transaction& txn, const Table&
   PgParams params;
   params.add(array_of(ids).str());
   std::string c = condition_of(table, clause, params);
+  // A stub (a revision held without its body) may have matched: counted
+  // as if it had, so that its holders hear of the record's leaving.
   return column0(t.conn().query_once("SELECT DISTINCT \"_id\" FROM " + history_of(table) +
-                                         " WHERE \"_id\"=ANY($1::text[]) AND NOT \"_stub\" AND "
-                                         "NOT \"_deleted\" AND " +
-                                         c,
+                                         " WHERE \"_id\"=ANY($1::text[]) AND (\"_stub\" OR "
+                                         "(NOT \"_deleted\" AND " +
+                                         c + "))",
                                      params));
 }
 

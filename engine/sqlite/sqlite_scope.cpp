@@ -9,6 +9,7 @@
 #include "engine/sqlite/sqlite_storage.h"
 #include "engine/sqlite/sqlite_values.h"
 #include "engine/storage_text.h"
+#include "utils/sha256.h"
 
 namespace outpost {
 
@@ -182,9 +183,11 @@ std::vector<std::string> SqliteStorage::ever_matching(Transaction& txn, const Ta
                                                       const ScopeClause& clause,
                                                       const std::vector<std::string>& ids) {
   Condition c = condition_of(table, clause);
+  // A stub (a revision held without its body) may have matched: counted
+  // as if it had, so that its holders hear of the record's leaving.
   return ids_by_chunks(conn_of(txn), ids, c, 1, [&](size_t n) {
     return "SELECT DISTINCT \"_id\" FROM " + history_of(table) + " WHERE \"_id\" IN (" +
-           id_params(n) + ") AND \"_stub\"=0 AND \"_deleted\"=0 AND " + c.sql;
+           id_params(n) + ") AND (\"_stub\"=1 OR (\"_deleted\"=0 AND " + c.sql + "))";
   });
 }
 
@@ -317,16 +320,23 @@ bool SqliteStorage::purge_record(Transaction& txn, const Table& table, std::stri
   SqliteConnection& conn = conn_of(txn);
   std::optional<int64_t> seq = record_seq(conn, table, id);
   if (!seq) return false;
+  // Every feed row of the record, the superseded ones too: each write
+  // stored at least one node at its seq. AUTOINCREMENT never hands a seq
+  // out again.
+  for (const char* from : {"\"_changes\"", "\"_superseded\""}) {
+    auto stmt = conn.prepare(std::string("DELETE FROM ") + from +
+                             " WHERE \"seq\" IN (SELECT \"_seq\" FROM " + history_of(table) +
+                             " WHERE \"_id\"=?) OR \"seq\"=?");
+    stmt->bind_text(1, id);
+    stmt->bind_int(2, *seq);
+    stmt->run();
+  }
   for (const std::string& from : {t_of(table), tomb_of(table), history_of(table)}) {
     auto stmt = conn.prepare("DELETE FROM " + from + " WHERE \"_id\"=?");
     stmt->bind_text(1, id);
     stmt->run();
   }
-  // The record's only feed row is at its seq; AUTOINCREMENT never hands
-  // that seq out again.
-  auto stmt = conn.prepare("DELETE FROM \"_changes\" WHERE \"seq\"=?");
-  stmt->bind_int(1, *seq);
-  stmt->run();
+  superseded_ = -1;  // recounted at the next commit that adds to it
   return true;
 }
 
@@ -382,11 +392,11 @@ void SqliteStorage::create_scope_index(Transaction& txn, const Table& table,
                                        const std::string& column) {
   SqliteConnection& conn = conn_of(txn);
   std::string col = quote_identifier(column);
-  conn.exec("CREATE INDEX IF NOT EXISTS " +
-            quote_identifier("_scope_" + table.name + "_" + column) + " ON " + t_of(table) + "(" +
+  // Named by a digest of table and column: "a_b"/"c" and "a"/"b_c" differ.
+  const std::string name = "_scope_" + sha256_hex(table.name + "/" + column).substr(0, 16);
+  conn.exec("CREATE INDEX IF NOT EXISTS " + quote_identifier(name) + " ON " + t_of(table) + "(" +
             col + ",\"_id\")");
-  conn.exec("CREATE INDEX IF NOT EXISTS " +
-            quote_identifier("_scope_" + tombstone_table_name(table.name) + "_" + column) + " ON " +
+  conn.exec("CREATE INDEX IF NOT EXISTS " + quote_identifier(name + "_t") + " ON " +
             tomb_of(table) + "(" + col + ",\"_id\")");
 }
 

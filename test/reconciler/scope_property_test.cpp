@@ -221,7 +221,17 @@ class World {
         }
       }
       for (const auto& [key, text] : held) {
-        INFO("record ", key, " ", text);
+        const std::string rid = key.substr(key.find('/') + 1);
+        auto at_full = (*full).get("households", rid);
+        INFO("record ", key, " ", text, "; at full: ",
+             at_full ? at_full->revision.str() + " " + district_of(at_full->attributes)
+                     : std::string("absent"));
+        auto unc = unconfirmed(*s);
+        bool listed_unconfirmed =
+            !unc || std::find(unc->begin(), unc->end(),
+                              std::make_pair(std::string("households"), rid)) != unc->end();
+        INFO("unconfirmed: ", listed_unconfirmed,
+             " pending: ", (*s).get_local("scope-pending-purges").value_or("none"));
         CHECK_MESSAGE(expected.contains(key), "held but out of scope (a leak)");
       }
       // T holds nothing else.
