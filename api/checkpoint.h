@@ -7,12 +7,15 @@
 // Thread-safety: plain value types and pure functions.
 #pragma once
 
+#include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
+
+#include "api/tokens.h"
 
 namespace outpost {
 
@@ -38,12 +41,18 @@ struct Checkpoint {
   // keeper of what it received (reconciler/scoping.h).
   std::string scope;
   bool target_scoped = false;
+  // The fingerprint of the scope the run copied: the target's own scope,
+  // narrowed by `scope` (a device's adopted token scope, DESIGN.md section
+  // 14); empty: every record of its tables. What `outpost peers` reports
+  // as the scope a device last synced under.
+  std::string copied_scope_fingerprint;
 
   friend bool operator==(const Checkpoint&, const Checkpoint&) = default;
 };
 
 // {"last_seq", "updated_at", "source", "target", "tables", "skipped": {table: cursor},
-//  "history": [cursor, ...], "scope": text, "target_scoped": bool}.
+//  "history": [cursor, ...], "scope": text, "target_scoped": bool,
+//  "copied_scope_fingerprint": hex}.
 std::string checkpoint_to_json(const Checkpoint& checkpoint);
 // nullopt when `text` is not a checkpoint (malformed JSON, no string
 // "last_seq"); unknown fields are ignored, missing optional ones left empty.
@@ -62,7 +71,46 @@ struct PeerCheckpoint {
 std::vector<PeerCheckpoint> peer_checkpoints(
     const std::vector<std::pair<std::string, std::string>>& local);
 // {"peers": [{"token", "replication_id", "source", "target", "tables",
-//  "last_seq", "updated_at"}, ...]}
+//  "last_seq", "updated_at", "scope_fingerprint"}, ...]}; scope_fingerprint
+// is the scope the replication copied (PeerCheckpoint::scope_fingerprint).
 std::string peers_to_json(const std::vector<PeerCheckpoint>& peers);
+// The fingerprint of the scope a replication copied: copied_scope_fingerprint,
+// else that of its own scope (`scope`, from before copied_scope_fingerprint
+// was saved); "" for every record.
+std::string synced_scope_fingerprint(const Checkpoint& checkpoint);
+
+// Per token, whether its devices have caught up with its current scope
+// (DESIGN.md section 14, GET /v1/peers and `outpost peers`). A token's
+// devices are the databases that pulled from this one (`self`) with it:
+// the checkpoints whose source is `self`, saved under the token's name.
+struct TokenDevice {
+  std::string db_id;
+  // The scope of its newest pull (synced_scope_fingerprint), and when.
+  std::string synced_scope_fingerprint;
+  std::string updated_at;
+  // That pull was under the token's current read scope, had finished its
+  // first pass over it (its cursor is no "scan/" one) and was saved at or
+  // after the token's last re-scope.
+  bool caught_up = false;
+};
+struct TokenPeers {
+  std::string name;
+  std::string scope_fingerprint;     // of the token's read scope; "" without one
+  std::string rescoped_at;           // canonical timestamp; "" never
+  std::vector<TokenDevice> devices;  // newest pull first
+};
+// Every token of `tokens` (those without a device too), in their order.
+std::vector<TokenPeers> token_peers(const std::string& self_db_id,
+                                    const std::vector<PeerCheckpoint>& peers,
+                                    const std::vector<Token>& tokens);
+// {"peers": [...as peers_to_json...], "tokens": [{"name", "scope_fingerprint",
+//  "rescoped_at", "devices": [{"db_id", "synced_scope_fingerprint",
+//  "updated_at", "caught_up"}]}]}
+std::string peers_report_to_json(const std::string& self_db_id,
+                                 const std::vector<PeerCheckpoint>& peers,
+                                 const std::vector<Token>& tokens);
+// The "tokens" of a peers_report_to_json text (a server's GET /v1/peers);
+// nullopt when it is not such a text.
+std::optional<std::vector<TokenPeers>> token_peers_from_json(std::string_view text);
 
 }  // namespace outpost

@@ -19,6 +19,15 @@ namespace {
 }  // namespace
 
 std::optional<Scope> Engine::scope() { return std::nullopt; }
+std::optional<Scope> Engine::token_scope() { return std::nullopt; }
+std::optional<Scope> Engine::token_write_scope() { return std::nullopt; }
+std::vector<WriteResult> Engine::write_within(const std::vector<Edit>&, const WriteScope&) {
+  not_from_here("check a writer's scope");
+}
+std::vector<WriteResult> Engine::write_replicated_within(const std::vector<RemoteRevision>&,
+                                                         const WriteScope&) {
+  not_from_here("check a writer's scope");
+}
 void Engine::set_scope(const std::optional<Scope>&) { not_from_here("change its scope"); }
 void Engine::prepare_scope(const Scope&) { not_from_here("create scope indexes"); }
 std::vector<std::string> Engine::scope_indexes(const std::string&) {

@@ -59,6 +59,15 @@ class Engine {
   virtual std::vector<WriteResult> write_replicated(
       const std::vector<RemoteRevision>& revisions) = 0;
 
+  // The same under a writer's scope (DESIGN.md section 14): a document
+  // `scope` does not allow fails with Error(forbidden), whose message is the
+  // same whether or not the record exists. The defaults throw
+  // Error(internal) (a remote database enforces its own tokens' scopes).
+  virtual std::vector<WriteResult> write_within(const std::vector<Edit>& edits,
+                                                const WriteScope& scope);
+  virtual std::vector<WriteResult> write_replicated_within(
+      const std::vector<RemoteRevision>& revisions, const WriteScope& scope);
+
   // Reads. get() returns nullopt when the record (or the asked revision's
   // body) does not exist; a deleted winner is returned with deleted = true.
   virtual std::optional<Record> get(const std::string& table, const std::string& id,
@@ -87,6 +96,16 @@ class Engine {
   //
   // The database's own scope: nullopt when it holds every record.
   virtual std::optional<Scope> scope();
+  // The read scope the caller's credentials limit it to: through a server,
+  // the calling token's scope (GET /v1, re-read at each call); nullopt for
+  // a local database and for a token without one. A device syncing with a
+  // hub adopts it as its own scope (reconciler/scoping.h).
+  virtual std::optional<Scope> token_scope();
+  // The same for the caller's write scope (nullopt: no record-level limit
+  // on writes, or a local database). A replicator pushing to a server whose
+  // token has one sends along the parent's body of a revision that left it
+  // (RemoteRevision::parent_attributes), so the server can tell a hand-over.
+  virtual std::optional<Scope> token_write_scope();
   // Stores (or clears) the database's scope and creates the indexes it
   // needs. Purges nothing: reconciler/scoping.h narrows a database safely.
   virtual void set_scope(const std::optional<Scope>& scope);

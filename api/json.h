@@ -33,6 +33,7 @@
 #include "api/limits.h"
 #include "api/record.h"
 #include "api/table.h"
+#include "api/tokens.h"
 #include "api/value.h"
 
 namespace outpost {
@@ -55,6 +56,12 @@ struct ServerInfo {
   // The database's own scope (DESIGN.md section 14), canonical text; empty
   // when it holds every record.
   std::string scope;
+  // The calling token, through a server with auth ("token" in JSON): its
+  // name and its read and write scopes (canonical texts; empty: its table
+  // lists alone). Empty name: no token (no auth, or a local database).
+  std::string token_name;
+  std::string token_scope;
+  std::string token_write_scope;
 
   friend bool operator==(const ServerInfo&, const ServerInfo&) = default;
 };
@@ -91,6 +98,27 @@ Error error_from_json(std::string_view text, const JsonLimits& limits = {});
 // "limits"?: {"body_bytes", "batch_docs"}}.
 std::string info_to_json(const ServerInfo& info);
 ServerInfo info_from_json(std::string_view text, const JsonLimits& limits = {});
+
+// API tokens over HTTP for admins (DESIGN.md sections 9 and 14; GET and POST
+// /v1/tokens, GET, PUT and DELETE /v1/tokens/{name}; api/json_tokens.cpp).
+// A token's JSON never holds a secret; only a creation's answer does, once.
+//   {"name", "admin", "read": [..], "write": [..], "scope", "scope_fingerprint",
+//    "write_scope", "write_scope_fingerprint", "earlier_write_scopes":
+//    [{"scope", "until"}], "rescoped_at", "created_at", "expires_at", "revoked"}
+std::string token_to_json(const Token& token);
+std::string tokens_to_json(const std::vector<Token>& tokens);  // {"tokens": [...]}
+// The token as stored, plus "secret".
+std::string created_token_to_json(const Token& token, const std::string& secret);
+// POST /v1/tokens: {"name", "admin", "read", "write", "scope", "write_scope",
+// "expires_at"}; server-owned fields are refused. invalid_value on bad input.
+Token token_request_from_json(std::string_view text, const JsonLimits& limits = {});
+// PUT /v1/tokens/{name}: {"scope", "write_scope", "grace_seconds"}.
+TokenUpdate token_update_from_json(std::string_view text, const JsonLimits& limits = {});
+// The client's side: a token_to_json text (and "secret" of a creation's
+// answer, when `secret` is not null).
+Token token_from_json(std::string_view text, const JsonLimits& limits = {},
+                      std::string* secret = nullptr);
+std::vector<Token> tokens_from_json(std::string_view text, const JsonLimits& limits = {});
 
 // Tables: {"name", "columns": [{"name", "type", "required"}]}, and the list
 // {"tables": [...]}. With `name` empty, table_from_json reads a full

@@ -589,6 +589,17 @@ ServerInfo info_from_json(std::string_view text, const JsonLimits& limits) {
     info.max_batch_docs = count("batch_docs");
   }
   info.scope = f.optional_string("scope").value_or(std::string());
+  if (const rj::Value* token = f.find_set("token"); token != nullptr && token->IsObject()) {
+    auto text = [&](const char* key) -> std::string {
+      auto it = token->FindMember(key);
+      return it != token->MemberEnd() && it->value.IsString()
+                 ? std::string(it->value.GetString(), it->value.GetStringLength())
+                 : std::string();
+    };
+    info.token_name = text("name");
+    info.token_scope = text("scope");
+    info.token_write_scope = text("write_scope");
+  }
   return info;
 }
 

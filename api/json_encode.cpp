@@ -272,6 +272,20 @@ std::string info_to_json(const ServerInfo& info) {
     w.field("scope", info.scope);
     w.field("scope_fingerprint", sha256_hex(info.scope));
   }
+  if (!info.token_name.empty()) {
+    w.key("token");
+    w.start_object();
+    w.field("name", info.token_name);
+    if (!info.token_scope.empty()) {
+      w.field("scope", info.token_scope);
+      w.field("scope_fingerprint", sha256_hex(info.token_scope));
+    }
+    if (!info.token_write_scope.empty()) {
+      w.field("write_scope", info.token_write_scope);
+      w.field("write_scope_fingerprint", sha256_hex(info.token_write_scope));
+    }
+    w.end_object();
+  }
   w.end_object();
   return w.str();
 }

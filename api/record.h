@@ -94,6 +94,11 @@ struct ChangesRequest {
   // in proportion to the records in scope; its cursors are only valid under
   // a scope.
   std::shared_ptr<const Scope> scope;
+  // Whether a revision held without its body (a stub) counts as possibly
+  // in the scope for `removed` entries. A server asked under a token's
+  // scope says false, so that a record never seen in that scope is never
+  // named to it (DESIGN.md section 9).
+  bool stubs_count = true;
 };
 
 // revs_diff: for each (table, id, revisions) the ones the receiver lacks and

@@ -79,4 +79,13 @@ bool scope_matches(const ScopeClause& clause, std::string_view id, const Attribu
 // leaves the table out).
 Scope intersect_scopes(const Scope& a, const Scope& b);
 
+// What a writer may write (DESIGN.md section 14, Engine::write_within): a
+// create whose body matches `scope`, or a write that builds on a revision
+// whose body matches it. `earlier` (a token's write scopes before a
+// re-scope) counts too for replicated revisions, never for local edits.
+struct WriteScope {
+  Scope scope;
+  std::vector<Scope> earlier;
+};
+
 }  // namespace outpost

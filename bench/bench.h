@@ -25,11 +25,22 @@ struct BenchOptions {
   size_t single_records = 2000;  // one write call per record; 0 skips
   Durability durability = Durability::full;
   std::filesystem::path dir;  // where the temporary directory goes; empty: the system's
+  // `scope` through a hub (bench_scope.h): devices syncing at once, and
+  // tokens with distinct scopes for the hub's memory.
+  size_t devices = 32;
+  size_t tokens = 10000;
   // Called now and then: what runs ("engine, batched"), records done, total.
   std::function<void(std::string_view stage, size_t done, size_t total)> progress;
 };
 
+// A figure's further values, for people and for --json "values".
+struct BenchValue {
+  std::string name;  // machine name: "p50_seconds", "rss_one_token_mib"
+  double value = 0;
+};
+
 // One measured figure: the engine and the baseline doing the same writes.
+// A figure that is no rate (`rates` false: memory) is its label and values.
 struct BenchFigure {
   std::string name;   // machine name: "put_batched"
   std::string label;  // for people: "put batched (1000/txn)"
@@ -37,6 +48,8 @@ struct BenchFigure {
   size_t per_transaction = 0;
   double engine_seconds = 0;
   double baseline_seconds = 0;
+  bool rates = true;
+  std::vector<BenchValue> values;
 
   double engine_rate() const { return engine_seconds > 0 ? records / engine_seconds : 0; }
   double baseline_rate() const { return baseline_seconds > 0 ? records / baseline_seconds : 0; }

@@ -92,16 +92,32 @@ std::string slurp(const std::filesystem::path& path) {
 
 }  // namespace
 
+size_t process_status_kib(int pid, const std::string& field) {
+  std::ifstream status(pid == 0 ? std::string("/proc/self/status")
+                                : "/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.size() > field.size() && line.compare(0, field.size(), field) == 0 &&
+        line[field.size()] == ':') {
+      return std::stoul(line.substr(field.size() + 1));
+    }
+  }
+  return 0;
+}
+
 ServerProcess::ServerProcess(const std::filesystem::path& dir, const std::string& db_url,
-                             Durability durability) {
+                             Durability durability, bool auth, const std::string& name,
+                             const std::vector<std::string>& extra_args) {
   using Clock = std::chrono::steady_clock;
 
-  const std::filesystem::path out = dir / "serve.stdout";
-  const std::filesystem::path err = dir / "serve.stderr";
+  const std::filesystem::path out = dir / (name + ".stdout");
+  const std::filesystem::path err = dir / (name + ".stderr");
   std::vector<std::string> args{
       "outpost",  "--durability", durability == Durability::full ? "full" : "normal",
       "serve",    "--db",         db_url,
-      "--listen", "127.0.0.1:0",  "--no-auth"};
+      "--listen", "127.0.0.1:0"};
+  if (!auth) args.emplace_back("--no-auth");
+  args.insert(args.end(), extra_args.begin(), extra_args.end());
   std::vector<char*> argv;
   for (std::string& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);

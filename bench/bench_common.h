@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <filesystem>
 #include <string>
+#include <vector>
 
 #include "api/table.h"
 #include "api/value.h"
@@ -47,22 +48,33 @@ class ScratchSchema {
   std::string conninfo_;
 };
 
-// `outpost serve --no-auth` on `db_url`, on a free loopback port, run from
-// this binary (/proc/self/exe) with its output in `dir`; stopped (SIGTERM)
-// at the end of its scope. Throws Error(unavailable) when it does not start.
+// `outpost serve --no-auth` on `db_url` (with `auth`: `outpost serve`,
+// which then needs the tokens the database holds), on a free loopback port,
+// run from this binary (/proc/self/exe) with its output in `dir`
+// (`name`.stdout and `name`.stderr, so that several servers may share a
+// directory), with `extra_args` after the others; stopped (SIGTERM) at the end of its scope. Throws
+// Error(unavailable) when it does not start.
 class ServerProcess {
  public:
-  ServerProcess(const std::filesystem::path& dir, const std::string& db_url, Durability durability);
+  ServerProcess(const std::filesystem::path& dir, const std::string& db_url, Durability durability,
+                bool auth = false, const std::string& name = "serve",
+                const std::vector<std::string>& extra_args = {});
   ~ServerProcess();
   ServerProcess(const ServerProcess&) = delete;
   ServerProcess& operator=(const ServerProcess&) = delete;
   // "http://127.0.0.1:PORT"
   const std::string& url() const { return url_; }
+  // The server's process id (for its /proc/PID/status).
+  int pid() const { return pid_; }
 
  private:
   int pid_ = -1;
   std::string url_;
 };
+
+// A line of /proc/PID/status in KiB ("VmRSS", "VmHWM"); 0 when unreadable.
+// pid 0: this process.
+size_t process_status_kib(int pid, const std::string& field);
 
 // The benchmark table: name, city (strings), qty, seq (ints), price (float),
 // active (bool); name required.

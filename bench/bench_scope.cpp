@@ -10,7 +10,9 @@
 #include "api/error.h"
 #include "api/scope.h"
 #include "bench/bench_common.h"
+#include "bench/bench_scope_hub.h"
 #include "bench/pg_raw_baseline.h"
+#include "bench/scope_households.h"
 #include "reconciler/replicator.h"
 #include "reconciler/scoping.h"
 
@@ -18,11 +20,10 @@ namespace outpost {
 
 namespace {
 
-constexpr const char* kTable = "households";
-constexpr size_t kDistricts = 100;
+constexpr const char* kTable = kHouseholds;
 constexpr size_t kDistrict = 7;  // the one pulled
 constexpr size_t kIncrementalChanges = 10000;
-constexpr size_t kBatch = 1000;
+constexpr size_t kBatch = kScopeBatch;
 
 double seconds_since(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -32,77 +33,20 @@ void notify(const BenchOptions& options, std::string_view stage, size_t done, si
   if (options.progress) options.progress(stage, done, total);
 }
 
-Table households() {
-  return Table{kTable,
-               {{"district", ValueType::string, true},
-                {"name", ValueType::string, false},
-                {"members", ValueType::int_, false}}};
-}
+Table households() { return households_table(); }
 
-std::string district_of(size_t i) {
-  char name[16];
-  std::snprintf(name, sizeof name, "d%02zu", i % kDistricts);
-  return name;
-}
-
-std::string id_of(size_t i) {
-  char id[32];
-  std::snprintf(id, sizeof id, "h%08zu", i);
-  return id;
-}
-
-Attributes household(size_t i, size_t version) {
-  Attributes a;
-  a.emplace("district", Value::from_string(district_of(i)));
-  a.emplace("name",
-            Value::from_string("household-" + std::to_string(i) + "-v" + std::to_string(version)));
-  a.emplace("members", Value::from_int(static_cast<int64_t>((i + version) % 9 + 1)));
-  return a;
-}
+std::string district_of(size_t i) { return district_name(i); }
 
 // Writes the records i for which `take(i)` holds, of [0, count).
 template <typename Take>
 void fill(const BenchOptions& options, Engine& engine, size_t count, Take take,
           std::string_view stage) {
-  std::vector<Edit> edits;
-  for (size_t i = 0; i < count; ++i) {
-    if (take(i)) {
-      Edit e;
-      e.table = kTable;
-      e.id = id_of(i);
-      e.attributes = household(i, 0);
-      edits.push_back(std::move(e));
-    }
-    if (edits.size() == kBatch || (i + 1 == count && !edits.empty())) {
-      for (const WriteResult& r : engine.write(edits)) {
-        if (r.error) throw *r.error;
-      }
-      edits.clear();
-      notify(options, stage, i + 1, count);
-    }
-  }
+  fill_households(options, engine, count, take, stage);
 }
 
 // Updates the records `ids` (indexes) to version 1.
 void update(Engine& engine, const std::vector<size_t>& indexes) {
-  std::vector<Edit> edits;
-  for (size_t k = 0; k < indexes.size(); ++k) {
-    size_t i = indexes[k];
-    std::optional<Record> now = engine.get(kTable, id_of(i));
-    if (!now) throw Error(ErrorCode::internal, "bench: record " + id_of(i) + " is missing");
-    Edit e;
-    e.table = kTable;
-    e.id = id_of(i);
-    e.parent = now->revision;
-    e.attributes = household(i, 1);
-    edits.push_back(std::move(e));
-    if (edits.size() == kBatch || k + 1 == indexes.size()) {
-      for (const WriteResult& r : engine.write(edits)) {
-        if (r.error) throw *r.error;
-      }
-      edits.clear();
-    }
-  }
+  update_households(engine, indexes, 1);
 }
 
 // Peak resident memory of this process (VmHWM), in KiB; reset_peak() starts
@@ -162,6 +106,7 @@ BenchReport run_scope_bench(const BenchOptions& options) {
   report.location = dir.path().string();
 
   std::optional<ScratchSchema> big_schema, small_schema;
+  ScopeHubDatabases hub_dbs;
   auto open_source = [&](std::optional<ScratchSchema>& schema, const std::string& name) {
     OpenOptions open_options;
     open_options.durability = options.durability;
@@ -174,6 +119,7 @@ BenchReport run_scope_bench(const BenchOptions& options) {
     }
     std::unique_ptr<Engine> engine = open_engine(url, open_options);
     engine->put_table(households());
+    (name == "scope_big" ? hub_dbs.large_url : hub_dbs.small_url) = url;
     return engine;
   };
 
@@ -243,6 +189,16 @@ BenchReport run_scope_bench(const BenchOptions& options) {
   incremental.engine_seconds = big_incremental;
   incremental.baseline_seconds = small_incremental;
   report.figures.push_back(incremental);
+
+  // The same databases as hubs, through `outpost serve` with tokens.
+  big.reset();
+  small.reset();
+  from_big.reset();
+  from_small.reset();
+  hub_dbs.records = total;
+  hub_dbs.pulled = kDistrict;
+  hub_dbs.dir = dir.path();
+  run_scope_hub_benches(options, hub_dbs, report);
   return report;
 }
 

@@ -72,11 +72,16 @@ void print_text(const BenchReport& report) {
             << report.durability << ", fresh databases in " << report.location << "\n";
   size_t label_width = 0, engine_width = 0, baseline_width = 0;
   for (const BenchFigure& figure : report.figures) {
+    if (!figure.rates) continue;
     label_width = std::max(label_width, figure.label.size());
     engine_width = std::max(engine_width, with_thousands(figure.engine_rate()).size());
     baseline_width = std::max(baseline_width, with_thousands(figure.baseline_rate()).size());
   }
   for (const BenchFigure& figure : report.figures) {
+    if (!figure.rates) {
+      std::cout << figure.label << "\n";
+      continue;
+    }
     std::cout << left(figure.label, label_width) << "   engine "
               << right(with_thousands(figure.engine_rate()), engine_width) << " rec/s   "
               << report.baseline << " "
@@ -106,6 +111,12 @@ void print_json(const BenchReport& report) {
     w.field_number("engine_records_per_s", figure.engine_rate());
     w.field_number("baseline_records_per_s", figure.baseline_rate());
     w.field_number("ratio", figure.ratio());
+    if (!figure.values.empty()) {
+      w.string("values");
+      w.start_object();
+      for (const BenchValue& value : figure.values) w.field_number(value.name, value.value);
+      w.end_object();
+    }
     w.end_object();
   }
   w.end_array();
@@ -127,6 +138,8 @@ int run_bench(Context& context, const ParsedArgs& args) {
   options.single_records = static_cast<size_t>(args.get_int("single", 2000, 0));
   options.durability = context.durability;
   options.dir = args.get_or("dir", "");
+  options.devices = static_cast<size_t>(args.get_int("devices", 32, 0, 100));
+  options.tokens = static_cast<size_t>(args.get_int("tokens", 10000, 0, 1'000'000));
 
   ProgressLine progress;
   if (!context.json) {
@@ -149,11 +162,15 @@ constexpr OptionSpec kOptions[] = {
     {"batch", "N", "records per write call and transaction in the batched figure (default 1000)"},
     {"single", "N", "records written one per write call afterwards (default 2000; 0 skips)"},
     {"dir", "DIR", "where the temporary databases go (default $TMPDIR or /tmp)"},
+    {"devices", "N",
+     "scope: devices syncing with the hub at once (default 32, at most 100; 0 skips)"},
+    {"tokens", "N",
+     "scope: tokens of distinct scopes for the hub's memory (default 10000; 0 skips)"},
 };
 
 const Command kCommands[] = {
     {.name = "",
-     .usage = "[SCENARIO] [--records N] [--single N] [--db URL]",
+     .usage = "[SCENARIO] [--records N] [--single N] [--devices N] [--tokens N] [--db URL]",
      .summary = "measure the engine against the same work done with raw SQL",
      .details =
          "Scenarios:\n"
@@ -174,7 +191,15 @@ const Command kCommands[] = {
          "        the same records pulled from a database holding only them (a ratio near\n"
          "        1: the cost does not depend on the database's size); then an incremental\n"
          "        sync after 10 000 changes, 100 of them in the district. The device's peak\n"
-         "        RSS during the initial pull is printed with it.\n\n"
+         "        RSS during the initial pull is printed with it. Then the same databases as\n"
+         "        hubs, through `outpost serve` processes with tokens (DESIGN.md section 14):\n"
+         "        a fresh device pulls with a token scoped to the district (adopting its\n"
+         "        scope) against an unscoped token on the district-only hub (time ratio,\n"
+         "        target <= 1.5); --devices devices, each with its own district's token,\n"
+         "        sync an incremental round (1% of every district changed) one at a time,\n"
+         "        then all at once (aggregate rate, p50/p99 per device); the hub's RSS\n"
+         "        after --tokens requests each with a token of its own scope, against a\n"
+         "        fresh server after as many requests with 1 token (target: < 50 MiB more).\n\n"
          "The bench writes fresh databases and removes them: files in a temporary\n"
          "directory for sqlite, fresh schemas of the --db database for postgres:...\n"
          "(never its existing tables). On PostgreSQL `put` also measures 8 concurrent\n"

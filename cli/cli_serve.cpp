@@ -85,6 +85,10 @@ int run_serve(Context& context, const ParsedArgs& args) {
       static_cast<int>(args.get_int("max-longpoll-ms", 300'000, 0, 3'600'000));
   routing.default_longpoll_ms = std::min(routing.default_longpoll_ms, routing.max_longpoll_ms);
   routing.max_feed_waiters = static_cast<size_t>(options.longpoll_threads);
+  routing.scope_limits.max_text_bytes =
+      static_cast<size_t>(args.get_int("max-scope-bytes", 64 * 1024, 16, 16 * 1024 * 1024));
+  routing.scope_limits.max_in_values =
+      static_cast<size_t>(args.get_int("max-scope-values", 10'000, 1, 1'000'000));
 
   // Block the stop signals before any thread starts (opening a SQLite file
   // starts its checkpointer), so that every thread inherits the mask and
@@ -148,6 +152,8 @@ constexpr OptionSpec kOptions[] = {
     {"max-docs", "N", "documents per revs_diff/bulk_get/bulk_docs request (default 10000)"},
     {"max-page", "N", "largest feed/list page (default 10000)"},
     {"max-longpoll-ms", "MS", "longest long-poll (default 300000)"},
+    {"max-scope-bytes", "BYTES", "longest scope text, asked or set on a token (default 65536)"},
+    {"max-scope-values", "N", "most literals in one IN list of a scope (default 10000)"},
     {"read-timeout-ms", "MS",
      "time to read one whole request, TLS handshake included (default 30000)"},
     {"idle-timeout-ms", "MS", "idle keep-alive connections are closed after (default 60000)"},

@@ -16,8 +16,10 @@
 #include <mutex>
 #include <stop_token>
 #include <thread>
+#include <utility>
 
 #include "api/error.h"
+#include "api/json_builder.h"
 #include "api/scope.h"
 #include "api/table.h"
 #include "cli/command.h"
@@ -26,8 +28,10 @@
 #include "reconciler/checkpoint.h"
 #include "reconciler/refusals.h"
 #include "reconciler/replicator.h"
+#include "reconciler/scoping.h"
 #include "reconciler/stop.h"
 #include "utils/backoff.h"
+#include "utils/log.h"
 
 namespace outpost::cli {
 
@@ -240,6 +244,59 @@ auto when_reachable(bool continuous, const std::stop_token& stop, Fn&& fn) -> de
   }
 }
 
+// Tokens with scopes (DESIGN.md section 14): a device that syncs with a
+// hub through a token with a read scope holds that scope as its own. The
+// device is the local database and the hub the server, whichever of --db
+// and --remote each is.
+struct TokenSides {
+  Engine* device = nullptr;
+  Engine* hub = nullptr;
+  bool device_is_db = true;  // the device is --db: sync(db, remote) pushes first
+
+  explicit operator bool() const { return device != nullptr; }
+};
+
+TokenSides token_sides(Engine& db, Engine& remote) {
+  const bool db_http = db.backend() == "http";
+  const bool remote_http = remote.backend() == "http";
+  if (!db_http && remote_http) return {&db, &remote, true};
+  if (db_http && !remote_http) return {&remote, &db, false};
+  return {};
+}
+
+// A scope the device adopted, for the summary and --json.
+struct Adoption {
+  Scope scope;
+  PurgeOutcome outcome;
+};
+
+std::string fingerprint_of(const std::optional<Scope>& scope) {
+  return scope ? scope_fingerprint(*scope) : std::string();
+}
+
+// "adopted_scope": {"scope", "fingerprint", "purged", "waiting"} or null.
+std::string adoption_json(const std::optional<Adoption>& adopted) {
+  JsonBuilder w;
+  if (!adopted) {
+    w.null();
+    return w.str();
+  }
+  w.start_object();
+  w.field("scope", scope_text(adopted->scope));
+  w.field("fingerprint", scope_fingerprint(adopted->scope));
+  w.field_count("purged", adopted->outcome.purged);
+  w.field_count("waiting", adopted->outcome.waiting.size());
+  w.end_object();
+  return w.str();
+}
+
+// Adds "adopted_scope" to a report's JSON object.
+std::string with_adoption(std::string json, const std::optional<Adoption>& adopted) {
+  if (json.empty() || json.back() != '}') return json;
+  json.pop_back();
+  return json + ",\"adopted_scope\":" + adoption_json(adopted) + "}";
+}
+
 // `sync --rejected`: the documents each direction's replication recorded as
 // refused (reconciler/refusals.h), read from the direction's source.
 int list_rejected(Context& context, Engine& local, Engine& remote,
@@ -360,22 +417,152 @@ int run_sync(Context& context, const ParsedArgs& args) {
   SyncProgress progress(local_id);
   if (!context.json) options.progress = [&](const ReplicationProgress& p) { progress.update(p); };
 
+  // The device adopts its token's scope before anything is copied; a
+  // continuous sync checks it again every --scope-check-ms and follows a
+  // re-scope without a restart.
+  const TokenSides sides = token_sides(*local, *remote);
+  std::optional<Adoption> adopted;  // the last scope adopted
+  // One line per scope adopted (stdout; --json: "adopted_scope").
+  auto adopt = [&](const std::optional<Scope>& token_scope) {
+    PurgeOutcome outcome;
+    std::optional<Scope> scope = adopt_scope(*sides.device, *sides.hub, token_scope, &outcome);
+    if (!scope) return false;
+    if (!context.json) {
+      progress.clear();
+      std::cout << "scope: adopted the token's scope " << scope_fingerprint(*scope).substr(0, 12)
+                << " (" << printable(scope_text(*scope)) << "); " << count(outcome.purged)
+                << " purged, " << count(outcome.waiting.size()) << " waiting for a push\n"
+                << std::flush;
+    }
+    adopted = Adoption{std::move(*scope), std::move(outcome)};
+    return true;
+  };
+  bool rescoped = false;
+  if (sides) {
+    rescoped = when_reachable(options.continuous, options.stop,
+                              [&] { return adopt(sides.hub->token_scope()); });
+  }
+  const std::chrono::milliseconds scope_check{
+      args.get_int("scope-check-ms", 30000, 10, int64_t{24} * 3600 * 1000)};
+
+  // One run in the requested directions. After a re-scope, what the hub
+  // lacks is pushed before anything is pulled (the pull then purges what
+  // left the scope, which only a push can let go): sync(db, remote) does
+  // so when the device is --db; otherwise a push runs first.
+  auto one_run = [&](const ReplicationOptions& o, bool push_first) {
+    std::pair<ReplicationReport, std::string> out;
+    if (pull || push) {
+      out.first = pull ? replicate(*remote, *local, o) : replicate(*local, *remote, o);
+      out.second = replication_report_to_json(out.first);
+      return out;
+    }
+    ReplicationReport first;
+    if (push_first && !sides.device_is_db) {
+      first = replicate(*sides.device, *sides.hub, o);
+      if (first.fatal || first.cancelled) {
+        out.first = first;
+        out.second = replication_report_to_json(first);
+        return out;
+      }
+    }
+    SyncReport report = sync(*local, *remote, o);
+    if (push_first && !sides.device_is_db) {
+      first.add(report.b_to_a);  // the same direction: remote (the device) to db (the hub)
+      report.b_to_a = std::move(first);
+    }
+    out.first = report.combined();
+    out.second = sync_report_to_json(report);
+    return out;
+  };
+
   ReplicationReport total;
   std::string what = pull ? "pull" : push ? "push" : "sync";
   std::string json;
   // Continuous: a run that stops because the remote went away (every retry
   // of a call failed) starts again from its checkpoints once it is back.
   Backoff again(std::chrono::milliseconds(500), std::chrono::milliseconds(10000), INT_MAX);
-  for (;;) {
+  for (bool done = false; !done;) {
     again.next_attempt();
-    ReplicationReport run;
-    if (pull || push) {
-      run = pull ? replicate(*remote, *local, options) : replicate(*local, *remote, options);
-      json = replication_report_to_json(run);
-    } else {
-      SyncReport report = sync(*local, *remote, options);
-      run = report.combined();
-      json = sync_report_to_json(report);
+    if (options.continuous && rescoped) {
+      // A new scope: push, then pull once (which rescans the new scope and
+      // purges what left it), then follow the feeds again.
+      ReplicationOptions once = options;
+      once.continuous = false;
+      auto [run, text] = one_run(once, true);
+      const bool retry = !options.stop.stop_requested() && run.fatal &&
+                         run.fatal->code() == ErrorCode::unavailable;
+      if (retry) {
+        run.fatal.reset();
+        total.add(run);
+        progress.clear();
+        std::cerr << "remote unavailable, reconnecting\n" << std::flush;
+        sleep_unless_stopped(options.stop, again.delay());
+        continue;
+      }
+      std::optional<Error> fatal = run.fatal;
+      total.add(run);
+      json = std::move(text);
+      if (fatal || options.stop.stop_requested()) {
+        total.fatal = fatal;
+        break;
+      }
+      rescoped = false;
+    }
+    // A continuous run is stopped early when the token's scope changes
+    // (checked every --scope-check-ms by a thread of its own).
+    std::stop_source round;
+    std::stop_callback forward(options.stop, [&round] { round.request_stop(); });
+    ReplicationOptions each = options;
+    each.stop = round.get_token();
+    std::atomic<bool> changed{false};
+    std::jthread watcher;
+    const std::string held = sides ? fingerprint_of(sides.device->scope()) : std::string();
+    // Whether the token's scope is no longer the one the device holds.
+    auto scope_moved = [&] {
+      try {
+        std::optional<Scope> now = sides.hub->token_scope();
+        return now && scope_fingerprint(*now) != held;
+      } catch (const Error& e) {
+        // Unreachable or refused: the runs meet the same and report it.
+        log_debug("sync", "cannot read the token's scope", {{"message", e.message()}});
+        return false;
+      }
+    };
+    if (options.continuous && sides) {
+      watcher = std::jthread([&](std::stop_token stop) {
+        while (!sleep_unless_stopped(stop, scope_check)) {
+          if (scope_moved()) {
+            changed = true;
+            round.request_stop();
+            return;
+          }
+        }
+      });
+    }
+    auto [run, text] = one_run(each, rescoped);
+    if (watcher.joinable()) {
+      watcher.request_stop();
+      watcher.join();
+    }
+    // A run that failed just after a re-scope, before the watcher saw it (a
+    // table left the token's scope, so the old scope is refused): the
+    // re-scope is carried out all the same.
+    if (options.continuous && sides && !changed && run.fatal && !options.stop.stop_requested() &&
+        scope_moved()) {
+      changed = true;
+    }
+    json = std::move(text);
+    if (changed && !options.stop.stop_requested()) {
+      // Stopped for the re-scope, not by the user.
+      run.cancelled = false;
+      run.fatal.reset();
+      total.add(run);
+      total.cancelled = false;
+      progress.clear();
+      rescoped =
+          when_reachable(true, options.stop, [&] { return adopt(sides.hub->token_scope()); });
+      again = Backoff(std::chrono::milliseconds(500), std::chrono::milliseconds(10000), INT_MAX);
+      continue;
     }
     const bool retry = options.continuous && !options.stop.stop_requested() && run.fatal &&
                        run.fatal->code() == ErrorCode::unavailable;
@@ -383,7 +570,8 @@ int run_sync(Context& context, const ParsedArgs& args) {
       std::optional<Error> fatal = run.fatal;
       total.add(run);
       total.fatal = fatal;
-      break;
+      done = true;
+      continue;
     }
     run.fatal.reset();
     total.add(run);
@@ -394,7 +582,7 @@ int run_sync(Context& context, const ParsedArgs& args) {
   progress.clear();
 
   if (context.json) {
-    std::cout << json << "\n";
+    std::cout << with_adoption(json, adopted) << "\n";
     return total.ok() ? 0 : 1;
   }
   print_errors(total);
@@ -415,6 +603,8 @@ constexpr OptionSpec kOptions[] = {
     {"pull", "", "only copy from --remote into --db"},
     {"push", "", "only copy from --db into --remote"},
     {"continuous", "", "keep following both feeds until interrupted (Ctrl-C)"},
+    {"scope-check-ms", "MS",
+     "--continuous with a hub: how often to check the token's scope (default 30000)"},
     {"batch", "N", "changes per batch and target transaction (default 1000, at most 10000)"},
     {"rejected", "", "list the documents recorded as refused (with --pull/--push: one direction)"},
 };
@@ -422,7 +612,7 @@ constexpr OptionSpec kOptions[] = {
 const Command kCommands[] = {
     {.name = "",
      .usage = "--remote URL [--token T] [--tables a,b] [--scope SCOPE] [--pull|--push] "
-              "[--continuous] [--batch N] [--rejected]",
+              "[--continuous [--scope-check-ms MS]] [--batch N] [--rejected]",
      .summary = "replicate between this database and another until both hold the same records",
      .details =
          "Copies every revision one side has and the other lacks, both ways unless --pull\n"
@@ -443,7 +633,13 @@ const Command kCommands[] = {
          "in SCOPE. A database with a scope of its own ('outpost scope set') receives\n"
          "only what its scope covers whatever --scope says, and purges the records the\n"
          "other side reports as out of it once a database without a scope holds them;\n"
-         "the summary counts them as purged, or as waiting to be purged.\n",
+         "the summary counts them as purged, or as waiting to be purged.\n"
+         "A hub's token may carry a scope ('outpost tokens create --scope'): the device\n"
+         "adopts it as its own scope before copying (one line says so; --json:\n"
+         "\"adopted_scope\"). After a re-scope on the hub, the device pushes what the hub\n"
+         "lacks, then pulls the new scope and purges what left it; nothing unpushed is\n"
+         "purged. --continuous checks the token's scope every --scope-check-ms and\n"
+         "follows a re-scope without a restart.\n",
      .options = kOptions,
      .max_args = 0,
      .run = run_sync},

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <iostream>
 
+#include "client/http_engine.h"
+#include "client/url.h"
 #include "utils/log.h"
 
 namespace outpost::cli {
@@ -86,6 +88,21 @@ std::unique_ptr<Engine> Context::open() const {
   OpenOptions options;
   options.durability = durability;
   return open_engine(db_url, options);
+}
+
+std::unique_ptr<Engine> Context::open_local_or_remote(const ParsedArgs& args) const {
+  const std::string url = effective_db_url();
+  if (!is_http_url(url)) {
+    if (args.has("token")) throw UsageError("--token applies only to an http(s):// --db");
+    return open();
+  }
+  HttpClientOptions options;
+  if (std::optional<std::string> token = args.get("token")) {
+    options.token = *token;
+  } else if (const char* env = std::getenv("OUTPOST_TOKEN"); env != nullptr) {
+    options.token = env;
+  }
+  return open_http_engine(url, options);
 }
 
 std::string Context::effective_db_url() const {

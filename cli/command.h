@@ -33,6 +33,10 @@ struct Context {
   std::unique_ptr<Engine> open() const;
   // db_url, or the default open_engine() would use.
   std::string effective_db_url() const;
+  // Like open(), and also a server's database when db_url is http(s)://,
+  // with the token of --token (in `args`) or $OUTPOST_TOKEN. --token with a
+  // local database is a UsageError.
+  std::unique_ptr<Engine> open_local_or_remote(const ParsedArgs& args) const;
 };
 
 struct Command {

@@ -165,6 +165,23 @@ std::optional<Scope> HttpEngine::scope() {
   return parse_scope(about.scope, list_tables());
 }
 
+std::optional<Scope> HttpEngine::token_scope() {
+  ServerInfo about = info();
+  if (about.token_scope.empty()) return std::nullopt;
+  return parse_scope(about.token_scope, list_tables());
+}
+
+std::optional<Scope> HttpEngine::token_write_scope() {
+  ServerInfo about = info();
+  if (about.token_write_scope.empty()) return std::nullopt;
+  return parse_scope(about.token_write_scope, list_tables());
+}
+
+std::string HttpEngine::request(const std::string& method, const std::string& target,
+                                std::string body) {
+  return call({method, target, std::move(body), {}}).body;
+}
+
 void HttpEngine::remember_limits(const ServerInfo& info) {
   RequestLimits limits;
   limits.body_bytes = options_.max_request_body;

@@ -19,7 +19,9 @@
 // 4xx responses are never retried. A rejected TLS certificate throws
 // Error(internal) at once.
 //
-// Not over HTTP: check() throws Error(internal); tokens() is nullptr.
+// Not over HTTP: check() throws Error(internal). tokens() manages the
+// server's tokens through the admin routes (/v1/tokens; an admin token is
+// needed); its authenticate() throws Error(internal).
 //
 // Thread-safety: an HttpEngine may be used from several threads at once;
 // each call takes a keep-alive connection of its own from a small pool.
@@ -82,6 +84,11 @@ class HttpEngine final : public Engine {
   ChangesPage changes(const ChangesRequest& request) override;
   // The remote database's own scope, as GET /v1 shows it.
   std::optional<Scope> scope() override;
+  // The calling token's read scope, as GET /v1 shows it (read at every
+  // call, so that a re-scope on the server is seen), parsed against the
+  // server's tables; nullopt for a token without one (or no auth).
+  std::optional<Scope> token_scope() override;
+  std::optional<Scope> token_write_scope() override;
   std::vector<RevsDiffResult> revs_diff(const std::vector<RevsDiffQuery>& queries,
                                         const Scope* scope = nullptr) override;
   std::vector<BulkGetResult> bulk_get(const std::vector<BulkGetQuery>& queries,
@@ -91,6 +98,9 @@ class HttpEngine final : public Engine {
   void put_local(const std::string& id, const std::string& json) override;
 
   std::vector<std::string> check() override;
+  // The server's tokens over GET/POST /v1/tokens and GET/PUT/DELETE
+  // /v1/tokens/{name} (client/http_tokens.cpp).
+  TokenStore* tokens() override;
 
   // The server's `GET /v1` object (db_id, backend, update_seq in one call).
   ServerInfo info();
@@ -99,6 +109,10 @@ class HttpEngine final : public Engine {
   uint64_t bytes_moved() const;
   // Requests sent so far, retries included.
   uint64_t requests_sent() const;
+  // Any route: the body of a 2xx answer to `method target` (retried like
+  // every call); an error answer throws its Error. For routes that are no
+  // Engine call (GET /v1/peers).
+  std::string request(const std::string& method, const std::string& target, std::string body = {});
 
  private:
   // What one request may hold: the server's advertised limits (read once,
@@ -127,6 +141,7 @@ class HttpEngine final : public Engine {
   std::atomic<uint64_t> requests_{0};
   std::mutex limits_mu_;
   std::optional<RequestLimits> limits_;  // once GET /v1 answered
+  std::unique_ptr<TokenStore> tokens_;
 };
 
 // Opens the server at `url` (http:// or https://). Connects lazily: the

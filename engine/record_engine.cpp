@@ -17,10 +17,6 @@ namespace {
 
 constexpr auto kExternalPollInterval = std::chrono::milliseconds(250);
 constexpr int kMaxAttempts = 12;
-// The first this many ancestors of a replicated revision are looked up one
-// by one; beyond, the record's whole tree is read once.
-constexpr size_t kNodeByNodeLookups = 16;
-
 // Errors that belong to one document of a batch; anything else (storage
 // failures) aborts the whole transaction.
 bool is_document_error(ErrorCode code) {
@@ -80,9 +76,12 @@ void check_attributes(const Table& table, const Attributes& attributes, bool req
 // Whether a deletion's parent body, sent along (RemoteRevision::
 // parent_attributes), is the body of its parent revision: valid for the
 // table and hashing, with `grandparent`, to ancestry[0].
-bool parent_body_fits(const Table& table, const RemoteRevision& remote,
-                      const Revision& grandparent) {
-  if (!remote.deleted || !remote.parent_attributes || remote.ancestry.empty()) return false;
+
+}  // namespace
+
+bool RecordEngine::parent_body_fits(const Table& table, const RemoteRevision& remote,
+                                    const Revision& grandparent) {
+  if (!remote.parent_attributes || remote.ancestry.empty()) return false;
   try {
     check_attributes(table, *remote.parent_attributes, false);
   } catch (const Error&) {
@@ -91,12 +90,6 @@ bool parent_body_fits(const Table& table, const RemoteRevision& remote,
   return compute_revision(table.name, remote.id, grandparent, false, *remote.parent_attributes) ==
          remote.ancestry.front();
 }
-
-// A deleted record's last body is found within this many deletions above
-// its winning tombstone (a deletion of a deletion is rare).
-constexpr int kLastBodySteps = 8;
-
-}  // namespace
 
 // What one document of a batch will change: nodes to insert (parents first),
 // nodes that stop being leaves, and the leaves afterwards.
@@ -495,7 +488,17 @@ std::vector<Edit> with_generated_ids(const std::vector<Edit>& edits) {
 
 }  // namespace
 
-std::vector<WriteResult> RecordEngine::write(const std::vector<Edit>& given) {
+std::vector<WriteResult> RecordEngine::write(const std::vector<Edit>& edits) {
+  return write_edits(edits, nullptr);
+}
+
+std::vector<WriteResult> RecordEngine::write_within(const std::vector<Edit>& edits,
+                                                    const WriteScope& scope) {
+  return write_edits(edits, &scope);
+}
+
+std::vector<WriteResult> RecordEngine::write_edits(const std::vector<Edit>& given,
+                                                   const WriteScope* scope) {
   const bool needs_ids = std::any_of(given.begin(), given.end(), [](const Edit& e) {
     return e.id.empty() && e.kind == Edit::Kind::put && e.parent.empty();
   });
@@ -509,7 +512,10 @@ std::vector<WriteResult> RecordEngine::write(const std::vector<Edit>& given) {
           cat = catalog(txn);
           prefetch_batch(*storage_, txn, *cat, edits);
         },
-        [&](Transaction& txn, const Edit& e) { return plan_edit(txn, *cat, e); },
+        [&](Transaction& txn, const Edit& e) {
+          if (scope) authorize_edit(txn, table_in(*cat, e.table), e, *scope);
+          return plan_edit(txn, *cat, e);
+        },
         [&](Transaction& txn, const Plan& p) { apply(txn, p); });
   });
   notify_commit();
@@ -517,6 +523,16 @@ std::vector<WriteResult> RecordEngine::write(const std::vector<Edit>& given) {
 }
 
 std::vector<WriteResult> RecordEngine::write_replicated(const std::vector<RemoteRevision>& revs) {
+  return write_remote(revs, nullptr);
+}
+
+std::vector<WriteResult> RecordEngine::write_replicated_within(
+    const std::vector<RemoteRevision>& revs, const WriteScope& scope) {
+  return write_remote(revs, &scope);
+}
+
+std::vector<WriteResult> RecordEngine::write_remote(const std::vector<RemoteRevision>& revs,
+                                                    const WriteScope* scope) {
   auto results = with_retry([&] {
     std::shared_ptr<const Catalog> cat;
     return write_batch(
@@ -525,7 +541,10 @@ std::vector<WriteResult> RecordEngine::write_replicated(const std::vector<Remote
           cat = catalog(txn);
           prefetch_batch(*storage_, txn, *cat, revs);
         },
-        [&](Transaction& txn, const RemoteRevision& r) { return plan_remote(txn, *cat, r); },
+        [&](Transaction& txn, const RemoteRevision& r) {
+          if (scope) authorize_remote(txn, table_in(*cat, r.table), r, *scope);
+          return plan_remote(txn, *cat, r);
+        },
         [&](Transaction& txn, const Plan& p) { apply(txn, p); });
   });
   notify_commit();

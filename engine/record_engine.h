@@ -35,6 +35,10 @@ class RecordEngine final : public Engine, private TokenStore {
 
   std::vector<WriteResult> write(const std::vector<Edit>& edits) override;
   std::vector<WriteResult> write_replicated(const std::vector<RemoteRevision>& revisions) override;
+  std::vector<WriteResult> write_within(const std::vector<Edit>& edits,
+                                        const WriteScope& scope) override;
+  std::vector<WriteResult> write_replicated_within(const std::vector<RemoteRevision>& revisions,
+                                                   const WriteScope& scope) override;
 
   std::optional<Record> get(const std::string& table, const std::string& id,
                             const GetOptions& options) override;
@@ -71,18 +75,46 @@ class RecordEngine final : public Engine, private TokenStore {
   // TokenStore (engine/tokens.cpp)
   std::string create_token(const Token& token) override;
   std::vector<Token> list_tokens() override;
+  Token update_token(const std::string& name, const TokenUpdate& update) override;
   bool revoke_token(const std::string& name) override;
   std::optional<Token> authenticate(const std::string& secret) override;
 
  private:
   using Catalog = std::map<std::string, Table, std::less<>>;
   struct Plan;
+  // The first this many ancestors of a replicated revision are looked up
+  // one by one; beyond, the record's whole tree is read once.
+  static constexpr size_t kNodeByNodeLookups = 16;
+  // A deleted record's last body is found within this many deletions above
+  // its winning tombstone (a deletion of a deletion is rare).
+  static constexpr int kLastBodySteps = 8;
 
   std::shared_ptr<const Catalog> catalog(Transaction& txn);
   const Table& table_in(const Catalog& catalog, std::string_view name) const;
   Plan plan_edit(Transaction& txn, const Catalog& catalog, const Edit& edit);
   Plan plan_remote(Transaction& txn, const Catalog& catalog, const RemoteRevision& remote);
   void apply(Transaction& txn, const Plan& plan);
+  // write() and write_replicated(), each document first checked against
+  // `scope` when it is not null.
+  std::vector<WriteResult> write_edits(const std::vector<Edit>& edits, const WriteScope* scope);
+  std::vector<WriteResult> write_remote(const std::vector<RemoteRevision>& revisions,
+                                        const WriteScope* scope);
+  // The write rule of DESIGN.md section 14 (record_engine_access.cpp):
+  // Error(forbidden) unless the document may be written under `scope`.
+  // Locks the record.
+  void authorize_edit(Transaction& txn, const Table& table, const Edit& edit,
+                      const WriteScope& scope);
+  void authorize_remote(Transaction& txn, const Table& table, const RemoteRevision& remote,
+                        const WriteScope& scope);
+  // Whether `remote` carries its parent's body (parent_attributes) and it
+  // is the body of ancestry[0], whose parent is `grandparent`: then the
+  // sender held that revision with this body, whatever the receiver holds.
+  static bool parent_body_fits(const Table& table, const RemoteRevision& remote,
+                               const Revision& grandparent);
+  // The body a scope judges `node` by: its own, or for a deletion its
+  // nearest non-deleted ancestor's; nullopt when only a stub is held.
+  std::optional<Attributes> judged_body(Transaction& txn, const Table& table, const std::string& id,
+                                        const Node& node);
   // The body a deleted winner last had (DESIGN.md section 14): its nearest
   // non-deleted ancestor's, nullopt when only a stub of it is held.
   std::optional<Attributes> last_body(Transaction& txn, const Plan& plan, const Node& tombstone);

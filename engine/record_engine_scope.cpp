@@ -190,7 +190,8 @@ ChangesPage RecordEngine::read_scoped(const ChangesRequest& request) {
           if (!now[table->name].contains(id)) out.push_back(id);
         }
         if (!out.empty()) {
-          std::vector<std::string> was = storage_->ever_matching(*txn, *table, *clause, out);
+          std::vector<std::string> was =
+              storage_->ever_matching(*txn, *table, *clause, out, request.stubs_count);
           once[table->name].insert(was.begin(), was.end());
         }
       }

@@ -188,10 +188,12 @@ class Storage {
                                             const ScopeClause& clause,
                                             const std::vector<std::string>& ids) = 0;
   // Of `ids` (distinct), those with a revision body (not a deletion) that
-  // matches `clause`, or with a stub (whose body is unknown, so may have).
+  // matches `clause`, or, when `stubs_count`, with a stub (whose body is
+  // unknown, so may have).
   virtual std::vector<std::string> ever_matching(Transaction& txn, const Table& table,
                                                  const ScopeClause& clause,
-                                                 const std::vector<std::string>& ids) = 0;
+                                                 const std::vector<std::string>& ids,
+                                                 bool stubs_count) = 0;
   // The records `clause` matches now, id > after, in id order, at most
   // `limit`, each with its feed entry: the first pass of a scoped feed. An
   // entry whose feed row is after `until` (a cursor this storage issued)
@@ -247,11 +249,22 @@ class Storage {
   // API tokens, stored by the SHA-256 hex of their secret. The defaults
   // refuse, for backends that do not hold tokens.
   virtual void insert_token(Transaction& txn, const Token& token, const std::string& hash);
-  virtual std::vector<Token> load_tokens(Transaction& txn);
+  // Every token by name, or the one named `name` when it is not empty.
+  virtual std::vector<Token> load_tokens(Transaction& txn, const std::string& name = {});
   virtual bool revoke_token(Transaction& txn, const std::string& name);
   // The token stored under `hash`, with that hash, if any.
   virtual std::optional<std::pair<Token, std::string>> find_token(Transaction& txn,
                                                                   const std::string& hash);
+  // Stores the scope fields of the token named `token.name` (read, write,
+  // scope, write_scope, earlier_write_scopes, rescoped_at); the other fields
+  // are left as they are.
+  virtual void update_token_scopes(Transaction& txn, const Token& token);
+  // The stored text of Token::earlier_write_scopes, the same on every
+  // backend: "" when there are none, else a JSON array
+  // [{"scope": TEXT, "until": RFC 3339 TIMESTAMP}, ...], newest first.
+  // decode throws Error(internal) on a text encode did not write.
+  static std::string encode_earlier_scopes(const std::vector<Token::EarlierScope>& scopes);
+  static std::vector<Token::EarlierScope> decode_earlier_scopes(std::string_view text);
 
   // Local documents.
   virtual std::optional<std::string> get_local(Transaction& txn, std::string_view id) = 0;

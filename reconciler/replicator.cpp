@@ -158,6 +158,8 @@ class Replicator {
     report_.source_db_id = source_id.get();
     source_scoped_ = source_scope.get().has_value();
     choose_scope();
+    // Nullopt at once from a local target.
+    target_write_scope_ = call("scope", [&] { return target_.token_write_scope(); });
     report_.replication_id = replication_id(report_.source_db_id, report_.target_db_id, tables_,
                                             scope_ ? scope_fingerprint(*scope_) : std::string());
     checkpointer_.emplace(source_, target_, report_.replication_id);
@@ -224,6 +226,9 @@ class Replicator {
     // target holds (verify_held).
     track_listed_ = target_scoped_ && !source_scoped_ && target_.backend() != "http";
     track_unconfirmed_ = target_scoped_ && source_scoped_ && target_.backend() != "http";
+    if (track_listed_ && source_.backend() == "http" && sees_through_token(*own)) {
+      token_view_ = scope_fingerprint(*own);
+    }
     if (own && options_.scope) {
       scope_ = std::make_shared<const Scope>(intersect_scopes(*options_.scope, *own));
     } else if (own) {
@@ -234,6 +239,26 @@ class Replicator {
     if (scope_ && source_.backend() != "http") {
       call("prepare_scope", [&] { source_.prepare_scope(*scope_); });
     }
+  }
+
+  // Whether the source, a server seen through a token with a read scope,
+  // shows every record of the target's scope `own`: the token's scope
+  // covers `own` (the target adopted it, reconciler/scoping.h). Such a
+  // source answers a record out of the token's scope as absent; with
+  // `own` within it, absent there means out of the target's scope too.
+  bool sees_through_token(const Scope& own) {
+    std::optional<Scope> token;
+    try {
+      token = call("token_scope", [&] { return source_.token_scope(); });
+    } catch (const Error& e) {
+      // A scope the client cannot read proves nothing: no purge on it.
+      if (e.code() == ErrorCode::unavailable) throw;
+      log_warn(kLog, "cannot read the token's scope; records it hides are kept",
+               {{"error", e.code_name()}, {"message", e.message()}});
+      return false;
+    }
+    if (!token) return false;
+    return scope_fingerprint(intersect_scopes(own, *token)) == scope_fingerprint(own);
   }
 
   // A source without a scope says which of the records the target holds
@@ -248,6 +273,8 @@ class Replicator {
   void verify_held() {
     std::optional<Scope> own = call("scope", [&] { return target_.scope(); });
     if (!own) return;
+    // The token's view counts only for the scope it was checked against.
+    if (token_view_ && *token_view_ != scope_fingerprint(*own)) token_view_.reset();
     std::optional<std::vector<std::pair<std::string, std::string>>> listed =
         call("get_local", [&] { return unconfirmed(target_); });
     const bool everything =
@@ -304,7 +331,8 @@ class Replicator {
         }
       }
       read_page(held, [&](std::vector<RemoteRevision> docs) { write_docs(docs); });
-      std::vector<std::pair<std::string, std::string>> out = out_of_scope_at_source(unseen);
+      std::vector<std::pair<std::string, std::string>> out =
+          token_view_ ? absent_through_token(unseen) : out_of_scope_at_source(unseen);
       for (const RevsDiffQuery& q : unseen) {
         // The source lacks it, or is behind the target on it: still unconfirmed.
         if (std::find(out.begin(), out.end(), std::make_pair(q.table, q.id)) == out.end()) {
@@ -315,7 +343,10 @@ class Replicator {
     }
     size_t purged = 0;
     std::vector<std::pair<std::string, std::string>> left = call("purge", [&] {
-      return purge_if_kept(target_, gone, "not in the scope at database " + report_.source_db_id,
+      return purge_if_kept(target_, gone,
+                           (token_view_ ? "not in the token's scope at database "
+                                        : "not in the scope at database ") +
+                               report_.source_db_id,
                            purged);
     });
     left.insert(left.end(), still_unconfirmed.begin(), still_unconfirmed.end());
@@ -324,6 +355,20 @@ class Replicator {
     }
     std::lock_guard lock(report_mu_);
     report_.purged += purged;
+  }
+
+  // Of `records` (the source does not show them in the scope), those out of
+  // the scope at a source seen through a token whose scope covers the
+  // target's (token_view_): all of them. The source hides what its token
+  // may not read, so it cannot show whether it holds them; but whatever it
+  // hides is out of the target's scope, and what it lacks (never pushed, or
+  // refused) no keeper has acknowledged, so purge_if_kept keeps it.
+  static std::vector<std::pair<std::string, std::string>> absent_through_token(
+      const std::vector<RevsDiffQuery>& records) {
+    std::vector<std::pair<std::string, std::string>> out;
+    out.reserve(records.size());
+    for (const RevsDiffQuery& q : records) out.emplace_back(q.table, q.id);
+    return out;
   }
 
   // Of `records` (the source does not hold them in the scope), those the
@@ -592,6 +637,7 @@ class Replicator {
     for (size_t i = 0; i < got.size(); ++i) {
       if (got[i].revision) {
         docs.push_back(std::move(*got[i].revision));
+        with_handed_over_parent(docs.back());
         continue;
       }
       if (i >= wanted.size()) break;
@@ -607,6 +653,29 @@ class Replicator {
       }
     }
     return docs;
+  }
+
+  // A revision whose body is outside the target token's write scope is
+  // allowed there when it builds on one in it (DESIGN.md section 14); when the
+  // target may hold only a stub of that parent (a push sends leaf bodies
+  // only), the parent's body goes along, so a hand-over made offline
+  // arrives. Nothing is added for targets without a write scope.
+  void with_handed_over_parent(RemoteRevision& doc) {
+    if (!target_write_scope_ || doc.deleted || doc.parent_attributes || doc.ancestry.empty()) {
+      return;
+    }
+    auto covers = [&](const Attributes& body) {
+      const ScopeClause* clause = target_write_scope_->find(doc.table);
+      return clause != nullptr && scope_matches(*clause, doc.id, body);
+    };
+    if (covers(doc.attributes)) return;
+    GetOptions parent;
+    parent.revision = doc.ancestry.front();
+    std::optional<Record> held =
+        call("get", [&] { return source_.get(doc.table, doc.id, parent); });
+    // Sent whether or not the parent is in the current write scope: the
+    // server also honours the token's earlier ones for a while.
+    if (held && !held->deleted) doc.parent_attributes = std::move(held->attributes);
   }
 
   // Writes `docs` to the target and accounts for every one of them: written,
@@ -812,6 +881,7 @@ class Replicator {
     checkpoint.skipped = skipped;
     checkpoint.scope = options_.scope ? scope_text(*options_.scope) : std::string();
     checkpoint.target_scoped = target_scoped_;
+    if (scope_) checkpoint.copied_scope_fingerprint = scope_fingerprint(*scope_);
     if (last_seq != saved_seq_ && !saved_seq_.empty()) {
       history_.insert(history_.begin(), saved_seq_);
       if (history_.size() > kCheckpointHistory) history_.resize(kCheckpointHistory);
@@ -871,8 +941,14 @@ class Replicator {
   bool source_checkpoint_refused_ = false;
   std::shared_ptr<const Scope> scope_;  // this run's (choose_scope); null: every record
   bool target_scoped_ = false;
+  // The write scope of the target's token, when the target is a server
+  // whose token has one (with_handed_over_parent).
+  std::optional<Scope> target_write_scope_;
   bool source_scoped_ = false;
-  bool track_listed_ = false;               // verify_held runs at the end
+  bool track_listed_ = false;  // verify_held runs at the end
+  // The fingerprint of the target's scope when the source, seen through a
+  // token whose scope covers it, shows all of it (sees_through_token).
+  std::optional<std::string> token_view_;
   bool track_unconfirmed_ = false;          // what is written goes on the unconfirmed list
   std::unordered_set<std::string> listed_;  // key_of: records the feed listed this run
   std::vector<std::pair<std::string, std::string>> page_records_;

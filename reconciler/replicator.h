@@ -47,6 +47,14 @@
 // the cursor still names the same changes (checkpoint.h, resume_point):
 // a source restored from a backup taken before its first sync rescans.
 //
+// Into a scoped local target, a run from a source without a scope of its
+// own ends by checking what the target holds against the source
+// (docs/replication.md, "Checking what a scoped database holds"). A source
+// seen through a token with a read scope that covers the target's own (the
+// device adopted it, reconciler/scoping.h) hides what the token may not
+// read: a record it does not show is out of the target's scope, and goes to
+// the acknowledgment rule (purged only if a keeper has its latest change).
+//
 // Only api/ is used, so local engines and the HTTP client Engine are
 // interchangeable.
 //

@@ -252,6 +252,37 @@ PurgeOutcome set_database_scope(Engine& db, const std::optional<Scope>& scope) {
   return sweep_scope(db);
 }
 
+std::optional<Scope> adopt_scope(Engine& local, Engine& remote,
+                                 const std::optional<Scope>& token_scope, PurgeOutcome* outcome) {
+  if (!token_scope) return std::nullopt;
+  const std::string wanted = scope_fingerprint(*token_scope);
+  std::optional<Scope> own = local.scope();
+  if (own && scope_fingerprint(*own) == wanted) return std::nullopt;
+  // The scope names the remote's tables; the local database needs their
+  // definitions to hold it (replication would copy them next anyway).
+  for (const ScopeClause& clause : token_scope->clauses) {
+    if (local.get_table(clause.table)) continue;
+    std::optional<Table> definition = remote.get_table(clause.table);
+    if (!definition) {
+      throw Error(ErrorCode::unknown_table, "the token's scope names table '" + clause.table +
+                                                "', which the remote database does not show");
+    }
+    local.put_table(*definition);
+  }
+  PurgeOutcome swept = set_database_scope(local, *token_scope);
+  log_info(kLog, "adopted the token's scope",
+           {{"fingerprint", wanted},
+            {"before", own ? scope_fingerprint(*own) : std::string()},
+            {"purged", swept.purged},
+            {"waiting", swept.waiting.size()}});
+  if (outcome) *outcome = std::move(swept);
+  return token_scope;
+}
+
+std::optional<Scope> adopt_token_scope(Engine& local, Engine& remote, PurgeOutcome* outcome) {
+  return adopt_scope(local, remote, remote.token_scope(), outcome);
+}
+
 std::optional<std::vector<std::pair<std::string, std::string>>> unconfirmed(Engine& db) {
   std::vector<std::pair<std::string, std::string>> out;
   std::optional<std::string> text = db.get_local(std::string(kUnconfirmedId));

@@ -62,6 +62,24 @@ PurgeOutcome sweep_scope(Engine& db, SweepMode mode = SweepMode::everything);
 // are checked against the next source without a scope (ReplicationReport).
 PurgeOutcome set_database_scope(Engine& db, const std::optional<Scope>& scope);
 
+// Tokens with scopes (DESIGN.md section 14): a device syncing with a hub
+// adopts the read scope of the token it syncs with as its own scope. When
+// `remote`'s token_scope() is set and differs (by fingerprint) from
+// `local`'s own scope, the tables it names that `local` lacks are copied
+// from `remote`, set_database_scope(local, it) runs (incoming checkpoints
+// restart, what fell out is purged if a keeper has it: nothing unpushed is
+// lost) and the adopted scope is returned, with the sweep's outcome in
+// `outcome` when given. Nothing happens, and nullopt is returned, when the
+// token has no scope (a local scope is never cleared because of an
+// unscoped token) or when `local` already holds that scope.
+std::optional<Scope> adopt_token_scope(Engine& local, Engine& remote,
+                                       PurgeOutcome* outcome = nullptr);
+// The same with the token's scope already read (`token_scope`, as
+// remote.token_scope() answered).
+std::optional<Scope> adopt_scope(Engine& local, Engine& remote,
+                                 const std::optional<Scope>& token_scope,
+                                 PurgeOutcome* outcome = nullptr);
+
 // Records of a scoped `db` that a source without a scope has not confirmed
 // as in the scope (DESIGN.md section 14): those received from a scoped
 // peer, whose copy may be stale. A local document; each (table, id) once.

@@ -11,9 +11,11 @@
 #include <vector>
 
 #include "api/checkpoint.h"
+#include "api/json_builder.h"
 #include "server/query.h"
 #include "utils/log.h"
 #include "utils/text.h"
+#include "utils/time.h"
 #include "utils/utf8.h"
 
 namespace outpost::server {
@@ -78,6 +80,11 @@ struct Router::Context {
   Query query;
   Token token;  // admin when auth is off
   bool may_wait = true;
+  // The token's record-level scopes (DESIGN.md section 14), parsed for this
+  // request only: a scope costs nothing between requests. Null / nullopt:
+  // the token's table lists alone.
+  std::shared_ptr<const Scope> read_scope;
+  std::optional<WriteScope> write_scope;
 
   void require_read(const std::string& table) const {
     if (!token.can_read(table)) {
@@ -244,6 +251,11 @@ const Router::Route Router::kRoutes[] = {
     {"GET", "/v1/local/{id}", &Router::get_local, true},
     {"PUT", "/v1/local/{id}", &Router::put_local, true},
     {"GET", "/v1/peers", &Router::list_peers, true},
+    {"GET", "/v1/tokens", &Router::list_tokens, true},
+    {"POST", "/v1/tokens", &Router::create_token, true},
+    {"GET", "/v1/tokens/{name}", &Router::get_token, true},
+    {"PUT", "/v1/tokens/{name}", &Router::update_token, true},
+    {"DELETE", "/v1/tokens/{name}", &Router::revoke_token, true},
 };
 
 bool Router::Route::matches(const std::vector<std::string>& segments) const {
@@ -345,6 +357,7 @@ HttpResponse Router::dispatch(const HttpRequest& request, std::string& route, bo
   }
   Context context{request, std::move(match.segments), Query(match.query_text),
                   std::move(match.token), may_wait};
+  parse_token_scopes(context);
   return (this->*(match.handler))(context);
 }
 
@@ -375,28 +388,81 @@ std::optional<Token> Router::lookup_token(const HttpRequest& request) {
   return options_.tokens->authenticate(std::string(trim(header.substr(7))));
 }
 
-bool Router::token_still_live(const HttpRequest& request) {
-  if (!options_.auth) return true;
-  if (!options_.tokens) return false;
-  return lookup_token(request).has_value();
+void Router::parse_token_scopes(Context& c) {
+  const Token& t = c.token;
+  if (t.admin || (t.scope.empty() && t.write_scope.empty() && t.earlier_write_scopes.empty())) {
+    return;
+  }
+  const std::vector<Table> tables = engine_.list_tables();
+  // A stored scope parsed when it was set; tables only grow since, so it
+  // still parses. Stored text is never echoed to another token.
+  auto parse = [&](const std::string& text) { return parse_scope(text, tables); };
+  if (!t.scope.empty()) c.read_scope = std::make_shared<const Scope>(parse(t.scope));
+  const bool earlier = std::any_of(
+      t.earlier_write_scopes.begin(), t.earlier_write_scopes.end(),
+      [now = now_micros()](const Token::EarlierScope& e) { return e.until_micros > now; });
+  if (t.write_scope.empty() && !earlier) return;
+  WriteScope write;
+  if (!t.write_scope.empty()) {
+    write.scope = parse(t.write_scope);
+  } else {
+    // The table list alone: every record of each writable table.
+    for (const std::string& table : t.write) write.scope.clauses.push_back(ScopeClause{table, {}});
+    std::sort(write.scope.clauses.begin(), write.scope.clauses.end(),
+              [](const ScopeClause& a, const ScopeClause& b) { return a.table < b.table; });
+  }
+  const int64_t now = now_micros();
+  for (const Token::EarlierScope& e : t.earlier_write_scopes) {
+    if (e.until_micros > now && !e.scope.empty()) write.earlier.push_back(parse(e.scope));
+  }
+  c.write_scope = std::move(write);
 }
 
-// The scope a request asks for (`scope=`, DESIGN.md section 14), null
-// without one; invalid_scope when it does not parse against this
-// database's tables.
-std::shared_ptr<const Scope> Router::asked_scope(Context& c) {
+// The scope a read answers under: the token's read scope, narrowed by the
+// one the request asks for (`scope=`, DESIGN.md section 14); null when
+// neither is set. invalid_scope when the asked one does not parse against
+// this database's tables.
+std::shared_ptr<const Scope> Router::read_scope(Context& c) {
   std::optional<std::string> text = c.query.get("scope");
-  if (!text || text->empty()) return nullptr;
+  if (!text || text->empty()) return c.read_scope;
   // Parsed against the tables this token may read only, so that an error
   // never names another table or its columns.
   std::vector<Table> readable = engine_.list_tables();
   std::erase_if(readable, [&](const Table& t) { return !c.token.can_read(t.name); });
-  return std::make_shared<const Scope>(parse_scope(*text, readable));
+  Scope asked = parse_scope(*text, readable, options_.scope_limits);
+  if (!c.read_scope) return std::make_shared<const Scope>(std::move(asked));
+  return std::make_shared<const Scope>(intersect_scopes(*c.read_scope, asked));
+}
+
+// revs_diff also answers for tables a token may only write (a push asks
+// it): those are seen through its write scope.
+std::shared_ptr<const Scope> Router::diff_scope(Context& c) {
+  std::shared_ptr<const Scope> read = read_scope(c);
+  if (!c.read_scope && !c.write_scope) return read;
+  Scope seen;
+  for (const Table& table : engine_.list_tables()) {
+    const ScopeClause* clause = nullptr;
+    if (c.token.can_read(table.name)) {
+      if (!read) {
+        seen.clauses.push_back(ScopeClause{table.name, {}});
+        continue;
+      }
+      clause = read->find(table.name);
+    } else if (c.token.can_write(table.name)) {
+      if (!c.write_scope) {
+        seen.clauses.push_back(ScopeClause{table.name, {}});
+        continue;
+      }
+      clause = c.write_scope->scope.find(table.name);
+    }
+    if (clause) seen.clauses.push_back(*clause);
+  }
+  return std::make_shared<const Scope>(std::move(seen));
 }
 
 // ---------------------------------------------------------------- routes --
 
-HttpResponse Router::get_root(Context&) {
+HttpResponse Router::get_root(Context& c) {
   ServerInfo info;
   info.version = options_.version;
   info.db_id = engine_.db_id();
@@ -405,10 +471,20 @@ HttpResponse Router::get_root(Context&) {
   info.max_body_bytes = options_.max_body_bytes;
   info.max_batch_docs = options_.max_batch_docs;
   if (std::optional<Scope> scope = engine_.scope()) info.scope = scope_text(*scope);
+  if (options_.auth) {
+    info.token_name = c.token.name;
+    info.token_scope = c.token.scope;
+    info.token_write_scope = c.token.write_scope;
+  }
   return json_response(200, info_to_json(info));
 }
 
-HttpResponse Router::get_metrics(Context&) {
+HttpResponse Router::get_metrics(Context& c) {
+  if (c.read_scope || c.write_scope) {
+    // The counters add up every record's traffic, in and out of the scope.
+    throw Error(ErrorCode::forbidden,
+                "a token with a scope may not read /metrics; use a token without one");
+  }
   HttpResponse response = json_response(200, metrics_->render(engine_.stats()));
   response.content_type = "text/plain; version=0.0.4; charset=utf-8";
   return response;
@@ -450,7 +526,7 @@ HttpResponse Router::put_table(Context& c) {
 HttpResponse Router::list_records(Context& c) {
   const std::string& table = c.segments[2];
   c.require_read(table);
-  std::shared_ptr<const Scope> scope = asked_scope(c);
+  std::shared_ptr<const Scope> scope = read_scope(c);
   RecordPage page =
       engine_.list_records(table, c.query.get_or("after"),
                            c.query.count("limit", kDefaultPage, options_.max_page), scope.get());
@@ -459,7 +535,8 @@ HttpResponse Router::list_records(Context& c) {
 
 HttpResponse Router::write_one(Context& c, const Edit& edit, int status) {
   c.require_write(edit.table);
-  std::vector<WriteResult> results = engine_.write({edit});
+  std::vector<WriteResult> results =
+      c.write_scope ? engine_.write_within({edit}, *c.write_scope) : engine_.write({edit});
   if (results.size() != 1) throw Error(ErrorCode::internal, "the engine returned no result");
   if (!results[0].ok()) throw *results[0].error;
   metrics_->add_revisions_written(1);
@@ -486,7 +563,7 @@ HttpResponse Router::get_record(Context& c) {
   }
   options.conflicts = c.query.flag("conflicts");
   options.ancestry = c.query.flag("ancestry");
-  options.scope = asked_scope(c);
+  options.scope = read_scope(c);
   std::optional<Record> record = engine_.get(table, id, options);
   if (!record) {
     throw Error(ErrorCode::not_found, options.revision.empty()
@@ -539,7 +616,7 @@ HttpResponse Router::list_conflicts(Context& c) {
   const std::string after = c.query.get_or("after");
   const size_t limit = c.query.count("limit", kDefaultPage, options_.max_page);
   if (!table.empty()) c.require_read(table);
-  std::shared_ptr<const Scope> scope = asked_scope(c);
+  std::shared_ptr<const Scope> scope = read_scope(c);
   if (!table.empty() || c.token.admin) {
     return json_response(
         200, conflict_page_to_json(engine_.list_conflicts(table, after, limit, scope.get())));
@@ -576,7 +653,10 @@ HttpResponse Router::changes(Context& c) {
   for (const std::string& t : request.tables) c.require_read(t);
   // A request's scope creates no index (a read never writes): a hub's
   // indexes come from `outpost scope prepare` or a stored scope.
-  request.scope = asked_scope(c);
+  request.scope = read_scope(c);
+  // Under a token's scope, a record is named as removed only when it had a
+  // body in the scope here: one never seen in it stays unknown.
+  request.stubs_count = !c.read_scope;
   bool nothing_readable = false;
   if (request.tables.empty() && !c.token.admin) {
     request.tables = c.token.read;  // only what this token may read
@@ -640,16 +720,25 @@ HttpResponse Router::changes(Context& c) {
   ChangesPage page = engine_.changes(request);
   // A long-poll that waited re-checks its token before delivering: one
   // revoked (or expired) meanwhile gets nothing more.
-  if (timeout_ms > 0 && !page.results.empty() && !token_still_live(c.request)) {
-    throw Error(ErrorCode::unauthorized,
-                "the bearer token was revoked or expired while this long-poll waited");
+  if (timeout_ms > 0 && !page.results.empty()) {
+    std::optional<Token> now = options_.auth ? lookup_token(c.request) : c.token;
+    if (!now) {
+      throw Error(ErrorCode::unauthorized,
+                  "the bearer token was revoked or expired while this long-poll waited");
+    }
+    if (now->scope != c.token.scope || now->read != c.token.read) {
+      // Re-scoped meanwhile: what was read under the old scope is not
+      // delivered; the client asks again (and sees the new one in GET /v1).
+      page.results.clear();
+      page.last_seq = request.since;
+    }
   }
   return json_response(200, changes_to_json(page));
 }
 
 HttpResponse Router::revs_diff(Context& c) {
   std::vector<RevsDiffQuery> queries = revs_diff_request_from_json(c.request.body, options_.json);
-  std::shared_ptr<const Scope> scope = asked_scope(c);
+  std::shared_ptr<const Scope> scope = diff_scope(c);
   if (queries.size() > options_.max_batch_docs) {
     throw too_many("revs_diff", queries.size(), options_.max_batch_docs);
   }
@@ -678,7 +767,7 @@ HttpResponse Router::revs_diff(Context& c) {
 
 HttpResponse Router::bulk_get(Context& c) {
   std::vector<BulkGetQuery> queries = bulk_get_request_from_json(c.request.body, options_.json);
-  std::shared_ptr<const Scope> scope = asked_scope(c);
+  std::shared_ptr<const Scope> scope = read_scope(c);
   if (queries.size() > options_.max_batch_docs) {
     throw too_many("bulk_get", queries.size(), options_.max_batch_docs);
   }
@@ -743,7 +832,10 @@ HttpResponse Router::bulk_docs(Context& c) {
         refuse(positions.at(i), e.table, e.id);
       }
     }
-    if (!allowed.empty()) written = engine_.write(allowed);
+    if (!allowed.empty()) {
+      written =
+          c.write_scope ? engine_.write_within(allowed, *c.write_scope) : engine_.write(allowed);
+    }
   } else {
     std::vector<RemoteRevision> allowed;
     for (size_t i = 0; i < request.revisions.size(); ++i) {
@@ -755,7 +847,8 @@ HttpResponse Router::bulk_docs(Context& c) {
       }
     }
     if (!allowed.empty()) {
-      written = engine_.write_replicated(allowed);
+      written = c.write_scope ? engine_.write_replicated_within(allowed, *c.write_scope)
+                              : engine_.write_replicated(allowed);
       metrics_->add_replication_batch();
     }
   }
@@ -796,7 +889,81 @@ HttpResponse Router::put_local(Context& c) {
 
 HttpResponse Router::list_peers(Context& c) {
   c.require_admin();
-  return json_response(200, peers_to_json(peer_checkpoints(engine_.list_local())));
+  std::vector<Token> tokens =
+      options_.tokens ? options_.tokens->list_tokens() : std::vector<Token>{};
+  return json_response(
+      200, peers_report_to_json(engine_.db_id(), peer_checkpoints(engine_.list_local()), tokens));
+}
+
+// ---------------------------------------------------------------- tokens --
+
+TokenStore& Router::token_store(Context& c) {
+  c.require_admin();
+  if (!options_.tokens) {
+    throw Error(ErrorCode::unavailable, "this database does not store API tokens");
+  }
+  return *options_.tokens;
+}
+
+namespace {
+
+Error no_token(const std::string& name) {
+  return Error(ErrorCode::not_found, "there is no token named " + quote_for_message(name, 80));
+}
+
+std::optional<Token> find_token(TokenStore& store, const std::string& name) {
+  for (Token& t : store.list_tokens()) {
+    if (t.name == name) return std::move(t);
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+HttpResponse Router::list_tokens(Context& c) {
+  return json_response(200, tokens_to_json(token_store(c).list_tokens()));
+}
+
+// A scope text a token is to be given, checked against this server's
+// limits (the store checks it against the tables).
+void Router::check_scope_limits(const std::optional<std::string>& text) {
+  if (!text || text->empty()) return;
+  parse_scope(*text, engine_.list_tables(), options_.scope_limits);
+}
+
+HttpResponse Router::create_token(Context& c) {
+  TokenStore& store = token_store(c);
+  Token token = token_request_from_json(c.request.body, options_.json);
+  check_scope_limits(token.scope);
+  check_scope_limits(token.write_scope);
+  std::string secret = store.create_token(token);
+  std::optional<Token> stored = find_token(store, token.name);
+  if (!stored) throw Error(ErrorCode::internal, "the new token was not found");
+  return json_response(201, created_token_to_json(*stored, secret));
+}
+
+HttpResponse Router::get_token(Context& c) {
+  std::optional<Token> token = find_token(token_store(c), c.segments[2]);
+  if (!token) throw no_token(c.segments[2]);
+  return json_response(200, token_to_json(*token));
+}
+
+HttpResponse Router::update_token(Context& c) {
+  TokenStore& store = token_store(c);
+  TokenUpdate update = token_update_from_json(c.request.body, options_.json);
+  check_scope_limits(update.scope);
+  check_scope_limits(update.write_scope);
+  return json_response(200, token_to_json(store.update_token(c.segments[2], update)));
+}
+
+HttpResponse Router::revoke_token(Context& c) {
+  if (!token_store(c).revoke_token(c.segments[2])) throw no_token(c.segments[2]);
+  JsonBuilder w;
+  w.start_object();
+  w.field("name", c.segments[2]);
+  w.field_bool("revoked", true);
+  w.end_object();
+  return json_response(200, w.str());
 }
 
 }  // namespace outpost::server

@@ -48,6 +48,9 @@ struct RouterOptions {
   int max_longpoll_ms = kDefaultLimits.max_longpoll_ms;  // timeout_ms is clamped to this
   int default_longpoll_ms = 60 * 1000;                   // feed=longpoll without timeout_ms
   size_t max_feed_waiters = 256;                         // beyond, a long-poll answers at once
+  // Scopes asked with `scope=` or set on a token: longer ones are
+  // invalid_scope (DESIGN.md section 14).
+  ScopeLimits scope_limits;
 
   // Authentication failures from one address beyond `auth_free_failures`
   // (within `auth_failure_window`) are answered after a delay doubling from
@@ -135,9 +138,6 @@ class Router {
   std::optional<Token> authenticate(const HttpRequest& request, int& delay_ms);
   // The live token the Authorization header names, if any.
   std::optional<Token> lookup_token(const HttpRequest& request);
-  // Whether the request's token is still live (not revoked or expired since
-  // it was checked); true without auth.
-  bool token_still_live(const HttpRequest& request);
 
   HttpResponse get_root(Context& c);
   HttpResponse list_tables(Context& c);
@@ -151,11 +151,22 @@ class Router {
   HttpResponse resolve_record(Context& c);
   HttpResponse list_conflicts(Context& c);
   HttpResponse changes(Context& c);
-  std::shared_ptr<const Scope> asked_scope(Context& c);
+  // The token's scopes into `c` (DESIGN.md section 14).
+  void parse_token_scopes(Context& c);
+  std::shared_ptr<const Scope> read_scope(Context& c);
+  std::shared_ptr<const Scope> diff_scope(Context& c);
   HttpResponse revs_diff(Context& c);
   HttpResponse bulk_get(Context& c);
   HttpResponse bulk_docs(Context& c);
   HttpResponse list_peers(Context& c);
+  // Tokens (admin only).
+  TokenStore& token_store(Context& c);
+  void check_scope_limits(const std::optional<std::string>& text);
+  HttpResponse list_tokens(Context& c);
+  HttpResponse create_token(Context& c);
+  HttpResponse get_token(Context& c);
+  HttpResponse update_token(Context& c);
+  HttpResponse revoke_token(Context& c);
   std::string local_id(const Context& c) const;
   HttpResponse get_local(Context& c);
   HttpResponse put_local(Context& c);

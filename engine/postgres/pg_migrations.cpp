@@ -45,6 +45,14 @@ CREATE TABLE "_purges"("seq" BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
   "table" TEXT COLLATE "C" NOT NULL, "id" TEXT COLLATE "C" NOT NULL, "at" TEXT NOT NULL,
   "reason" TEXT NOT NULL);
 )sql",
+    // Tokens with scopes (DESIGN.md section 14; pg_tokens.cpp): existing
+    // tokens keep their table lists alone.
+    R"sql(
+ALTER TABLE "_tokens" ADD COLUMN "scope" TEXT NOT NULL DEFAULT '',
+  ADD COLUMN "write_scope" TEXT NOT NULL DEFAULT '',
+  ADD COLUMN "earlier_write_scopes" TEXT NOT NULL DEFAULT '',
+  ADD COLUMN "rescoped_at" TEXT;
+)sql",
 };
 constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
 // The version from which tables have tombstone tables.

@@ -169,7 +169,8 @@ std::vector<std::string> PgStorage::matching(Transaction& txn, const Table& tabl
 
 std::vector<std::string> PgStorage::ever_matching(Transaction& txn, const Table& table,
                                                   const ScopeClause& clause,
-                                                  const std::vector<std::string>& ids) {
+                                                  const std::vector<std::string>& ids,
+                                                  bool stubs_count) {
   if (ids.empty()) return {};
   Txn& t = txn_of(txn);
   t.sync_all();
@@ -177,11 +178,11 @@ std::vector<std::string> PgStorage::ever_matching(Transaction& txn, const Table&
   params.add(array_of(ids).str());
   std::string c = condition_of(table, clause, params);
   // A stub (a revision held without its body) may have matched: counted
-  // as if it had, so that its holders hear of the record's leaving.
+  // as if it had when asked, so that its holders hear of the record's leaving.
+  const std::string stub = stubs_count ? "\"_stub\" OR " : "";
   return column0(t.conn().query_once("SELECT DISTINCT \"_id\" FROM " + history_of(table) +
-                                         " WHERE \"_id\"=ANY($1::text[]) AND (\"_stub\" OR "
-                                         "(NOT \"_deleted\" AND " +
-                                         c + "))",
+                                         " WHERE \"_id\"=ANY($1::text[]) AND (" + stub +
+                                         "(NOT \"_deleted\" AND " + c + "))",
                                      params));
 }
 

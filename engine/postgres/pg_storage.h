@@ -107,7 +107,8 @@ class PgStorage final : public Storage {
                                     const std::vector<std::string>& ids) override;
   std::vector<std::string> ever_matching(Transaction& txn, const Table& table,
                                          const ScopeClause& clause,
-                                         const std::vector<std::string>& ids) override;
+                                         const std::vector<std::string>& ids,
+                                         bool stubs_count) override;
   std::vector<FeedEntry> scan_matching(Transaction& txn, const Table& table,
                                        const ScopeClause& clause, std::string_view after,
                                        std::string_view until, size_t limit) override;
@@ -133,8 +134,9 @@ class PgStorage final : public Storage {
   void set_external_change_listener(std::function<void()> listener) override;
 
   void insert_token(Transaction& txn, const Token& token, const std::string& hash) override;
-  std::vector<Token> load_tokens(Transaction& txn) override;
+  std::vector<Token> load_tokens(Transaction& txn, const std::string& name) override;
   bool revoke_token(Transaction& txn, const std::string& name) override;
+  void update_token_scopes(Transaction& txn, const Token& token) override;
   std::optional<std::pair<Token, std::string>> find_token(Transaction& txn,
                                                           const std::string& hash) override;
 

@@ -1,5 +1,6 @@
 // API tokens in the _tokens table of a PostgreSQL database (DESIGN.md
-// section 9): the same columns and encodings as on SQLite.
+// sections 9 and 14): the same columns and encodings as on SQLite (see
+// sqlite_tokens.cpp).
 #include "api/value.h"
 #include "engine/postgres/pg_connection.h"
 #include "engine/postgres/pg_storage.h"
@@ -10,7 +11,8 @@ namespace outpost {
 namespace {
 
 constexpr std::string_view kTokenColumns =
-    R"("name","admin","read","write","created_at","expires_at","revoked","hash")";
+    R"("name","admin","read","write","created_at","expires_at","revoked","hash",)"
+    R"("scope","write_scope","earlier_write_scopes","rescoped_at")";
 
 std::pair<Token, std::string> read_token(const PgResult& res, int row) {
   Token t;
@@ -24,6 +26,13 @@ std::pair<Token, std::string> read_token(const PgResult& res, int row) {
         Value::parse(ValueType::timestamp, res.text(row, 5)).as_timestamp_micros();
   }
   t.revoked = res.boolean(row, 6);
+  t.scope = std::string(res.text(row, 8));
+  t.write_scope = std::string(res.text(row, 9));
+  t.earlier_write_scopes = Storage::decode_earlier_scopes(res.text(row, 10));
+  if (!res.is_null(row, 11)) {
+    t.rescoped_at_micros =
+        Value::parse(ValueType::timestamp, res.text(row, 11)).as_timestamp_micros();
+  }
   return {std::move(t), std::string(res.text(row, 7))};
 }
 
@@ -38,10 +47,16 @@ void PgStorage::insert_token(Transaction& txn, const Token& token, const std::st
   } else {
     params.add_null();
   }
-  params.add(token.revoked).add(hash);
+  params.add(token.revoked).add(hash).add(token.scope).add(token.write_scope);
+  params.add(encode_earlier_scopes(token.earlier_write_scopes));
+  if (token.rescoped_at_micros != 0) {
+    params.add(Value::from_timestamp_micros(token.rescoped_at_micros).text());
+  } else {
+    params.add_null();
+  }
   try {
     conn_of(txn).query("INSERT INTO \"_tokens\"(" + std::string(kTokenColumns) +
-                           ") VALUES($1,$2,$3,$4,$5,$6,$7,$8)",
+                           ") VALUES($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12)",
                        params);
   } catch (const PgStatementError& e) {
     // Another connection created a token of that name meanwhile: running
@@ -51,9 +66,12 @@ void PgStorage::insert_token(Transaction& txn, const Token& token, const std::st
   }
 }
 
-std::vector<Token> PgStorage::load_tokens(Transaction& txn) {
-  PgResult res = conn_of(txn).query("SELECT " + std::string(kTokenColumns) +
-                                    " FROM \"_tokens\" ORDER BY \"name\"");
+std::vector<Token> PgStorage::load_tokens(Transaction& txn, const std::string& name) {
+  PgResult res = name.empty() ? conn_of(txn).query("SELECT " + std::string(kTokenColumns) +
+                                                   " FROM \"_tokens\" ORDER BY \"name\"")
+                              : conn_of(txn).query("SELECT " + std::string(kTokenColumns) +
+                                                       " FROM \"_tokens\" WHERE \"name\"=$1",
+                                                   PgParams().add(name));
   std::vector<Token> out;
   for (int r = 0; r < res.rows(); ++r) out.push_back(read_token(res, r).first);
   return out;
@@ -63,6 +81,22 @@ bool PgStorage::revoke_token(Transaction& txn, const std::string& name) {
   PgResult res = conn_of(txn).query("UPDATE \"_tokens\" SET \"revoked\"=true WHERE \"name\"=$1",
                                     PgParams().add(name));
   return res.affected() > 0;
+}
+
+void PgStorage::update_token_scopes(Transaction& txn, const Token& token) {
+  PgParams params;
+  params.add(join_names(token.read)).add(join_names(token.write)).add(token.scope);
+  params.add(token.write_scope).add(encode_earlier_scopes(token.earlier_write_scopes));
+  if (token.rescoped_at_micros != 0) {
+    params.add(Value::from_timestamp_micros(token.rescoped_at_micros).text());
+  } else {
+    params.add_null();
+  }
+  params.add(token.name);
+  conn_of(txn).query(
+      "UPDATE \"_tokens\" SET \"read\"=$1, \"write\"=$2, \"scope\"=$3, \"write_scope\"=$4, "
+      "\"earlier_write_scopes\"=$5, \"rescoped_at\"=$6 WHERE \"name\"=$7",
+      params);
 }
 
 std::optional<std::pair<Token, std::string>> PgStorage::find_token(Transaction& txn,

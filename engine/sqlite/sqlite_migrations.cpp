@@ -38,6 +38,14 @@ CREATE TABLE "_superseded"("seq" INTEGER PRIMARY KEY) STRICT;
 CREATE TABLE "_purges"("seq" INTEGER PRIMARY KEY AUTOINCREMENT, "table" TEXT NOT NULL,
   "id" TEXT NOT NULL, "at" TEXT NOT NULL, "reason" TEXT NOT NULL) STRICT;
 )sql",
+    // Tokens with scopes (DESIGN.md section 14; sqlite_tokens.cpp): existing
+    // tokens keep their table lists alone.
+    R"sql(
+ALTER TABLE "_tokens" ADD COLUMN "scope" TEXT NOT NULL DEFAULT '';
+ALTER TABLE "_tokens" ADD COLUMN "write_scope" TEXT NOT NULL DEFAULT '';
+ALTER TABLE "_tokens" ADD COLUMN "earlier_write_scopes" TEXT NOT NULL DEFAULT '';
+ALTER TABLE "_tokens" ADD COLUMN "rescoped_at" TEXT;
+)sql",
 };
 constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
 // The version from which tables have tombstone tables.

@@ -181,13 +181,15 @@ std::vector<std::string> SqliteStorage::matching(Transaction& txn, const Table& 
 
 std::vector<std::string> SqliteStorage::ever_matching(Transaction& txn, const Table& table,
                                                       const ScopeClause& clause,
-                                                      const std::vector<std::string>& ids) {
+                                                      const std::vector<std::string>& ids,
+                                                      bool stubs_count) {
   Condition c = condition_of(table, clause);
   // A stub (a revision held without its body) may have matched: counted
-  // as if it had, so that its holders hear of the record's leaving.
+  // as if it had when asked, so that its holders hear of the record's leaving.
+  const std::string stub = stubs_count ? "\"_stub\"=1 OR " : "";
   return ids_by_chunks(conn_of(txn), ids, c, 1, [&](size_t n) {
     return "SELECT DISTINCT \"_id\" FROM " + history_of(table) + " WHERE \"_id\" IN (" +
-           id_params(n) + ") AND (\"_stub\"=1 OR (\"_deleted\"=0 AND " + c.sql + "))";
+           id_params(n) + ") AND (" + stub + "(\"_deleted\"=0 AND " + c.sql + "))";
   });
 }
 

@@ -84,7 +84,8 @@ class SqliteStorage final : public Storage {
                                     const std::vector<std::string>& ids) override;
   std::vector<std::string> ever_matching(Transaction& txn, const Table& table,
                                          const ScopeClause& clause,
-                                         const std::vector<std::string>& ids) override;
+                                         const std::vector<std::string>& ids,
+                                         bool stubs_count) override;
   std::vector<FeedEntry> scan_matching(Transaction& txn, const Table& table,
                                        const ScopeClause& clause, std::string_view after,
                                        std::string_view until, size_t limit) override;
@@ -109,8 +110,9 @@ class SqliteStorage final : public Storage {
   void check_cursor(std::string_view cursor) const override;
 
   void insert_token(Transaction& txn, const Token& token, const std::string& hash) override;
-  std::vector<Token> load_tokens(Transaction& txn) override;
+  std::vector<Token> load_tokens(Transaction& txn, const std::string& name) override;
   bool revoke_token(Transaction& txn, const std::string& name) override;
+  void update_token_scopes(Transaction& txn, const Token& token) override;
   std::optional<std::pair<Token, std::string>> find_token(Transaction& txn,
                                                           const std::string& hash) override;
 

@@ -71,7 +71,7 @@ void three_way(bool tls) {
   INFO(created.err);
   REQUIRE(created.status == 0);
   CHECK(json_field(created.out, "name") == "device-b");
-  const std::string token_b = json_field(created.out, "token");
+  const std::string token_b = json_field(created.out, "secret");
   REQUIRE_FALSE(token_b.empty());
 
   HttpClientOptions options_a = client;

@@ -655,8 +655,8 @@ TEST_CASE("router: authorization matrix") {
   HttpResponse peers = api.call("GET", "/v1/peers");
   REQUIRE(peers.status == 200);
   CHECK(peers.body.find(R"({"token":"reader","replication_id":"cp","source":"s","target":"t",)"
-                        R"("tables":["a"],"last_seq":"7","updated_at":"2026-12-01T10:00:00Z"})") !=
-        std::string::npos);
+                        R"("tables":["a"],"last_seq":"7","updated_at":"2026-12-01T10:00:00Z",)"
+                        R"("scope_fingerprint":""})") != std::string::npos);
   CHECK(peers.body.find(R"("token":"writer-b","replication_id":"cp")") != std::string::npos);
   (void)before;
 }

@@ -389,7 +389,8 @@ TEST_CASE("outpost serve: admin token once, listening line, auth, SIGTERM exits 
   auto [jstatus, json] =
       http::run_outpost(dir, {"tokens", db, "--json", "create", "ci", "--admin"});
   CHECK(jstatus == 0);
-  CHECK(json.find("{\"name\":\"ci\",\"token\":\"") == 0);
+  CHECK(json.find("{\"name\":\"ci\",\"admin\":true") == 0);
+  CHECK(json.find("\"secret\":\"") != std::string::npos);
 
   {
     // Second serve: no new admin token; SIGINT exits 0.

@@ -138,7 +138,8 @@ struct TempDir {
   }
 };
 
-TEST_CASE("sqlite: a schema version 1 database gains _superseded, _purges and tombstones") {
+TEST_CASE(
+    "sqlite: a schema version 1 database gains _superseded, _purges, tombstones and token scopes") {
   TempDir dir;
   const std::string file = (dir.path / "device.db").string();
   Revision first;
@@ -150,10 +151,14 @@ TEST_CASE("sqlite: a schema version 1 database gains _superseded, _purges and to
     remove(*engine, "items", "b", gone);
   }
   // What a build before the migrations left: no _superseded, no _purges, no
-  // tombstone tables, version 1.
+  // tombstone tables, no token scope columns, version 1.
   run_sql(file,
           "DELETE FROM \"_changes\" WHERE \"seq\" IN (SELECT \"seq\" FROM \"_superseded\"); "
           "DROP TABLE \"_superseded\"; DROP TABLE \"_purges\"; DROP TABLE \"_tombstones_items\"; "
+          "ALTER TABLE \"_tokens\" DROP COLUMN \"scope\"; "
+          "ALTER TABLE \"_tokens\" DROP COLUMN \"write_scope\"; "
+          "ALTER TABLE \"_tokens\" DROP COLUMN \"earlier_write_scopes\"; "
+          "ALTER TABLE \"_tokens\" DROP COLUMN \"rescoped_at\"; "
           "UPDATE \"_meta\" SET \"value\"='1' WHERE \"key\"='schema_version'");
   {
     auto engine = open_engine("sqlite:" + file);
@@ -165,7 +170,7 @@ TEST_CASE("sqlite: a schema version 1 database gains _superseded, _purges and to
     CHECK(engine->check().empty());
   }
   CHECK(run_sql(file, "SELECT \"value\" FROM \"_meta\" WHERE \"key\"='schema_version'") ==
-        std::to_string(3));
+        std::to_string(4));
   CHECK(run_sql(file, "SELECT count(*) FROM \"_superseded\"") == "1");
   CHECK(run_sql(file, "SELECT count(*) FROM \"_purges\"") == "0");
   // The deleted record's tombstone row was filled from its history, with
