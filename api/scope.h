@@ -54,6 +54,10 @@ struct ScopeLimits {
   size_t max_text_bytes = 64 * 1024;
   size_t max_in_values = 10000;
 };
+// The largest limits a server may be configured with. A stored scope (a
+// token's) was checked against the configured limits when it was set, and
+// is read back with these.
+constexpr ScopeLimits kStoredScopeLimits{16 * 1024 * 1024, 1000000};
 
 // Parses and validates `text` against `tables` (the definitions of the
 // database it applies to): every named table must exist, every column be

@@ -112,7 +112,10 @@ class HttpEngine final : public Engine {
   // Any route: the body of a 2xx answer to `method target` (retried like
   // every call); an error answer throws its Error. For routes that are no
   // Engine call (GET /v1/peers).
-  std::string request(const std::string& method, const std::string& target, std::string body = {});
+  // With `retry` false a request is sent once, never again after a broken
+  // connection (a creation whose answer must not be lost to a retry).
+  std::string request(const std::string& method, const std::string& target, std::string body = {},
+                      bool retry = true);
 
  private:
   // What one request may hold: the server's advertised limits (read once,
@@ -127,7 +130,8 @@ class HttpEngine final : public Engine {
   size_t known_batch_docs();
   void remember_limits(const ServerInfo& info);
 
-  HttpResponse call(HttpRequest request);
+  // `retry` false: one attempt (a request that must not be sent twice).
+  HttpResponse call(HttpRequest request, bool retry = true);
   std::vector<BulkGetResult> bulk_get_slice(std::span<const BulkGetQuery> slice,
                                             const Scope* scope);
   template <typename Doc>

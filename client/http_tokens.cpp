@@ -52,9 +52,19 @@ class HttpTokenStore final : public TokenStore {
   explicit HttpTokenStore(HttpEngine& engine) : engine_(engine) {}
 
   std::string create_token(const Token& token) override {
+    // Sent once: after a lost answer, a retry would find the token created
+    // and its secret gone. The caller sees the failure and can list.
     std::string secret;
-    token_from_json(engine_.request("POST", "/v1/tokens", token_request_to_json(token)), {},
-                    &secret);
+    std::string answer;
+    try {
+      answer = engine_.request("POST", "/v1/tokens", token_request_to_json(token), false);
+    } catch (const Error& e) {
+      if (e.code() != ErrorCode::unavailable) throw;
+      throw Error(e.code(), e.message() +
+                                " (the token may have been created: check with 'tokens "
+                                "list' and revoke it if so)");
+    }
+    token_from_json(answer, {}, &secret);
     if (secret.empty()) {
       throw Error(ErrorCode::internal,
                   engine_.url().str() + ": the server created the token without a secret");

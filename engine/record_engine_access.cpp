@@ -80,28 +80,39 @@ void RecordEngine::authorize_edit(Transaction& txn, const Table& table, const Ed
     return body && any_allows(current, table, edit.id, *body);
   };
   if (leaves.empty()) {
-    // A create; an edit of a record that does not exist fails in plan_edit.
-    if (edit.kind != Edit::Kind::put || !edit.parent.empty() ||
+    // Only a create; an edit of an id that does not exist is refused like
+    // one of a record out of the scope, so that edits cannot tell which
+    // ids exist.
+    if (edit.kind == Edit::Kind::put && edit.parent.empty() &&
         any_allows(current, table, edit.id, edit.attributes)) {
       return;
     }
     throw forbidden(table, edit.id);
   }
+  const bool winner_in_scope = in_scope(pick_winner(leaves));
+  // A resolution decides the record's winner: only for a record in the
+  // scope, whatever leaf it keeps.
+  if (edit.kind == Edit::Kind::resolve && !winner_in_scope) throw forbidden(table, edit.id);
   if (!edit.parent.empty()) {
     if (std::optional<Node> leaf = find_in(leaves, edit.parent)) {
       if (in_scope(*leaf)) return;
       throw forbidden(table, edit.id);
     }
     // The same edit made before (a retried request): plan_edit finds it
-    // and writes nothing.
+    // and writes nothing. Only when its result is in the scope: otherwise
+    // the answer would confirm a guess of a body out of the scope (a
+    // retried hand-over to another district is refused).
     Revision again = compute_revision(table.name, edit.id, edit.parent,
                                       edit.kind == Edit::Kind::remove, edit.attributes);
-    if (storage_->find_node(txn, table, edit.id, again)) return;
+    if (std::optional<Node> node = storage_->find_node(txn, table, edit.id, again);
+        node && in_scope(*node)) {
+      return;
+    }
   }
   // No parent, or one that is not a leaf: plan_edit refuses it (or, for a
   // deleted record, recreates it on its last body), and tells why only to
   // a writer whose scope holds the record.
-  if (in_scope(pick_winner(leaves))) return;
+  if (winner_in_scope) return;
   throw forbidden(table, edit.id);
 }
 
@@ -126,10 +137,11 @@ void RecordEngine::authorize_remote(Transaction& txn, const Table& table,
     if (parent_body && allows(*remote.parent_attributes)) return;
     throw forbidden(table, remote.id);
   }
-  // A record in the writer's scope now takes any revision: its branches
-  // travel with it.
+  // A record in the writer's current scope takes any revision: its
+  // branches travel with it. (Not for an earlier scope: a worker moved away
+  // keeps only the edits that build on what they held.)
   if (std::optional<Attributes> now = judged_body(txn, table, remote.id, pick_winner(leaves));
-      now && allows(*now)) {
+      now && any_allows({&scope.scope}, table, remote.id, *now)) {
     return;
   }
   // Otherwise the revision itself (held already: nothing is written), or an

@@ -58,9 +58,24 @@ std::vector<std::string> tables_of(const Scope& scope) {
 Scope parse_token_scope(const std::string& text, const std::vector<Table>& tables,
                         std::string_view what) {
   try {
-    return parse_scope(text, tables);
+    return parse_scope(text, tables, kStoredScopeLimits);
   } catch (const Error& e) {
     throw Error(e.code(), std::string(what) + ": " + e.message());
+  }
+}
+
+// A token with a read scope writes the tables it names through a write
+// scope, never through the table list: a list would let it write records it
+// cannot read, and error messages name what it writes. Error(invalid_value).
+void check_write_list(const Token& token) {
+  if (token.scope.empty() || !token.write_scope.empty()) return;
+  for (const std::string& table : token.write) {
+    if (std::find(token.read.begin(), token.read.end(), table) != token.read.end()) {
+      throw Error(ErrorCode::invalid_value,
+                  "token \"" + token.name + "\": its read scope names table \"" + table +
+                      "\", so it writes that table through a write scope (--write-scope), not "
+                      "a list of writable tables");
+    }
   }
 }
 
@@ -180,6 +195,7 @@ std::string RecordEngine::create_token(const Token& given) {
         token.write = tables_of(write);
       }
     }
+    check_write_list(token);
     if (!storage_->load_tokens(*txn, token.name).empty()) {
       throw Error(ErrorCode::conflict, "a token named \"" + token.name + "\" already exists");
     }
@@ -236,6 +252,7 @@ Token RecordEngine::update_token(const std::string& name, const TokenUpdate& upd
       token.write_scope = token.scope;
       token.write = token.read;
     }
+    check_write_list(token);
     const std::string new_write = effective_scope_text(token.write_scope, token.write, tables);
     std::vector<Token::EarlierScope> earlier;
     if (new_write != old_write && !old_write.empty() && update.grace_micros > 0) {

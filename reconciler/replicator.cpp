@@ -341,6 +341,15 @@ class Replicator {
       }
       gone.insert(gone.end(), out.begin(), out.end());
     }
+    // A token re-scoped while this ran hides what it hid for another
+    // reason: nothing is purged on its word; the next run adopts the new
+    // scope and checks again.
+    if (token_view_ && !gone.empty() && !sees_through_token(*own)) {
+      log_warn(kLog, "the token's scope changed during the run; records it hides are kept",
+               {{"records", gone.size()}});
+      still_unconfirmed.insert(still_unconfirmed.end(), gone.begin(), gone.end());
+      gone.clear();
+    }
     size_t purged = 0;
     std::vector<std::pair<std::string, std::string>> left = call("purge", [&] {
       return purge_if_kept(target_, gone,

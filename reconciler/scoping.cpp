@@ -258,16 +258,20 @@ std::optional<Scope> adopt_scope(Engine& local, Engine& remote,
   const std::string wanted = scope_fingerprint(*token_scope);
   std::optional<Scope> own = local.scope();
   if (own && scope_fingerprint(*own) == wanted) return std::nullopt;
-  // The scope names the remote's tables; the local database needs their
-  // definitions to hold it (replication would copy them next anyway).
+  // The scope names the remote's tables and columns; the local database
+  // needs their definitions to hold it (replication would copy them next
+  // anyway). Schemas only grow: a column the remote added is added here.
   for (const ScopeClause& clause : token_scope->clauses) {
-    if (local.get_table(clause.table)) continue;
     std::optional<Table> definition = remote.get_table(clause.table);
     if (!definition) {
       throw Error(ErrorCode::unknown_table, "the token's scope names table '" + clause.table +
                                                 "', which the remote database does not show");
     }
-    local.put_table(*definition);
+    std::optional<Table> held = local.get_table(clause.table);
+    const bool complete =
+        held && std::all_of(definition->columns.begin(), definition->columns.end(),
+                            [&](const Column& c) { return held->find_column(c.name) != nullptr; });
+    if (!complete) local.put_table(*definition);
   }
   PurgeOutcome swept = set_database_scope(local, *token_scope);
   log_info(kLog, "adopted the token's scope",

@@ -396,7 +396,9 @@ void Router::parse_token_scopes(Context& c) {
   const std::vector<Table> tables = engine_.list_tables();
   // A stored scope parsed when it was set; tables only grow since, so it
   // still parses. Stored text is never echoed to another token.
-  auto parse = [&](const std::string& text) { return parse_scope(text, tables); };
+  auto parse = [&](const std::string& text) {
+    return parse_scope(text, tables, kStoredScopeLimits);
+  };
   if (!t.scope.empty()) c.read_scope = std::make_shared<const Scope>(parse(t.scope));
   const bool earlier = std::any_of(
       t.earlier_write_scopes.begin(), t.earlier_write_scopes.end(),

@@ -125,9 +125,31 @@ TEST_CASE("token scope: bad scopes and bad combinations are refused when creatin
     Token write_both = scoped("h", "", district("north"));
     write_both.write = {"households"};
     CHECK(error_of([&] { store.create_token(write_both); }) == ErrorCode::invalid_value);
+    // A read scope with a list of writable tables it names: it could write
+    // records it cannot read.
+    Token scope_and_list = scoped("i", district("north"), "");
+    scope_and_list.write = {"households"};
+    CHECK(error_of([&] { store.create_token(scope_and_list); }) == ErrorCode::invalid_value);
     CHECK(store.list_tokens().empty());
+    // A table the read scope does not name may be listed (write-only).
+    Token write_only = scoped("j", district("north"), "");
+    write_only.write = {"visits"};
+    store.create_token(write_only);
+    CHECK(find(store, "j").write == std::vector<std::string>{"visits"});
+    CHECK(store.revoke_token("j"));
 
-    // Table lists alone still work, with empty scopes.
+    // Table lists alone still work, with empty scopes; re-scoping the read
+    // side of a token whose write list differs needs a write scope.
+    Token reader;
+    reader.name = "reader";
+    reader.read = {"households", "visits"};
+    reader.write = {"households"};
+    store.create_token(reader);
+    TokenUpdate narrow;
+    narrow.scope = district("north");
+    CHECK(error_of([&] { store.update_token("reader", narrow); }) == ErrorCode::invalid_value);
+    narrow.write_scope = district("north");
+    CHECK(store.update_token("reader", narrow).write_scope == district("north"));
     Token plain;
     plain.name = "plain";
     plain.read = {"households"};

@@ -106,16 +106,27 @@ TEST_CASE("conformance: write scope: local edits build on a revision in the scop
     REQUIRE(a2.ok());
     CHECK(code_of(write_in(engine, ws, put("ant", invented, hh("A")))) == ErrorCode::conflict);
 
+    // A retried edit in the scope answers the same revision.
+    WriteResult again = write_in(engine, ws, put("ant", a1, hh("A", "edited")));
+    REQUIRE(again.ok());
+    CHECK(again.revision == a2.revision);
+
     // Moving a record out is allowed (it builds on an in-scope revision);
-    // the same request again (a retry) answers the same revision; after
-    // that, the record is out of reach.
+    // after that, the record is out of reach. The same request again is
+    // refused: answering it would confirm a guess of where the record went.
     WriteResult moved = write_in(engine, ws, put("ant", a2.revision, hh("B", "handed over")));
     REQUIRE(moved.ok());
     WriteResult retried = write_in(engine, ws, put("ant", a2.revision, hh("B", "handed over")));
-    REQUIRE(retried.ok());
-    CHECK(retried.revision == moved.revision);
+    CHECK(code_of(retried) == ErrorCode::forbidden);
+    WriteResult guessed = write_in(engine, ws, put("ant", a2.revision, hh("C", "handed over")));
+    CHECK(message_of(retried, "ant") == message_of(guessed, "ant"));
     CHECK(code_of(write_in(engine, ws, put("ant", moved.revision, hh("A")))) ==
           ErrorCode::forbidden);
+
+    // An edit of an id that does not exist reads like one out of the scope.
+    WriteResult nothing = write_in(engine, ws, put("nobody", invented, hh("A")));
+    CHECK(code_of(nothing) == ErrorCode::forbidden);
+    CHECK(message_of(nothing, "nobody") == message_of(outside, "new-id"));
 
     // A deleted record is judged by its last body: recreated when that was
     // in the scope, never when it was not.
@@ -126,6 +137,18 @@ TEST_CASE("conformance: write scope: local edits build on a revision in the scop
     Revision d1 = create(engine, "households", "dog", hh("B"));
     remove(engine, "households", "dog", d1);
     CHECK(code_of(write_in(engine, ws, put("dog", {}, hh("A")))) == ErrorCode::forbidden);
+
+    // A record out of the scope with a conflict branch in it: the branch
+    // may be edited, but the record not resolved (that picks its winner).
+    Revision e1 = create(engine, "households", "elk", hh("B"));
+    Revision e2 = update(engine, "households", "elk", e1, hh("B", "winner"));
+    RemoteRevision branch = remote("elk", {e1}, hh("A", "a branch"));
+    REQUIRE(engine.write_replicated({branch}).at(0).ok());
+    REQUIRE(must_get(engine, "households", "elk").revision == e2);
+    CHECK(code_of(write_in(engine, ws,
+                           Edit{Edit::Kind::resolve, "", "elk", branch.revision,
+                                hh("A", "resolved")})) == ErrorCode::forbidden);
+    CHECK(write_in(engine, ws, put("elk", branch.revision, hh("A", "branch edited"))).ok());
   });
 }
 
