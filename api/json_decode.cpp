@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "api/json.h"
+#include "api/json_parse.h"
 #include "utils/utf8.h"
 
 namespace outpost {
@@ -94,36 +95,7 @@ class DepthLimitedHandler {
   throw Error(code, std::move(message));
 }
 
-void parse(std::string_view text, const JsonLimits& limits, rj::Document& doc) {
-  constexpr unsigned kFlags = rj::kParseIterativeFlag | rj::kParseValidateEncodingFlag;
-  rj::MemoryStream stream(text.data(), text.size());
-  rj::Reader reader;
-  DepthLimitedHandler handler(doc, limits.max_depth);
-  rj::ParseResult result;
-  auto generate = [&](rj::Document&) {
-    result = reader.Parse<kFlags>(stream, handler);
-    return !result.IsError();
-  };
-  doc.Populate(generate);
-  if (handler.too_deep()) {
-    fail(ErrorCode::invalid_json, "malformed JSON at offset " + std::to_string(result.Offset()) +
-                                      ": nested deeper than " + std::to_string(limits.max_depth) +
-                                      " levels");
-  }
-  if (handler.lone_surrogate()) {
-    fail(ErrorCode::invalid_json, "malformed JSON at offset " + std::to_string(result.Offset()) +
-                                      ": a \\u escape encodes an unpaired UTF-16 surrogate");
-  }
-  if (result.IsError()) {
-    fail(ErrorCode::invalid_json, "malformed JSON at offset " + std::to_string(result.Offset()) +
-                                      ": " + rj::GetParseError_En(result.Code()));
-  }
-  // The stream reads a NUL byte as its end: anything after one is garbage.
-  if (stream.Tell() != text.size()) {
-    fail(ErrorCode::invalid_json,
-         "malformed JSON at offset " + std::to_string(stream.Tell()) + ": unexpected NUL byte");
-  }
-}
+using json_detail::parse;
 
 // ---------------------------------------------------------------------------
 // Paths to name fields in messages, rendered only when something fails.
@@ -826,5 +798,40 @@ std::vector<WriteResult> bulk_docs_results(const BulkDocsRequest& request,
   while (next_written < written.size()) out.push_back(std::move(written[next_written++]));
   return out;
 }
+
+namespace json_detail {
+
+void parse(std::string_view text, const JsonLimits& limits, rapidjson::Document& doc) {
+  constexpr unsigned kFlags = rj::kParseIterativeFlag | rj::kParseValidateEncodingFlag;
+  rj::MemoryStream stream(text.data(), text.size());
+  rj::Reader reader;
+  DepthLimitedHandler handler(doc, limits.max_depth);
+  rj::ParseResult result;
+  auto generate = [&](rj::Document&) {
+    result = reader.Parse<kFlags>(stream, handler);
+    return !result.IsError();
+  };
+  doc.Populate(generate);
+  if (handler.too_deep()) {
+    fail(ErrorCode::invalid_json, "malformed JSON at offset " + std::to_string(result.Offset()) +
+                                      ": nested deeper than " + std::to_string(limits.max_depth) +
+                                      " levels");
+  }
+  if (handler.lone_surrogate()) {
+    fail(ErrorCode::invalid_json, "malformed JSON at offset " + std::to_string(result.Offset()) +
+                                      ": a \\u escape encodes an unpaired UTF-16 surrogate");
+  }
+  if (result.IsError()) {
+    fail(ErrorCode::invalid_json, "malformed JSON at offset " + std::to_string(result.Offset()) +
+                                      ": " + rj::GetParseError_En(result.Code()));
+  }
+  // The stream reads a NUL byte as its end: anything after one is garbage.
+  if (stream.Tell() != text.size()) {
+    fail(ErrorCode::invalid_json,
+         "malformed JSON at offset " + std::to_string(stream.Tell()) + ": unexpected NUL byte");
+  }
+}
+
+}  // namespace json_detail
 
 }  // namespace outpost

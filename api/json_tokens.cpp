@@ -4,9 +4,6 @@
 // rest of the codec. Request bodies are strict: a field this codec does not
 // know, or one the server owns, is refused with invalid_value naming it.
 #include <rapidjson/document.h>
-#include <rapidjson/error/en.h>
-#include <rapidjson/memorystream.h>
-#include <rapidjson/reader.h>
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
@@ -19,6 +16,7 @@
 #include <vector>
 
 #include "api/json.h"
+#include "api/json_parse.h"
 #include "utils/sha256.h"
 #include "utils/time.h"
 #include "utils/utf8.h"
@@ -143,87 +141,7 @@ void write_token_fields(TokenWriter& w, const Token& t) {
 
 // ---------------------------------------------------------------- parsing
 
-// Forwards SAX events to a Document, refusing to nest deeper than max_depth
-// and strings that are not UTF-8 (as api/json_decode.cpp does).
-class DepthLimitedHandler {
- public:
-  DepthLimitedHandler(rj::Document& doc, size_t max_depth) : doc_(doc), max_depth_(max_depth) {}
-
-  bool Null() { return doc_.Null(); }
-  bool Bool(bool b) { return doc_.Bool(b); }
-  bool Int(int i) { return doc_.Int(i); }
-  bool Uint(unsigned u) { return doc_.Uint(u); }
-  bool Int64(int64_t i) { return doc_.Int64(i); }
-  bool Uint64(uint64_t u) { return doc_.Uint64(u); }
-  bool Double(double d) { return doc_.Double(d); }
-  bool RawNumber(const char* s, SizeType n, bool copy) { return doc_.RawNumber(s, n, copy); }
-  bool String(const char* s, SizeType n, bool copy) {
-    return well_formed(s, n) && doc_.String(s, n, copy);
-  }
-  bool Key(const char* s, SizeType n, bool copy) {
-    return well_formed(s, n) && doc_.Key(s, n, copy);
-  }
-  bool StartObject() { return enter() && doc_.StartObject(); }
-  bool EndObject(SizeType members) {
-    --depth_;
-    return doc_.EndObject(members);
-  }
-  bool StartArray() { return enter() && doc_.StartArray(); }
-  bool EndArray(SizeType elements) {
-    --depth_;
-    return doc_.EndArray(elements);
-  }
-
-  bool too_deep() const { return too_deep_; }
-  bool bad_utf8() const { return bad_utf8_; }
-
- private:
-  bool well_formed(const char* s, SizeType n) {
-    if (std::memchr(s, 0xED, n) == nullptr || is_valid_utf8(std::string_view(s, n))) return true;
-    bad_utf8_ = true;
-    return false;
-  }
-  bool enter() {
-    if (depth_ >= max_depth_) {
-      too_deep_ = true;
-      return false;
-    }
-    ++depth_;
-    return true;
-  }
-
-  rj::Document& doc_;
-  size_t max_depth_;
-  size_t depth_ = 0;
-  bool too_deep_ = false;
-  bool bad_utf8_ = false;
-};
-
-void parse(std::string_view text, const JsonLimits& limits, rj::Document& doc) {
-  constexpr unsigned kFlags = rj::kParseIterativeFlag | rj::kParseValidateEncodingFlag;
-  rj::MemoryStream stream(text.data(), text.size());
-  rj::Reader reader;
-  DepthLimitedHandler handler(doc, limits.max_depth);
-  rj::ParseResult result;
-  auto generate = [&](rj::Document&) {
-    result = reader.Parse<kFlags>(stream, handler);
-    return !result.IsError();
-  };
-  doc.Populate(generate);
-  const std::string at = "malformed JSON at offset " + std::to_string(result.Offset()) + ": ";
-  if (handler.too_deep()) {
-    fail(ErrorCode::invalid_json,
-         at + "nested deeper than " + std::to_string(limits.max_depth) + " levels");
-  }
-  if (handler.bad_utf8()) {
-    fail(ErrorCode::invalid_json, at + "a \\u escape encodes an unpaired UTF-16 surrogate");
-  }
-  if (result.IsError()) fail(ErrorCode::invalid_json, at + rj::GetParseError_En(result.Code()));
-  if (stream.Tell() != text.size()) {
-    fail(ErrorCode::invalid_json,
-         "malformed JSON at offset " + std::to_string(stream.Tell()) + ": unexpected NUL byte");
-  }
-}
+using json_detail::parse;
 
 std::string_view view(const rj::Value& v) { return {v.GetString(), v.GetStringLength()}; }
 
