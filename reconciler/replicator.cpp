@@ -406,6 +406,12 @@ class Replicator {
   // checked later, against a source without a scope (verify_held).
   void purge_out_of_scope(const std::vector<std::pair<std::string, std::string>>& removed) {
     if (removed.empty()) return;
+    if (track_listed_) {
+      // Listed earlier in this run (the feed's first pass), out of the
+      // scope since: not confirmed.
+      std::lock_guard lock(report_mu_);
+      for (const auto& [table, id] : removed) listed_.erase(key_of(table, id));
+    }
     // A run narrowed by --scope reports records out of the narrowing, which
     // may be inside the target's own scope: they are only checked later too.
     if (source_scoped_ || options_.scope) {
@@ -426,6 +432,26 @@ class Replicator {
   // waited for a keeper's acknowledgment, is purged now if it may be.
   void sweep_sides() {
     uint64_t waiting = 0;
+    // A record a source without a scope reported removed, then listed in
+    // the scope again (it came back, perhaps by the target's own pushed
+    // edit winning there), is no longer to be purged.
+    if (track_listed_ && !listed_.empty()) {
+      call("put_local", [&] {
+        forget_pending(target_, [&](const std::string& table, const std::string& id) {
+          return listed_.contains(key_of(table, id));
+        });
+      });
+    }
+    // A record waiting to be purged whose change this run gave a keeper: the
+    // report that it left the scope predates that change, which may have
+    // brought it back (the next pull reports it again if it did not).
+    if (!written_.empty() && !options_.scope && source_.backend() != "http") {
+      call("put_local", [&] {
+        forget_pending(source_, [&](const std::string& table, const std::string& id) {
+          return written_.contains(key_of(table, id));
+        });
+      });
+    }
     for (Engine* side : {&target_, &source_}) {
       if (side->backend() == "http") continue;
       PurgeOutcome outcome =
@@ -705,6 +731,7 @@ class Replicator {
       if (r.ok()) {
         std::lock_guard lock(report_mu_);
         ++report_.revisions_written;
+        if (!target_scoped_) written_.insert(key_of(docs[i].table, docs[i].id));
         continue;
       }
       add_refusal(docs[i].table, docs[i].id, docs[i].revision.str(), *r.error, "");
@@ -960,6 +987,9 @@ class Replicator {
   std::optional<std::string> token_view_;
   bool track_unconfirmed_ = false;          // what is written goes on the unconfirmed list
   std::unordered_set<std::string> listed_;  // key_of: records the feed listed this run
+  // key_of: records this run wrote a revision of into a target without a
+  // scope (a keeper).
+  std::unordered_set<std::string> written_;
   std::vector<std::pair<std::string, std::string>> page_records_;
   // The last cursor saved (or resumed from) and the ones saved before it,
   // newest first: the checkpoint's history.

@@ -190,6 +190,16 @@ PurgeOutcome purge_removed(Engine& db,
   return out;
 }
 
+void forget_pending(
+    Engine& db,
+    const std::function<bool(const std::string& table, const std::string& id)>& listed) {
+  if (!is_local(db)) return;
+  std::vector<Pending> pending = load_pending(db);
+  const size_t before = pending.size();
+  std::erase_if(pending, [&](const Pending& p) { return listed(p.table, p.id); });
+  if (pending.size() != before) save_pending(db, std::move(pending));
+}
+
 PurgeOutcome sweep_scope(Engine& db, SweepMode mode) {
   PurgeOutcome out;
   if (!is_local(db)) return out;

@@ -16,6 +16,7 @@
 // Thread-safety: functions of engines that are themselves thread-safe.
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -44,6 +45,11 @@ PurgeOutcome purge_acknowledged(Engine& db, const std::string& table,
 PurgeOutcome purge_removed(Engine& db,
                            const std::vector<std::pair<std::string, std::string>>& removed,
                            const std::string& reason);
+
+// Drops the records purge_removed left waiting for which `listed` is true:
+// a source without a scope has since listed them in the scope.
+void forget_pending(
+    Engine& db, const std::function<bool(const std::string& table, const std::string& id)>& listed);
 
 // Purges every record of `db` outside its own scope (a table outside it,
 // or a winner, or a deleted record's last body, that does not match) that a

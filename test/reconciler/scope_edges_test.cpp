@@ -110,5 +110,52 @@ TEST_CASE("replication: scope edges: a source without a scope that lacks a recor
   CHECK(still->revision == r2);
 }
 
+TEST_CASE("replication: scope edges: a record reported removed that comes back stays") {
+  Db hub = make_db();
+  Db device = make_db("households: district = 'd1'");
+  Revision r1 = create(*hub, "households", "r", hh("d1", "r"));
+  require_ok(sync(*device, *hub, test_options()).combined());
+  require_ok(sync(*device, *hub, test_options()).combined());
+
+  // Two children of r1: x moves r out of d1, e keeps it in; e wins.
+  auto child = [&](const Attributes& body) {
+    RemoteRevision doc;
+    doc.table = "households";
+    doc.id = "r";
+    doc.attributes = body;
+    doc.ancestry = {r1};
+    doc.revision = compute_revision("households", "r", r1, false, body);
+    return doc;
+  };
+  RemoteRevision x = child(hh("d2", "moved away"));
+  RemoteRevision e;
+  for (int i = 0;; ++i) {
+    REQUIRE(i < 1000);
+    e = child(hh("d1", "kept " + std::to_string(i)));
+    if (e.revision.str() > x.revision.str()) break;
+  }
+  // The device holds both (x from a peer, e its own, not pushed yet); the
+  // hub has only x, so there r is out of the scope.
+  REQUIRE(device.engine->write_replicated({x, e}).at(1).ok());
+  REQUIRE(must_get(*device, "households", "r").revision == e.revision);
+  REQUIRE(hub.engine->write_replicated({x}).at(0).ok());
+
+  // The pull reports r removed; the device's change is not pushed: it waits.
+  ReplicationReport pull = replicate(*hub, *device, test_options());
+  require_ok(pull);
+  CHECK(pull.purged == 0);
+  // The next sync pushes e, which wins on the hub too: r is back in the
+  // scope there, and the device, which lacks nothing of it, keeps it.
+  require_ok(sync(*device, *hub, test_options()).combined());
+  require_ok(sync(*device, *hub, test_options()).combined());
+  CHECK(must_get(*hub, "households", "r").revision == e.revision);
+  auto held = device.engine->get("households", "r");
+  REQUIRE(held.has_value());
+  CHECK(held->revision == e.revision);
+  for (const PurgeLogEntry& entry : device.engine->purge_log(0, 10)) {
+    FAIL_CHECK("purged ", entry.table, "/", entry.id, ": ", entry.reason);
+  }
+}
+
 }  // namespace
 }  // namespace outpost::test
