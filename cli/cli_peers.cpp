@@ -106,13 +106,7 @@ int run_peers(Context& context, const ParsedArgs& args) {
   const std::string url = context.effective_db_url();
   Report report;
   if (is_http_url(url)) {
-    HttpClientOptions options;
-    if (std::optional<std::string> token = args.get("token")) {
-      options.token = *token;
-    } else if (const char* env = std::getenv("OUTPOST_TOKEN"); env != nullptr) {
-      options.token = env;
-    }
-    std::unique_ptr<HttpEngine> server = open_http_engine(url, options);
+    std::unique_ptr<HttpEngine> server = open_http_engine(url, http_client_options(args));
     const std::string text = server->request("GET", "/v1/peers");
     if (context.json) {
       std::cout << text << "\n";

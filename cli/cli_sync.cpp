@@ -199,18 +199,7 @@ struct Remote {
 Remote open_remote(const Context& context, const ParsedArgs& args, const std::string& url) {
   Remote remote;
   if (is_http_url(url)) {
-    HttpClientOptions options;
-    if (std::optional<std::string> token = args.get("token")) {
-      options.token = *token;
-    } else if (const char* env = std::getenv("OUTPOST_TOKEN"); env != nullptr) {
-      options.token = env;
-    }
-    options.insecure = args.has("insecure");
-    options.ca_file = args.get_or("cacert", "");
-    if (options.insecure && !options.ca_file.empty()) {
-      throw UsageError("--insecure and --cacert exclude each other");
-    }
-    std::unique_ptr<HttpEngine> http = open_http_engine(url, options);
+    std::unique_ptr<HttpEngine> http = open_http_engine(url, http_client_options(args));
     remote.http = http.get();
     remote.engine = std::move(http);
     return remote;

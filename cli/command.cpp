@@ -96,13 +96,22 @@ std::unique_ptr<Engine> Context::open_local_or_remote(const ParsedArgs& args) co
     if (args.has("token")) throw UsageError("--token applies only to an http(s):// --db");
     return open();
   }
+  return open_http_engine(url, http_client_options(args));
+}
+
+HttpClientOptions http_client_options(const ParsedArgs& args) {
   HttpClientOptions options;
   if (std::optional<std::string> token = args.get("token")) {
     options.token = *token;
   } else if (const char* env = std::getenv("OUTPOST_TOKEN"); env != nullptr) {
     options.token = env;
   }
-  return open_http_engine(url, options);
+  options.insecure = args.has("insecure");
+  options.ca_file = args.get_or("cacert", "");
+  if (options.insecure && !options.ca_file.empty()) {
+    throw UsageError("--insecure and --cacert exclude each other");
+  }
+  return options;
 }
 
 std::string Context::effective_db_url() const {

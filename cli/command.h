@@ -17,6 +17,7 @@
 
 #include "api/engine.h"
 #include "cli/args.h"
+#include "client/http_engine.h"
 #include "engine/open.h"
 
 namespace outpost::cli {
@@ -38,6 +39,11 @@ struct Context {
   // local database is a UsageError.
   std::unique_ptr<Engine> open_local_or_remote(const ParsedArgs& args) const;
 };
+
+// The client options of a command that may talk to a server: the token
+// of --token or $OUTPOST_TOKEN, --insecure and --cacert FILE (when the
+// command has them). UsageError when --insecure and --cacert are both given.
+HttpClientOptions http_client_options(const ParsedArgs& args);
 
 struct Command {
   std::string_view name{};   // "create"; empty for a single command (`changes`)
