@@ -124,27 +124,10 @@ struct Path {
 
 const Path kRoot{};
 
-std::string_view view(const rj::Value& v) { return {v.GetString(), v.GetStringLength()}; }
+using json_detail::view;
 std::string copy_string(const rj::Value& v) { return {v.GetString(), v.GetStringLength()}; }
 
-const char* json_type_name(const rj::Value& v) {
-  switch (v.GetType()) {
-    case rj::kNullType:
-      return "null";
-    case rj::kFalseType:
-    case rj::kTrueType:
-      return "a boolean";
-    case rj::kObjectType:
-      return "an object";
-    case rj::kArrayType:
-      return "an array";
-    case rj::kStringType:
-      return "a string";
-    case rj::kNumberType:
-      return "a number";
-  }
-  return "unknown";
-}
+using json_detail::json_type_name;
 
 [[noreturn]] void fail_type(const Path& p, const char* expected, const rj::Value& got) {
   fail(ErrorCode::invalid_json, p.name() + " must be " + expected + ", not " + json_type_name(got));
@@ -800,6 +783,25 @@ std::vector<WriteResult> bulk_docs_results(const BulkDocsRequest& request,
 }
 
 namespace json_detail {
+
+const char* json_type_name(const rapidjson::Value& v) {
+  switch (v.GetType()) {
+    case rapidjson::kNullType:
+      return "null";
+    case rapidjson::kFalseType:
+    case rapidjson::kTrueType:
+      return "a boolean";
+    case rapidjson::kObjectType:
+      return "an object";
+    case rapidjson::kArrayType:
+      return "an array";
+    case rapidjson::kStringType:
+      return "a string";
+    case rapidjson::kNumberType:
+      return "a number";
+  }
+  return "unknown";
+}
 
 void parse(std::string_view text, const JsonLimits& limits, rapidjson::Document& doc) {
   constexpr unsigned kFlags = rj::kParseIterativeFlag | rj::kParseValidateEncodingFlag;

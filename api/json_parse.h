@@ -18,4 +18,13 @@ namespace outpost::json_detail {
 // surrogate escape, a NUL byte).
 void parse(std::string_view text, const JsonLimits& limits, rapidjson::Document& doc);
 
+// A string value's text (the value must be a string).
+inline std::string_view view(const rapidjson::Value& v) {
+  return {v.GetString(), v.GetStringLength()};
+}
+
+// "null", "a boolean", "an object", "an array", "a string" or "a number",
+// for messages about a value of the wrong type.
+const char* json_type_name(const rapidjson::Value& v);
+
 }  // namespace outpost::json_detail

@@ -143,26 +143,9 @@ void write_token_fields(TokenWriter& w, const Token& t) {
 
 using json_detail::parse;
 
-std::string_view view(const rj::Value& v) { return {v.GetString(), v.GetStringLength()}; }
+using json_detail::view;
 
-const char* json_type_name(const rj::Value& v) {
-  switch (v.GetType()) {
-    case rj::kNullType:
-      return "null";
-    case rj::kFalseType:
-    case rj::kTrueType:
-      return "a boolean";
-    case rj::kObjectType:
-      return "an object";
-    case rj::kArrayType:
-      return "an array";
-    case rj::kStringType:
-      return "a string";
-    case rj::kNumberType:
-      return "a number";
-  }
-  return "unknown";
-}
+using json_detail::json_type_name;
 
 // The fields of one token object. `prefix` names it in messages ("" for the
 // body, "tokens[3]" inside a list).
