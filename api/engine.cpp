@@ -18,6 +18,41 @@ namespace {
 
 }  // namespace
 
+Traffic& Traffic::operator+=(const Traffic& other) {
+  requests += other.requests;
+  round_trips += other.round_trips;
+  wire_bytes += other.wire_bytes;
+  plain_bytes += other.plain_bytes;
+  return *this;
+}
+
+Traffic Traffic::operator-(const Traffic& earlier) const {
+  return {requests - earlier.requests, round_trips - earlier.round_trips,
+          wire_bytes - earlier.wire_bytes, plain_bytes - earlier.plain_bytes};
+}
+
+Overview Engine::overview() {
+  Overview o;
+  o.db_id = db_id();
+  o.tables = list_tables();
+  o.scope = scope();
+  o.token_scope = token_scope();
+  o.token_write_scope = token_write_scope();
+  return o;
+}
+
+WrittenAndSaved Engine::write_replicated_then_save(const std::vector<RemoteRevision>& revisions,
+                                                   const std::string& id, const std::string& json) {
+  WrittenAndSaved out;
+  out.results = write_replicated(revisions);
+  for (const WriteResult& r : out.results) {
+    if (!r.ok()) return out;
+  }
+  put_local(id, json);
+  out.saved = true;
+  return out;
+}
+
 std::optional<Scope> Engine::scope() { return std::nullopt; }
 std::optional<Scope> Engine::token_scope() { return std::nullopt; }
 std::optional<Scope> Engine::token_write_scope() { return std::nullopt; }

@@ -27,6 +27,21 @@ struct EngineStats {
   uint64_t database_errors = 0;      // calls that failed in the database (unavailable, internal)
 };
 
+// What an engine has moved over a network since it was opened: a remote
+// database seen over HTTP counts; local engines do not (Engine::traffic).
+struct Traffic {
+  uint64_t requests = 0;  // HTTP requests sent, retries included
+  // Round trips: the longest chain of requests in which each needed the
+  // answer to the one before (api/round_trips.h). Requests sent side by
+  // side count once, so this is what a link's latency multiplies.
+  uint64_t round_trips = 0;
+  uint64_t wire_bytes = 0;   // sent and received on the wire, bodies as sent (compressed)
+  uint64_t plain_bytes = 0;  // the same with every body counted uncompressed
+
+  Traffic& operator+=(const Traffic& other);
+  Traffic operator-(const Traffic& earlier) const;
+};
+
 struct GetOptions {
   Revision revision;       // empty: the winner
   bool conflicts = false;  // fill Record::conflicts
@@ -35,12 +50,31 @@ struct GetOptions {
   std::shared_ptr<const Scope> scope;
 };
 
+// What a replication needs to know of a database before it starts
+// (Engine::overview).
+struct Overview {
+  std::string db_id;
+  std::vector<Table> tables;
+  std::optional<Scope> scope;              // Engine::scope
+  std::optional<Scope> token_scope;        // Engine::token_scope
+  std::optional<Scope> token_write_scope;  // Engine::token_write_scope
+};
+
+// What write_replicated_then_save did.
+struct WrittenAndSaved {
+  std::vector<WriteResult> results;  // as write_replicated's
+  bool saved = false;                // the local document was stored
+};
+
 class Engine {
  public:
   virtual ~Engine() = default;
 
   // Identity
   virtual std::string db_id() = 0;
+  // db_id, tables, and the scopes in one call: one request over HTTP
+  // (GET /v1?tables=true). The default asks each of them.
+  virtual Overview overview();
   virtual std::string backend() = 0;     // "sqlite", "postgres", "http"
   virtual std::string update_seq() = 0;  // cursor of the newest change
 
@@ -126,6 +160,13 @@ class Engine {
   // Local (non-replicated) documents: JSON texts stored by id.
   virtual std::optional<std::string> get_local(const std::string& id) = 0;
   virtual void put_local(const std::string& id, const std::string& json) = 0;
+  // write_replicated, then put_local(id, json) only if every revision was
+  // written: a replicator saves its checkpoint with the batch that reaches
+  // it, in one request over HTTP. The document is stored after the
+  // revisions committed, never before. The default makes the two calls.
+  virtual WrittenAndSaved write_replicated_then_save(const std::vector<RemoteRevision>& revisions,
+                                                     const std::string& id,
+                                                     const std::string& json);
   // Every local document as (id, body), in id order: a hub lists who
   // synced with it from them (reconciler/checkpoint.h, peer_checkpoints).
   // Error(internal) from engines that cannot (a remote database).
@@ -142,6 +183,10 @@ class Engine {
 
   // Zero for engines that do not count (a remote database seen over HTTP).
   virtual EngineStats stats() { return {}; }
+
+  // What this engine has moved over a network so far; nullopt for a local
+  // database.
+  virtual std::optional<Traffic> traffic() { return std::nullopt; }
 };
 
 // Local document ids are 1 to this many bytes.

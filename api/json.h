@@ -62,6 +62,9 @@ struct ServerInfo {
   std::string token_name;
   std::string token_scope;
   std::string token_write_scope;
+  // The tables the caller may read, when asked for (GET /v1?tables=true):
+  // what a replication needs before it starts, in one round trip.
+  std::optional<std::vector<Table>> tables;
 
   friend bool operator==(const ServerInfo&, const ServerInfo&) = default;
 };
@@ -79,6 +82,11 @@ struct BulkDocsRequest {
   std::vector<Edit> edits;
   std::vector<RemoteRevision> revisions;
   std::vector<Rejected> rejected;
+  // "local": {"id", "doc"} (the document as JSON text): a local document
+  // to store once every document was written (a replicator's checkpoint,
+  // Engine::write_replicated_then_save). Empty id: none.
+  std::string local_id;
+  std::string local_doc;
 };
 
 // Checks that `text` is well-formed JSON within `limits`, with no key
@@ -207,8 +215,17 @@ EncodedDocs encode_bulk_docs(const std::vector<Edit>& edits);
 EncodedDocs encode_bulk_docs(const std::vector<RemoteRevision>& revisions);
 // The request holding documents [begin, end) of `docs`; the same JSON as
 // bulk_docs_request_to_json of those documents.
+// With `local_id` set, the request also carries the local document
+// `local_doc` (BulkDocsRequest::local_id).
 std::string bulk_docs_request_from_parts(bool new_edits, const EncodedDocs& docs, size_t begin,
-                                         size_t end);
+                                         size_t end, std::string_view local_id = {},
+                                         std::string_view local_doc = {});
+// The answer to a bulk_docs request that carried a local document:
+// {"results": [...], "local_saved": bool}. Without one the answer is
+// write_results_to_json's array; the decoder takes both (an array: not saved).
+std::string write_results_saved_to_json(const std::vector<WriteResult>& results, bool saved);
+std::vector<WriteResult> write_results_saved_from_json(std::string_view text, bool& saved,
+                                                       const JsonLimits& limits = {});
 // Throws only for the request as a whole (malformed JSON, "docs" or
 // "new_edits" missing or mistyped); per-document failures land in `rejected`.
 BulkDocsRequest bulk_docs_request_from_json(std::string_view text, const JsonLimits& limits = {});

@@ -555,6 +555,11 @@ ServerInfo info_from_json(std::string_view text, const JsonLimits& limits) {
     info.token_scope = text("scope");
     info.token_write_scope = text("write_scope");
   }
+  if (f.find_set("tables") != nullptr) {
+    info.tables = read_array<Table>(
+        f.get("tables"), f.at("tables"),
+        [](const rj::Value& v, const Path& p) { return read_table(v, p, {}, Mode::response); });
+  }
   return info;
 }
 
@@ -628,6 +633,17 @@ std::vector<WriteResult> write_results_from_json(std::string_view text, const Js
   return read_array<WriteResult>(doc, kRoot, read_write_result);
 }
 
+std::vector<WriteResult> write_results_saved_from_json(std::string_view text, bool& saved,
+                                                       const JsonLimits& limits) {
+  rj::Document doc;
+  parse(text, limits, doc);
+  saved = false;
+  if (doc.IsArray()) return read_array<WriteResult>(doc, kRoot, read_write_result);
+  Fields f(doc, kRoot, Mode::response);
+  saved = f.optional_boolean("local_saved").value_or(false);
+  return read_array<WriteResult>(f.get("results"), f.at("results"), read_write_result);
+}
+
 ChangesPage changes_from_json(std::string_view text, const JsonLimits& limits) {
   rj::Document doc;
   parse(text, limits, doc);
@@ -648,6 +664,7 @@ ChangesPage changes_from_json(std::string_view text, const JsonLimits& limits) {
         return c;
       });
   page.last_seq = f.string("last_seq");
+  page.more = f.optional_boolean("more").value_or(true);
   return page;
 }
 
@@ -741,6 +758,14 @@ BulkDocsRequest bulk_docs_request_from_json(std::string_view text, const JsonLim
   Fields f(doc, kRoot, Mode::request);
   BulkDocsRequest request;
   request.new_edits = f.optional_boolean("new_edits").value_or(true);
+  if (const rj::Value* local = f.find_set("local"); local != nullptr) {
+    Fields l(*local, f.at("local"), Mode::request);
+    request.local_id = l.string("id");
+    request.local_doc = l.string("doc");
+    if (request.local_id.empty()) {
+      throw Error(ErrorCode::invalid_name, "local.id: a local document id is 1 or more bytes");
+    }
+  }
   const rj::Value& docs = f.array("docs");
   const Path dp = f.at("docs");
   if (request.new_edits) {

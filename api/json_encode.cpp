@@ -286,6 +286,12 @@ std::string info_to_json(const ServerInfo& info) {
     }
     w.end_object();
   }
+  if (info.tables) {
+    w.key("tables");
+    w.start_array();
+    for (const Table& t : *info.tables) write_table(w, t);
+    w.end_array();
+  }
   w.end_object();
   return w.str();
 }
@@ -385,6 +391,7 @@ std::string changes_to_json(const ChangesPage& page) {
   }
   w.end_array();
   w.field("last_seq", page.last_seq);
+  w.field("more", page.more);
   w.end_object();
   return w.str();
 }
@@ -527,14 +534,37 @@ size_t EncodedDocs::size_of(size_t i) const {
 }
 
 std::string bulk_docs_request_from_parts(bool new_edits, const EncodedDocs& docs, size_t begin,
-                                         size_t end) {
+                                         size_t end, std::string_view local_id,
+                                         std::string_view local_doc) {
   const size_t from = begin == 0 ? 0 : docs.ends[begin - 1] + 1;
   const size_t to = end == 0 ? 0 : docs.ends[end - 1];
   std::string out = new_edits ? R"({"new_edits":true,"docs":[)" : R"({"new_edits":false,"docs":[)";
   out.reserve(out.size() + (to > from ? to - from : 0) + 2);
   if (end > begin) out.append(docs.text, from, to - from);
-  out += "]}";
+  out += ']';
+  if (!local_id.empty()) {
+    JsonWriter w;
+    w.start_object();
+    w.field("id", local_id);
+    w.field("doc", local_doc);
+    w.end_object();
+    out += ",\"local\":";
+    out += w.str();
+  }
+  out += '}';
   return out;
+}
+
+std::string write_results_saved_to_json(const std::vector<WriteResult>& results, bool saved) {
+  JsonWriter w;
+  w.start_object();
+  w.key("results");
+  w.start_array();
+  for (const WriteResult& r : results) write_write_result(w, r);
+  w.end_array();
+  w.field("local_saved", saved);
+  w.end_object();
+  return w.str();
 }
 
 std::string bulk_docs_request_to_json(const std::vector<RemoteRevision>& revisions) {

@@ -79,6 +79,11 @@ struct Change {
 struct ChangesPage {
   std::vector<Change> results;
   std::string last_seq;  // cursor to pass as `since` next time
+  // False when the feed held nothing after last_seq as it was read: a
+  // one-shot reader has caught up without asking again. True when it may
+  // (a full page, a bounded read); also what a server that does not say
+  // means.
+  bool more = true;
 };
 
 struct ChangesRequest {

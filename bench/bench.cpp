@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "bench/bench_http.h"
+#include "bench/bench_link.h"
 #include "bench/bench_put.h"
 #include "bench/bench_replicate.h"
 #include "bench/bench_scope.h"
@@ -18,6 +19,10 @@ constexpr BenchScenario kScenarios[] = {
      run_replicate_bench},
     {"http", "push and pull over HTTP to a server process vs in-process replication",
      run_http_bench},
+    {"link",
+     "1% push, 1% pull, idle sync and first pull over simulated field links (fast, 3G, 2G, 2G "
+     "with drops) to a server process",
+     run_link_bench},
     {"scope",
      "pull one district of a large database into a scoped device vs from a database holding "
      "only it",

@@ -29,6 +29,9 @@ struct BenchOptions {
   // tokens with distinct scopes for the hub's memory.
   size_t devices = 32;
   size_t tokens = 10000;
+  // `link`: the link profiles to run ("fast", "3G", "2G", "2G-drop";
+  // bench_link.h); empty: all four.
+  std::vector<std::string> link_profiles;
   // Called now and then: what runs ("engine, batched"), records done, total.
   std::function<void(std::string_view stage, size_t done, size_t total)> progress;
 };

@@ -113,10 +113,9 @@ struct Rounds {
 };
 
 Timed timed_replicate(const BenchOptions& options, Engine& source, Engine& target,
-                      std::string_view stage, size_t expected, HttpEngine* http) {
+                      std::string_view stage, size_t expected, [[maybe_unused]] HttpEngine* http) {
   ReplicationOptions ro;
   ro.batch_size = options.batch == 0 ? 1000 : options.batch;
-  if (http != nullptr) ro.bytes_moved = [http] { return http->bytes_moved(); };
   ro.progress = [&](const ReplicationProgress& p) {
     notify(options, stage, static_cast<size_t>(p.changes_read), expected);
   };
@@ -124,7 +123,7 @@ Timed timed_replicate(const BenchOptions& options, Engine& source, Engine& targe
   ReplicationReport report = replicate(source, target, ro);
   Timed t;
   t.seconds = std::chrono::duration<double>(Clock::now() - start).count();
-  t.bytes = report.bytes.value_or(0);
+  t.bytes = report.traffic ? report.traffic->wire_bytes : 0;
   if (report.fatal) throw *report.fatal;
   if (!report.errors.empty()) {
     throw Error(report.errors[0].code, "bench: replication reported " +

@@ -5,11 +5,14 @@
 #include <chrono>
 #include <cstdio>
 #include <iostream>
+#include <optional>
+#include <string>
 
 #include "api/json_builder.h"
 #include "bench/bench.h"
 #include "cli/command.h"
 #include "cli/output.h"
+#include "utils/text.h"
 
 namespace outpost::cli {
 
@@ -140,6 +143,10 @@ int run_bench(Context& context, const ParsedArgs& args) {
   options.dir = args.get_or("dir", "");
   options.devices = static_cast<size_t>(args.get_int("devices", 32, 0, 100));
   options.tokens = static_cast<size_t>(args.get_int("tokens", 10000, 0, 1'000'000));
+  if (std::optional<std::string> profiles = args.get("profiles")) {
+    options.link_profiles = split_list(*profiles);
+    if (options.link_profiles.empty()) throw UsageError("--profiles needs at least one profile");
+  }
 
   ProgressLine progress;
   if (!context.json) {
@@ -166,11 +173,14 @@ constexpr OptionSpec kOptions[] = {
      "scope: devices syncing with the hub at once (default 32, at most 100; 0 skips)"},
     {"tokens", "N",
      "scope: tokens of distinct scopes for the hub's memory (default 10000; 0 skips)"},
+    {"profiles", "LIST",
+     "link: the link profiles to run, of fast,3G,2G,2G-drop (default: all four)"},
 };
 
 const Command kCommands[] = {
     {.name = "",
-     .usage = "[SCENARIO] [--records N] [--single N] [--devices N] [--tokens N] [--db URL]",
+     .usage = "[SCENARIO] [--records N] [--single N] [--devices N] [--tokens N] [--profiles LIST] "
+              "[--db URL]",
      .summary = "measure the engine against the same work done with raw SQL",
      .details =
          "Scenarios:\n"
@@ -186,6 +196,16 @@ const Command kCommands[] = {
          "        loopback (SQLite server, or PostgreSQL with --db postgres:...), against\n"
          "        in-process replication of the same records; then 5 rounds of a 1%\n"
          "        incremental sync (the median round is printed).\n"
+         "  link  an `outpost serve` process (SQLite server, or PostgreSQL with --db\n"
+         "        postgres:...) behind a relay that simulates a field link, on the profiles\n"
+         "        fast (50 ms round trip), 3G (300 ms, 1 Mbit/s), 2G (700 ms, 128 kbit/s)\n"
+         "        and 2G-drop (2G with 10% of exchanges cutting the connection; --profiles\n"
+         "        picks some). On each, from a base dataset synced with a device (N records\n"
+         "        on fast, N/10 on the others): a 1% push, a 1% pull, an idle two-way sync\n"
+         "        and a first pull into a fresh device. Each prints the time, the round\n"
+         "        trips, requests and bytes (on the wire and uncompressed) the replicator\n"
+         "        counted, the relay's exchanges, connections, cuts and bytes each way, and\n"
+         "        for the 1% rounds the wire bytes per record.\n"
          "  scope  a database of 10 x N records in 100 districts (--db backend); one\n"
          "        district pulled into a fresh scoped SQLite device, in process, against\n"
          "        the same records pulled from a database holding only them (a ratio near\n"

@@ -166,7 +166,10 @@ std::string summary_line(std::string_view what, const ReplicationReport& r) {
   if (r.refused > 0) line += ", " + count(r.refused) + " refused";
   if (r.purged > 0) line += ", " + count(r.purged) + " purged";
   if (r.purge_waiting > 0) line += ", " + count(r.purge_waiting) + " waiting to be purged";
-  if (r.bytes) line += ", " + count(*r.bytes) + " bytes";
+  if (r.traffic) {
+    line += ", " + count(r.traffic->round_trips) + " round trips, " + count(r.traffic->wire_bytes) +
+            " bytes on the wire (" + count(r.traffic->plain_bytes) + " uncompressed)";
+  }
   line += ", " + fixed(r.seconds, 2) + " s, " + with_thousands(r.rate()) + " changes/s";
   return line;
 }
@@ -359,14 +362,23 @@ int run_sync(Context& context, const ParsedArgs& args) {
   std::unique_ptr<Engine> local = context.open();
   Remote opened = open_remote(context, args, *remote_url);
   Engine* remote = opened.engine.get();
-  if (opened.http != nullptr) {
-    HttpEngine* http = opened.http;
-    options.bytes_moved = [http] { return http->bytes_moved(); };
-  }
+  // What the whole command moves over the network, for the summary.
+  auto traffic_now = [&] {
+    std::optional<Traffic> sum;
+    for (Engine* e : {local.get(), remote}) {
+      if (std::optional<Traffic> t = e->traffic()) {
+        if (!sum) sum.emplace();
+        *sum += *t;
+      }
+    }
+    return sum;
+  };
+  const std::optional<Traffic> traffic_start = traffic_now();
   const std::string local_id = local->db_id();
-  const std::string remote_id =
-      when_reachable(options.continuous, options.stop, [&] { return remote->db_id(); });
-  if (local_id == remote_id) {
+  // One request tells the remote's id and its token's scope (adopted below).
+  const Overview remote_view =
+      when_reachable(options.continuous, options.stop, [&] { return remote->overview(); });
+  if (local_id == remote_view.db_id) {
     throw Error(ErrorCode::invalid_value, "--db " + context.effective_db_url() + " and --remote " +
                                               *remote_url + " are the same database (db_id " +
                                               local_id + ")");
@@ -428,16 +440,17 @@ int run_sync(Context& context, const ParsedArgs& args) {
   };
   bool rescoped = false;
   if (sides) {
-    rescoped = when_reachable(options.continuous, options.stop,
-                              [&] { return adopt(sides.hub->token_scope()); });
+    rescoped = when_reachable(options.continuous, options.stop, [&] {
+      return adopt(sides.hub == remote ? remote_view.token_scope : sides.hub->token_scope());
+    });
   }
   const std::chrono::milliseconds scope_check{
       args.get_int("scope-check-ms", 30000, 10, int64_t{24} * 3600 * 1000)};
 
   // One run in the requested directions. After a re-scope, what the hub
   // lacks is pushed before anything is pulled (the pull then purges what
-  // left the scope, which only a push can let go): sync(db, remote) does
-  // so when the device is --db; otherwise a push runs first.
+  // left the scope, which only a push can let go): a push runs first, and
+  // then the sync (whose two directions run side by side).
   auto one_run = [&](const ReplicationOptions& o, bool push_first) {
     std::pair<ReplicationReport, std::string> out;
     if (pull || push) {
@@ -446,7 +459,7 @@ int run_sync(Context& context, const ParsedArgs& args) {
       return out;
     }
     ReplicationReport first;
-    if (push_first && !sides.device_is_db) {
+    if (push_first && sides) {
       first = replicate(*sides.device, *sides.hub, o);
       if (first.fatal || first.cancelled) {
         out.first = first;
@@ -455,9 +468,13 @@ int run_sync(Context& context, const ParsedArgs& args) {
       }
     }
     SyncReport report = sync(*local, *remote, o);
-    if (push_first && !sides.device_is_db) {
-      first.add(report.b_to_a);  // the same direction: remote (the device) to db (the hub)
-      report.b_to_a = std::move(first);
+    if (push_first && sides) {
+      // The same direction as the device's push in the sync.
+      ReplicationReport& same = sides.device_is_db ? report.a_to_b : report.b_to_a;
+      first.add(same);
+      same = std::move(first);
+      // Measured over the sync alone: the command's summary counts it all.
+      report.traffic.reset();
     }
     out.first = report.combined();
     out.second = sync_report_to_json(report);
@@ -575,6 +592,7 @@ int run_sync(Context& context, const ParsedArgs& args) {
     return total.ok() ? 0 : 1;
   }
   print_errors(total);
+  if (traffic_start) total.traffic = *traffic_now() - *traffic_start;
   std::cout << summary_line(what, total) << "\n";
   std::cout.flush();
   if (total.fatal) throw *total.fatal;

@@ -19,6 +19,7 @@
 
 #include "api/error.h"
 #include "client/transport.h"
+#include "utils/compress.h"
 
 namespace outpost {
 
@@ -129,10 +130,22 @@ class Connection {
     beast::error_code ec;
   };
 
-  HttpResponse exchange(const Request& request, std::chrono::milliseconds extra_timeout,
-                        std::atomic<uint64_t>& bytes, bool reused, bool& keep) {
-    return tls_ ? exchange_on(*tls_, request, extra_timeout, bytes, reused, keep)
-                : exchange_on(*plain_, request, extra_timeout, bytes, reused, keep);
+  // What send() needs of a response beyond HttpResponse.
+  struct Received {
+    std::string content_encoding;
+    std::string accept_encoding;
+  };
+
+  // Sends `request` (whose body is `plain_body` bytes once decoded) and
+  // reads the response, its body still as it came. Adds the bytes moved to
+  // `bytes`, and to `plain` with the request body at its plain size.
+  HttpResponse exchange(const Request& request, size_t plain_body,
+                        std::chrono::milliseconds extra_timeout, std::atomic<uint64_t>& bytes,
+                        std::atomic<uint64_t>& plain, bool reused, bool& keep, Received& got) {
+    return tls_ ? exchange_on(*tls_, request, plain_body, extra_timeout, bytes, plain, reused, keep,
+                              got)
+                : exchange_on(*plain_, request, plain_body, extra_timeout, bytes, plain, reused,
+                              keep, got);
   }
 
   Clock::time_point idle_since{};
@@ -144,9 +157,9 @@ class Connection {
   }
 
   template <typename Stream>
-  HttpResponse exchange_on(Stream& stream, const Request& request,
+  HttpResponse exchange_on(Stream& stream, const Request& request, size_t plain_body,
                            std::chrono::milliseconds extra_timeout, std::atomic<uint64_t>& bytes,
-                           bool reused, bool& keep) {
+                           std::atomic<uint64_t>& plain, bool reused, bool& keep, Received& got) {
     beast::error_code ec;
     size_t n = 0;
     lowest().expires_after(options_.io_timeout);
@@ -156,6 +169,8 @@ class Connection {
     });
     run();
     bytes += n;
+    const size_t wire_body = request.body().size();
+    plain += !ec && n >= wire_body ? n - wire_body + plain_body : n;
     // A server may answer before it has read the whole body (413, 401) and
     // close: the answer, if it came, says more than the broken pipe does,
     // so it is read even after a failed write.
@@ -176,6 +191,7 @@ class Connection {
     });
     run();
     bytes += n;
+    plain += n;
     if (ec && write_error) {
       // No answer after a failed write: a reused connection the server had
       // closed, or a failure to report as the write's.
@@ -207,6 +223,8 @@ class Connection {
     HttpResponse out;
     out.status = static_cast<int>(response.result_int());
     out.content_type = std::string(response[http::field::content_type]);
+    got.content_encoding = std::string(response[http::field::content_encoding]);
+    got.accept_encoding = std::string(response[http::field::accept_encoding]);
     out.body = std::move(response.body());
     return out;
   }
@@ -244,16 +262,41 @@ class BeastTransport final : public Transport {
   }
 
   HttpResponse send(const HttpRequest& in) override {
+    bool compressed = options_.compress && in.body.size() >= kMinCompressBytes &&
+                      server_reads_zstd_.load() && !plain_requests_.load();
+    HttpResponse response = send_once(in, compressed);
+    if (compressed && response.status == 415) {
+      // The server (or a proxy before it) does not read compressed bodies
+      // after all: stop compressing, and send this one again as it is.
+      plain_requests_ = true;
+      response = send_once(in, false);
+    }
+    return response;
+  }
+
+  uint64_t bytes_moved() const override { return bytes_.load(std::memory_order_relaxed); }
+  uint64_t plain_bytes_moved() const override { return plain_.load(std::memory_order_relaxed); }
+
+ private:
+  HttpResponse send_once(const HttpRequest& in, bool compressed) {
     Request request{http::string_to_verb(in.method), url_.base_path + in.target, 11};
     request.set(http::field::host, url_.host_header());
     request.set(http::field::user_agent, "outpost/0.1.0");
     request.set(http::field::accept, "application/json");
+    if (options_.compress) request.set(http::field::accept_encoding, "zstd, gzip");
     if (!options_.token.empty())
       request.set(http::field::authorization, "Bearer " + options_.token);
     if (!in.body.empty() || in.method == "PUT" || in.method == "POST") {
       request.set(http::field::content_type, "application/json");
     }
-    request.body() = beast::span<const char>(in.body.data(), in.body.size());
+    std::string packed;
+    if (compressed) {
+      packed = compress(Codec::zstd, in.body);
+      request.set(http::field::content_encoding, "zstd");
+      request.body() = beast::span<const char>(packed.data(), packed.size());
+    } else {
+      request.body() = beast::span<const char>(in.body.data(), in.body.size());
+    }
     request.keep_alive(true);
     request.prepare_payload();
 
@@ -266,20 +309,55 @@ class BeastTransport final : public Transport {
         connection->open();
       }
       bool keep = false;
+      Connection::Received got;
+      HttpResponse response;
       try {
-        HttpResponse response =
-            connection->exchange(request, in.extra_timeout, bytes_, reused, keep);
-        if (keep) give_back(std::move(connection));
-        return response;
+        response = connection->exchange(request, in.body.size(), in.extra_timeout, bytes_, plain_,
+                                        reused, keep, got);
       } catch (const Connection::Stale&) {
         continue;  // the server closed an idle connection: try the next one, or a new one
       }
+      if (keep) give_back(std::move(connection));
+      if (!got.accept_encoding.empty() && choose_codec(got.accept_encoding) == Codec::zstd) {
+        server_reads_zstd_ = true;
+      }
+      decode(got.content_encoding, response.body);
+      return response;
     }
   }
 
-  uint64_t bytes_moved() const override { return bytes_.load(std::memory_order_relaxed); }
+  // Replaces a compressed response body by its decoded bytes, at most
+  // max_response_body of them; counts the difference in plain_.
+  void decode(const std::string& content_encoding, std::string& body) {
+    const std::optional<Codec> codec = codec_from_name(content_encoding);
+    if (!codec) {
+      throw TransportFailure(url_.str() +
+                                 ": the response has a Content-Encoding the client "
+                                 "cannot read: '" +
+                                 content_encoding.substr(0, 40) + "'",
+                             false);
+    }
+    if (*codec == Codec::identity) return;
+    std::string plain;
+    try {
+      plain = decompress(*codec, body, options_.max_response_body);
+    } catch (const DecodeError& e) {
+      if (e.kind() == DecodeError::Kind::too_large) {
+        throw TransportFailure(
+            url_.str() + ": the response is larger than the client accepts (" + e.what() + ")",
+            false, ErrorCode::too_large);
+      }
+      throw TransportFailure(url_.str() + ": the response body cannot be decoded: " + e.what(),
+                             false);
+    }
+    if (plain.size() >= body.size()) {
+      plain_ += plain.size() - body.size();
+    } else {
+      plain_ -= body.size() - plain.size();
+    }
+    body = std::move(plain);
+  }
 
- private:
   std::unique_ptr<Connection> take() {
     std::lock_guard lock(mu_);
     const auto now = Clock::now();
@@ -303,6 +381,9 @@ class BeastTransport final : public Transport {
   std::mutex mu_;
   std::vector<std::unique_ptr<Connection>> idle_;
   std::atomic<uint64_t> bytes_{0};
+  std::atomic<uint64_t> plain_{0};              // bytes_ with bodies at their decoded size
+  std::atomic<bool> server_reads_zstd_{false};  // a response said Accept-Encoding: zstd
+  std::atomic<bool> plain_requests_{false};     // a compressed request got 415
 };
 
 }  // namespace

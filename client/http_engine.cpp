@@ -5,6 +5,7 @@
 
 #include "api/error.h"
 #include "api/json.h"
+#include "api/round_trips.h"
 #include "utils/backoff.h"
 #include "utils/log.h"
 #include "utils/uuid.h"
@@ -115,6 +116,15 @@ uint64_t HttpEngine::bytes_moved() const { return transport_->bytes_moved(); }
 
 uint64_t HttpEngine::requests_sent() const { return requests_.load(std::memory_order_relaxed); }
 
+std::optional<Traffic> HttpEngine::traffic() {
+  Traffic t;
+  t.requests = requests_.load();
+  t.round_trips = answered_depth_.load();
+  t.wire_bytes = transport_->bytes_moved();
+  t.plain_bytes = transport_->plain_bytes_moved();
+  return t;
+}
+
 HttpResponse HttpEngine::call(HttpRequest request, bool retry) {
   const int max_attempts = retry ? options_.max_attempts : 1;
   Backoff backoff(options_.retry_base, options_.retry_cap, max_attempts);
@@ -122,10 +132,22 @@ HttpResponse HttpEngine::call(HttpRequest request, bool retry) {
     backoff.next_attempt();
     const bool last = backoff.attempts() >= max_attempts;
     ++requests_;
+    // One round trip deeper than what led to sending it (api/round_trips.h);
+    // counted when it ends, answered or not (a broken exchange took its
+    // time too).
+    const uint64_t depth = causal_depth() + 1;
+    auto answered = [&] {
+      set_causal_depth(depth);
+      uint64_t seen = answered_depth_.load();
+      while (seen < depth && !answered_depth_.compare_exchange_weak(seen, depth)) {
+      }
+    };
     HttpResponse response;
     try {
       response = transport_->send(request);
+      answered();
     } catch (const TransportFailure& failure) {
+      answered();
       if (failure.transient() && !last) {
         backoff.wait();
         continue;
@@ -176,8 +198,14 @@ std::optional<Scope> HttpEngine::token_scope() {
 std::optional<Scope> HttpEngine::token_write_scope() {
   ServerInfo about = info();
   if (about.token_write_scope.empty()) return std::nullopt;
+  return readable_write_scope(about.token_write_scope, list_tables());
+}
+
+std::optional<Scope> HttpEngine::readable_write_scope(const std::string& text,
+                                                      const std::vector<Table>& tables) {
+  if (text.empty()) return std::nullopt;
   try {
-    return parse_scope(about.token_write_scope, list_tables());
+    return parse_scope(text, tables);
   } catch (const Error& e) {
     // A write scope naming a table the token may not read (the server
     // shows only readable tables): not known here, which only means that
@@ -254,7 +282,8 @@ Revision revision_of(const RemoteRevision& revision) { return revision.revision;
 // one result per document. A document that cannot fit in any request is
 // answered too_large here, without being sent.
 template <typename Doc>
-std::vector<WriteResult> HttpEngine::post_bulk_docs(const std::vector<Doc>& docs) {
+std::vector<WriteResult> HttpEngine::post_bulk_docs(const std::vector<Doc>& docs,
+                                                    LocalToSave* local) {
   RequestLimits limits = request_limits();
   bool limits_refreshed = false;
   const bool new_edits = new_edits_of(static_cast<const Doc*>(nullptr));
@@ -284,14 +313,21 @@ std::vector<WriteResult> HttpEngine::post_bulk_docs(const std::vector<Doc>& docs
       bytes += 1 + encoded.size_of(end);
       ++end;
     }
+    // The local document goes with the last request, when every document
+    // before it was written.
+    const bool with_local =
+        local != nullptr && end == docs.size() &&
+        std::all_of(results.begin(), results.begin() + static_cast<std::ptrdiff_t>(at),
+                    [](const WriteResult& r) { return r.ok(); });
     std::vector<WriteResult> part;
     try {
-      part =
-          write_results_from_json(call({"POST",
-                                        "/v1/bulk_docs",
-                                        bulk_docs_request_from_parts(new_edits, encoded, at, end),
-                                        {}})
-                                      .body);
+      const std::string body =
+          with_local
+              ? bulk_docs_request_from_parts(new_edits, encoded, at, end, local->id, local->json)
+              : bulk_docs_request_from_parts(new_edits, encoded, at, end);
+      bool saved = false;
+      part = write_results_saved_from_json(call({"POST", "/v1/bulk_docs", body, {}}).body, saved);
+      if (with_local) local->saved = saved;
     } catch (const Error& e) {
       // The server's limits changed (a restart with a smaller --max-body):
       // read them again and split anew, once.
@@ -335,6 +371,53 @@ std::vector<WriteResult> HttpEngine::write_replicated(
     const std::vector<RemoteRevision>& revisions) {
   if (revisions.empty()) return {};
   return post_bulk_docs(revisions);
+}
+
+WrittenAndSaved HttpEngine::write_replicated_then_save(const std::vector<RemoteRevision>& revisions,
+                                                       const std::string& id,
+                                                       const std::string& json) {
+  WrittenAndSaved out;
+  if (revisions.empty()) {
+    put_local(id, json);
+    out.saved = true;
+    return out;
+  }
+  LocalToSave local{id, json, false};
+  out.results = post_bulk_docs(revisions, &local);
+  out.saved = local.saved;
+  // A server that does not store local documents with a batch (an older
+  // one) answered without saying so: store it apart.
+  if (!out.saved && std::all_of(out.results.begin(), out.results.end(),
+                                [](const WriteResult& r) { return r.ok(); })) {
+    put_local(id, json);
+    out.saved = true;
+  }
+  return out;
+}
+
+Overview HttpEngine::overview() {
+  ServerInfo about = info_from_json(call({"GET", "/v1?tables=true", {}, {}}).body);
+  remember_limits(about);
+  Overview o;
+  o.db_id = about.db_id;
+  if (!about.tables) {
+    throw Error(ErrorCode::internal,
+                url_.str() + ": GET /v1?tables=true answered without the tables");
+  }
+  o.tables = std::move(*about.tables);
+  if (!about.scope.empty()) o.scope = parse_scope(about.scope, o.tables);
+  if (!about.token_scope.empty()) {
+    try {
+      o.token_scope = parse_scope(about.token_scope, o.tables);
+    } catch (const Error& e) {
+      // Unknown here, as if the token had none: a replicator then trusts
+      // nothing the token hides (reconciler/replicator.cpp).
+      if (e.code() != ErrorCode::invalid_scope) throw;
+      log_warn("http", "cannot read the token's scope", {{"message", e.message()}});
+    }
+  }
+  o.token_write_scope = readable_write_scope(about.token_write_scope, o.tables);
+  return o;
 }
 
 std::optional<Record> HttpEngine::get(const std::string& table, const std::string& id,

@@ -73,6 +73,13 @@ class HttpEngine final : public Engine {
 
   std::vector<WriteResult> write(const std::vector<Edit>& edits) override;
   std::vector<WriteResult> write_replicated(const std::vector<RemoteRevision>& revisions) override;
+  // The local document goes with the batch's last request
+  // (BulkDocsRequest::local_id); stored apart by an older server.
+  WrittenAndSaved write_replicated_then_save(const std::vector<RemoteRevision>& revisions,
+                                             const std::string& id,
+                                             const std::string& json) override;
+  // One request: GET /v1?tables=true.
+  Overview overview() override;
 
   std::optional<Record> get(const std::string& table, const std::string& id,
                             const GetOptions& options = {}) override;
@@ -105,8 +112,11 @@ class HttpEngine final : public Engine {
   // The server's `GET /v1` object (db_id, backend, update_seq in one call).
   ServerInfo info();
   const HttpUrl& url() const { return url_; }
-  // Bytes sent and received so far (for ReplicationOptions::bytes_moved).
+  // Bytes sent and received so far, on the wire.
   uint64_t bytes_moved() const;
+  // Requests, bytes, and round trips: the deepest causal depth a request
+  // of this client reached (api/round_trips.h).
+  std::optional<Traffic> traffic() override;
   // Requests sent so far, retries included.
   uint64_t requests_sent() const;
   // Any route: the body of a 2xx answer to `method target` (retried like
@@ -134,8 +144,20 @@ class HttpEngine final : public Engine {
   HttpResponse call(HttpRequest request, bool retry = true);
   std::vector<BulkGetResult> bulk_get_slice(std::span<const BulkGetQuery> slice,
                                             const Scope* scope);
+  // A local document sent with a bulk_docs request; `saved` is set from
+  // the answer.
+  struct LocalToSave {
+    const std::string& id;
+    const std::string& json;
+    bool saved = false;
+  };
   template <typename Doc>
-  std::vector<WriteResult> post_bulk_docs(const std::vector<Doc>& docs);
+  std::vector<WriteResult> post_bulk_docs(const std::vector<Doc>& docs,
+                                          LocalToSave* local = nullptr);
+  // The token's write scope parsed against `tables`; nullopt (and a
+  // warning) when it names tables this client cannot see.
+  static std::optional<Scope> readable_write_scope(const std::string& text,
+                                                   const std::vector<Table>& tables);
   // call() that returns nullopt for 404 with one of the given codes.
   std::optional<HttpResponse> call_or_missing(HttpRequest request, ErrorCode a, ErrorCode b);
 
@@ -143,6 +165,8 @@ class HttpEngine final : public Engine {
   std::unique_ptr<Transport> transport_;
   HttpClientOptions options_;
   std::atomic<uint64_t> requests_{0};
+  // The deepest round trip answered so far (traffic()).
+  std::atomic<uint64_t> answered_depth_{0};
   std::mutex limits_mu_;
   std::optional<RequestLimits> limits_;  // once GET /v1 answered
   std::unique_ptr<TokenStore> tokens_;

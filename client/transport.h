@@ -30,6 +30,7 @@ struct HttpRequest {
 
 struct HttpResponse {
   int status = 0;
+  // Decoded: a compressed response body is handed over uncompressed.
   std::string body;
   std::string content_type;
 };
@@ -62,8 +63,12 @@ class Transport {
   // TransportFailure.
   virtual HttpResponse send(const HttpRequest& request) = 0;
   // Bytes written and read on the wire so far (TLS: the HTTP bytes, before
-  // encryption), a running total over every connection.
+  // encryption), a running total over every connection. Compressed bodies
+  // count as sent.
   virtual uint64_t bytes_moved() const = 0;
+  // The same total with every body counted at its uncompressed size: what
+  // bytes_moved() would be without compression.
+  virtual uint64_t plain_bytes_moved() const { return bytes_moved(); }
 };
 
 struct TransportOptions {
@@ -78,6 +83,13 @@ struct TransportOptions {
   size_t max_response_body = size_t{256} << 20;
   size_t max_response_header = size_t{64} << 10;
   size_t max_idle_connections = 8;  // kept open in the pool between requests
+  // Ask for compressed responses (Accept-Encoding: zstd, gzip) and send
+  // request bodies of kMinCompressBytes or more as zstd once the server has
+  // said it reads zstd (an Accept-Encoding field in any of its responses).
+  // A 415 answer to a compressed request turns request compression off for
+  // this transport and the request is sent again uncompressed. A response
+  // body is decoded to at most max_response_body bytes (more: too_large).
+  bool compress = true;
 };
 
 // The Boost.Beast transport (HTTP/1.1, keep-alive, OpenSSL for https).

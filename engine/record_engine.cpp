@@ -656,6 +656,7 @@ ChangesPage RecordEngine::changes(const ChangesRequest& request) {
       });
       ChangesPage page;
       page.last_seq = feed.last_cursor;
+      page.more = current.limit == 0 || feed.entries.size() >= current.limit;
       for (auto& e : feed.entries) {
         page.results.push_back(Change{std::move(e.cursor), std::move(e.change.table),
                                       std::move(e.change.id), std::move(e.change.winner),

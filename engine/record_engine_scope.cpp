@@ -132,6 +132,7 @@ ChangesPage RecordEngine::read_scoped(const ChangesRequest& request) {
     }
     if (tables.empty()) {
       page.last_seq = from_start || scan ? storage_->last_cursor(*txn) : request.since;
+      page.more = false;
       return page;
     }
     if (from_start || scan) {
@@ -212,7 +213,11 @@ ChangesPage RecordEngine::read_scoped(const ChangesRequest& request) {
         }
       }
       cursor = raw.last_cursor;
-      if (raw.entries.size() < raw_limit || examined >= max_examined) break;
+      if (raw.entries.size() < raw_limit) {
+        page.more = false;  // the feed's end as this transaction sees it
+        break;
+      }
+      if (examined >= max_examined) break;
     }
     page.last_seq = cursor;
     return page;

@@ -31,6 +31,13 @@ class Checkpointer {
   std::optional<Checkpoint> load_source() { return load(source_); }
 
   void save_target(const Checkpoint& checkpoint) { save(target_, checkpoint); }
+  // Writes `docs` to the target and saves `checkpoint` there with them, in
+  // one request over HTTP, if every one was written
+  // (Engine::write_replicated_then_save).
+  WrittenAndSaved write_then_save_target(const std::vector<RemoteRevision>& docs,
+                                         const Checkpoint& checkpoint) {
+    return target_.write_replicated_then_save(docs, id_, checkpoint_to_json(checkpoint));
+  }
   void save_source(const Checkpoint& checkpoint) { save(source_, checkpoint); }
 
  private:

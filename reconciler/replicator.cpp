@@ -10,9 +10,11 @@
 #include <set>
 #include <stop_token>
 #include <thread>
+#include <type_traits>
 #include <unordered_map>
 #include <unordered_set>
 
+#include "api/round_trips.h"
 #include "api/table.h"
 #include "reconciler/checkpoint.h"
 #include "reconciler/checkpointer.h"
@@ -40,11 +42,46 @@ constexpr size_t kReadsInFlight = 2;
 // Record ids read per call when a scoped target's holdings are checked.
 constexpr size_t kVerifyPage = 1000;
 
-// Runs `fn` on a thread of its own; its result (or exception) is the
-// future's. Destroying the future waits for it.
+// Pages read with nothing to write after which the checkpoint is saved
+// anyway (a long run of echoes or of records the target has).
+constexpr size_t kMaxUnsavedPages = 20;
+
+// Work on a thread of its own (in_background): get() waits for its result
+// (or rethrows its exception) and takes its causal depth
+// (api/round_trips.h). Destroying it waits for the work.
+struct Done {};  // the result of work that returns nothing
+
+template <typename T>
+class Background {
+ public:
+  Background() = default;
+  explicit Background(std::future<std::pair<T, uint64_t>> future) : future_(std::move(future)) {}
+  T get() {
+    auto [value, depth] = future_.get();
+    join_causal_depth(depth);
+    return std::move(value);
+  }
+
+ private:
+  std::future<std::pair<T, uint64_t>> future_;
+};
+
+// Runs `fn` on a thread of its own, from this thread's causal depth.
 template <typename Fn>
 auto in_background(Fn&& fn) {
-  return std::async(std::launch::async, std::forward<Fn>(fn));
+  using Result = std::invoke_result_t<Fn&>;
+  using T = std::conditional_t<std::is_void_v<Result>, Done, Result>;
+  const uint64_t depth = causal_depth();
+  return Background<T>(std::async(std::launch::async, [depth, fn = std::forward<Fn>(fn)]() mutable {
+    set_causal_depth(depth);
+    if constexpr (std::is_void_v<Result>) {
+      fn();
+      return std::pair<T, uint64_t>(Done{}, causal_depth());
+    } else {
+      T value = fn();
+      return std::pair<T, uint64_t>(std::move(value), causal_depth());
+    }
+  }));
 }
 
 std::string key_of(const std::string& table, const std::string& id) {
@@ -72,6 +109,19 @@ std::vector<std::pair<std::string, std::string>> take_removed(std::vector<Change
   return removed;
 }
 
+// What `a` and `b` have moved over the network so far; nullopt when
+// neither is remote.
+std::optional<Traffic> traffic_of(Engine& a, Engine& b) {
+  std::optional<Traffic> sum;
+  for (Engine* engine : {&a, &b}) {
+    std::optional<Traffic> t = engine->traffic();
+    if (!t) continue;
+    if (!sum) sum.emplace();
+    *sum += *t;
+  }
+  return sum;
+}
+
 // One run of one direction.
 class Replicator {
  public:
@@ -87,10 +137,40 @@ class Replicator {
             [this](ReplicationError error) { add_error(std::move(error)); }) {}
 
   ReplicationReport run() {
+    return guarded([this] { run_loop(); });
+  }
+
+  // After run(): reads the source's feed on from the checkpoint run() left,
+  // so that it moves past what was written into the source meanwhile (by
+  // the other direction of a sync, whose records are skipped as echoes).
+  // Returns this pass's report.
+  ReplicationReport settle() {
+    {
+      std::lock_guard lock(report_mu_);
+      ReplicationReport fresh;
+      fresh.replication_id = report_.replication_id;
+      fresh.source_db_id = report_.source_db_id;
+      fresh.target_db_id = report_.target_db_id;
+      fresh.start_seq = saved_seq_;
+      fresh.last_seq = saved_seq_;
+      report_ = std::move(fresh);
+    }
+    return guarded([this] {
+      std::optional<Background<ChangesPage>> none;
+      copy_feed(saved_seq_, none);
+    });
+  }
+
+ private:
+  // Runs `body`, turning what stops it into the report; returns a copy of
+  // the report.
+  template <typename Body>
+  ReplicationReport guarded(Body&& body) {
     start_ = std::chrono::steady_clock::now();
-    if (options_.bytes_moved) bytes_start_ = options_.bytes_moved();
+    traffic_start_ = traffic_of(source_, target_);
+    depth_start_ = causal_depth();
     try {
-      run_loop();
+      body();
     } catch (const RunCancelled&) {
       report_.cancelled = true;
     } catch (const Error& e) {
@@ -106,16 +186,19 @@ class Replicator {
       report_.refused = refusals_.size();
     }
     finish_times();
-    return std::move(report_);
+    std::lock_guard lock(report_mu_);
+    return report_;
   }
 
- private:
   bool cancelled() const { return options_.stop.stop_requested(); }
 
   void finish_times() {
     report_.seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
-    if (options_.bytes_moved) report_.bytes = options_.bytes_moved() - bytes_start_;
+    if (traffic_start_) {
+      report_.traffic = *traffic_of(source_, target_) - *traffic_start_;
+      report_.traffic->round_trips = causal_depth() - depth_start_;
+    }
   }
 
   // Runs `fn`, retrying transient failures (unavailable) with backoff.
@@ -146,37 +229,42 @@ class Replicator {
 
   void run_loop() {
     // Calls that do not need each other's answers go to both sides at once:
-    // over a slow link, every round trip saved counts.
-    auto source_tables =
-        in_background([&] { return call("list_tables", [&] { return source_.list_tables(); }); });
-    auto target_tables =
-        in_background([&] { return call("list_tables", [&] { return target_.list_tables(); }); });
-    auto source_id = in_background([&] { return call("db_id", [&] { return source_.db_id(); }); });
-    auto source_scope =
-        in_background([&] { return call("scope", [&] { return source_.scope(); }); });
-    report_.target_db_id = call("db_id", [&] { return target_.db_id(); });
-    report_.source_db_id = source_id.get();
-    source_scoped_ = source_scope.get().has_value();
-    choose_scope();
-    // Nullopt at once from a local target.
-    target_write_scope_ = call("scope", [&] { return target_.token_write_scope(); });
+    // over a slow link, every round trip saved counts. Each side's
+    // overview is one request over HTTP.
+    auto source_view =
+        in_background([&] { return call("overview", [&] { return source_.overview(); }); });
+    Overview target_view = call("overview", [&] { return target_.overview(); });
+    Overview source = source_view.get();
+    report_.target_db_id = target_view.db_id;
+    report_.source_db_id = source.db_id;
+    if (report_.source_db_id == report_.target_db_id) {
+      throw Error(ErrorCode::invalid_value,
+                  "the source and the target are the same database (" + report_.source_db_id + ")");
+    }
+    source_scoped_ = source.scope.has_value();
+    target_remote_ = target_.backend() == "http";
+    choose_scope(std::move(target_view.scope), source.token_scope);
+    target_write_scope_ = std::move(target_view.token_write_scope);
     report_.replication_id = replication_id(report_.source_db_id, report_.target_db_id, tables_,
                                             scope_ ? scope_fingerprint(*scope_) : std::string());
     checkpointer_.emplace(source_, target_, report_.replication_id);
 
-    // The source's copy of the checkpoint and its list of refused documents
-    // are read side by side with the target's copy.
+    // The target's copy of the checkpoint first; then, side by side, the
+    // source's copy, its list of refused documents, and the feed's first
+    // page from the target's copy on, which is used if the source's copy
+    // agrees (almost always): over a slow link, one round trip for the three.
+    std::optional<Checkpoint> saved =
+        call("get_local", [&] { return checkpointer_->load_target(); });
+    const std::string guess = saved ? saved->last_seq : std::string();
     auto source_copy = in_background(
         [&] { return call("get_local", [&] { return checkpointer_->load_source(); }); });
     auto refusals = in_background([&] { load_refusals(); });
-    std::optional<Checkpoint> saved =
-        call("get_local", [&] { return checkpointer_->load_target(); });
+    Background<ChangesPage> first_page =
+        in_background([this, guess] { return read_changes(guess, /*first=*/true); });
     refusals.get();
     if (saved) {
       saved = agreed_checkpoint(*saved, source_copy);
     } else {
-      // The source's copy alone decides nothing; its call still ends before
-      // the next one starts, so that the source sees calls in a fixed order.
       source_copy.get();
     }
     std::string since = saved ? saved->last_seq : std::string();
@@ -189,7 +277,7 @@ class Replicator {
     report_.last_seq = since;
     gate_.set_cursor(since);
 
-    gate_.ensure(source_tables.get(), target_tables.get());
+    gate_.ensure(source.tables, target_view.tables);
     catch_up_skipped_tables();
     // Documents refused before are tried again: after the feed in a
     // one-shot run (a revision superseded by a newer one just written is
@@ -197,12 +285,33 @@ class Replicator {
     // follows the feed until it is stopped).
     if (options_.continuous) retry_refusals();
 
+    // The page read ahead counts only if it starts where the run does.
+    std::optional<Background<ChangesPage>> prefetched;
+    if (since == guess) {
+      prefetched = std::move(first_page);
+    } else {
+      try {
+        first_page.get();
+      } catch (...) {
+        // Read from another position: its failure says nothing.
+      }
+    }
+
+    copy_feed(since, prefetched);
+    if (!options_.continuous && !cancelled()) retry_refusals();
+    if (!cancelled() && track_listed_ && scope_ && !options_.scope) verify_held();
+    if (!cancelled()) sweep_sides();
+  }
+
+  // Copies the feed from `since` (its first page read ahead in
+  // `prefetched`, if at all): read here, written by a WritePipeline.
+  void copy_feed(const std::string& since, std::optional<Background<ChangesPage>>& prefetched) {
     WritePipeline pipeline(
         batch_size_, [this](const std::vector<RemoteRevision>& docs) { write_docs(docs); },
-        [this](const WriteJob& end) { page_written(end); }, options_.stop);
+        [this](const WriteJob& end) { page_written(end); }, options_.stop, target_remote_);
     pipeline.start();
     try {
-      read_feed(since, pipeline);
+      read_feed(since, pipeline, prefetched);
     } catch (...) {
       // What was read is still written (up to the last whole page, which
       // the checkpoint then covers); the reading half's error is reported.
@@ -210,23 +319,20 @@ class Replicator {
       throw;
     }
     pipeline.finish();
-    if (!options_.continuous && !cancelled()) retry_refusals();
-    if (!cancelled() && track_listed_ && scope_ && !options_.scope) verify_held();
-    if (!cancelled()) sweep_sides();
   }
 
-  // The scope of this run (DESIGN.md section 14): the target's own scope,
-  // narrowed by the options' scope; the source is asked only for it and
-  // given the indexes it needs when it is local.
-  void choose_scope() {
-    std::optional<Scope> own = call("scope", [&] { return target_.scope(); });
+  // The scope of this run (DESIGN.md section 14): the target's own scope
+  // (`own`), narrowed by the options' scope; the source is asked only for
+  // it and given the indexes it needs when it is local. `token`: the
+  // source's token's read scope, as its overview showed it.
+  void choose_scope(std::optional<Scope> own, const std::optional<Scope>& token) {
     target_scoped_ = own.has_value();
     // Into a scoped local target: what a scoped source sends may be stale
     // (unconfirmed); a source without a scope confirms or removes what the
     // target holds (verify_held).
-    track_listed_ = target_scoped_ && !source_scoped_ && target_.backend() != "http";
-    track_unconfirmed_ = target_scoped_ && source_scoped_ && target_.backend() != "http";
-    if (track_listed_ && source_.backend() == "http" && sees_through_token(*own)) {
+    track_listed_ = target_scoped_ && !source_scoped_ && !target_remote_;
+    track_unconfirmed_ = target_scoped_ && source_scoped_ && !target_remote_;
+    if (track_listed_ && source_.backend() == "http" && token && covers(*token, *own)) {
       token_view_ = scope_fingerprint(*own);
     }
     if (own && options_.scope) {
@@ -241,11 +347,16 @@ class Replicator {
     }
   }
 
+  // Whether `token` (a token's read scope) shows every record of `own`.
+  static bool covers(const Scope& token, const Scope& own) {
+    return scope_fingerprint(intersect_scopes(own, token)) == scope_fingerprint(own);
+  }
+
   // Whether the source, a server seen through a token with a read scope,
-  // shows every record of the target's scope `own`: the token's scope
-  // covers `own` (the target adopted it, reconciler/scoping.h). Such a
-  // source answers a record out of the token's scope as absent; with
-  // `own` within it, absent there means out of the target's scope too.
+  // still shows every record of the target's scope `own` (the token's
+  // scope covers it): re-read, so that a re-scope during the run is seen.
+  // Such a source answers a record out of the token's scope as absent;
+  // with `own` within it, absent there means out of the target's scope too.
   bool sees_through_token(const Scope& own) {
     std::optional<Scope> token;
     try {
@@ -257,8 +368,7 @@ class Replicator {
                {{"error", e.code_name()}, {"message", e.message()}});
       return false;
     }
-    if (!token) return false;
-    return scope_fingerprint(intersect_scopes(own, *token)) == scope_fingerprint(own);
+    return token && covers(*token, own);
   }
 
   // A source without a scope says which of the records the target holds
@@ -465,18 +575,35 @@ class Replicator {
 
   // The reading half of the main loop: pages of the feed from `since`, each
   // turned into write jobs for the writing half (`pipeline`).
-  void read_feed(std::string since, WritePipeline& pipeline) {
+  // One page of the source's feed from `since` (the run's filter, scope
+  // and batch size); `first`: the run's first read (never a long-poll).
+  ChangesPage read_changes(const std::string& since, bool first) {
+    ChangesRequest request;
+    request.since = since;
+    request.limit = batch_size_;
+    request.tables = tables_;
+    request.timeout_ms = options_.continuous && !first ? std::max(1, options_.poll_timeout_ms) : 0;
+    request.scope = scope_;
+    return call("changes", [&] { return source_.changes(request); });
+  }
+
+  // `prefetched`: the first page, read ahead from `since`.
+  void read_feed(std::string since, WritePipeline& pipeline,
+                 std::optional<Background<ChangesPage>>& prefetched) {
     bool first = true;
+    // Pages read whose end is not queued yet, and their feed entries.
+    size_t unsaved_pages = 0;
+    size_t unsaved_changes = 0;
     while (!cancelled()) {
-      ChangesRequest request;
-      request.since = since;
-      request.limit = batch_size_;
-      request.tables = tables_;
-      request.timeout_ms = options_.continuous ? std::max(1, options_.poll_timeout_ms) : 0;
-      request.scope = scope_;
       ChangesPage page;
       try {
-        page = call("changes", [&] { return source_.changes(request); });
+        if (prefetched) {
+          Background<ChangesPage> ahead = std::move(*prefetched);
+          prefetched.reset();
+          page = ahead.get();
+        } else {
+          page = read_changes(since, false);
+        }
       } catch (const Error& e) {
         // A checkpoint the source no longer understands (a restored or
         // migrated database): start over; revs_diff makes that cheap.
@@ -494,11 +621,13 @@ class Replicator {
         // the scope, a bounded read, the end of its first pass): keep that
         // position and read on; the feed has ended when it stops moving.
         if (scope_ && !page.last_seq.empty() && page.last_seq != since) {
-          WriteJob end;
-          end.checkpoint = page.last_seq;
-          end.skipped = gate_.skipped();
-          pipeline.push(std::move(end));
           since = page.last_seq;
+          ++unsaved_pages;
+          const bool last = !page.more && !options_.continuous;
+          if (last || unsaved_pages >= kMaxUnsavedPages) {
+            pipeline.push(page_end(since, unsaved_changes, unsaved_pages));
+          }
+          if (last) break;
           continue;
         }
         if (!options_.continuous) break;
@@ -507,24 +636,66 @@ class Replicator {
       std::string next = page.last_seq.empty() ? page.results.back().seq : page.last_seq;
       const size_t listed = page.results.size();
       std::vector<std::pair<std::string, std::string>> removed = take_removed(page.results);
-      read_page(page.results, [&](std::vector<RemoteRevision> docs) {
-        WriteJob job;
-        job.docs = std::move(docs);
-        pipeline.push(std::move(job));
-      });
-      WriteJob end;
-      end.removed = std::move(removed);
-      end.checkpoint = next;
-      end.skipped = gate_.skipped();
-      end.changes = listed;
-      pipeline.push(std::move(end));
+      // The page's last chunk goes with its end, so that a write into a
+      // server can carry the checkpoint (WritePipeline, last_write_with_end).
+      std::optional<WriteJob> last_chunk;
+      read_page(
+          page.results,
+          [&](std::vector<RemoteRevision> docs) {
+            if (last_chunk) pipeline.push(std::move(*last_chunk));
+            last_chunk.emplace();
+            last_chunk->docs = std::move(docs);
+          },
+          /*from_feed=*/true);
+      const bool wrote = last_chunk.has_value();
+      unsaved_changes += listed;
+      ++unsaved_pages;
       since = next;
+      // Caught up: a one-shot run need not read an empty page to know.
+      const bool last = !page.more && !options_.continuous;
+      // A page with nothing to write or purge moves the checkpoint only
+      // with the next one that has (or at the end): over a slow link, a
+      // run of echoes or present records costs no round trip per page.
+      if (wrote || !removed.empty() || last || unsaved_pages >= kMaxUnsavedPages) {
+        WriteJob end = page_end(since, unsaved_changes, unsaved_pages);
+        end.removed = std::move(removed);
+        if (last_chunk) end.docs = std::move(last_chunk->docs);
+        pipeline.push(std::move(end));
+      }
+      if (last) break;
     }
+    // Stopped, or the feed ended on an empty page, with pages read and
+    // their end not queued.
+    if (unsaved_pages > 0) pipeline.push(page_end(since, unsaved_changes, unsaved_pages));
+  }
+
+  // The job that ends the pages read up to `cursor`; resets the counts of
+  // what was read since the last one.
+  WriteJob page_end(const std::string& cursor, size_t& changes, size_t& pages) {
+    WriteJob end;
+    end.checkpoint = cursor;
+    end.skipped = gate_.skipped();
+    end.changes = std::exchange(changes, 0);
+    pages = 0;
+    return end;
   }
 
   // The end of a page is written: save its checkpoint (on the pipeline's
   // writer thread, once every write up to it has finished).
   void page_written(const WriteJob& end) {
+    // The page's last documents, with the checkpoint when nothing has to
+    // happen between them (a remote target: one round trip for both).
+    bool saved = false;
+    if (!end.docs.empty()) {
+      if (target_remote_ && end.removed.empty() && !track_unconfirmed_) {
+        save_refusals();
+        Checkpoint checkpoint = next_checkpoint(*end.checkpoint, end.skipped);
+        saved = write_docs(end.docs, &checkpoint);
+        if (saved) checkpoint_saved(checkpoint);
+      } else {
+        write_docs(end.docs);
+      }
+    }
     purge_out_of_scope(end.removed);
     if (track_unconfirmed_) {
       std::vector<std::pair<std::string, std::string>> records;
@@ -534,7 +705,7 @@ class Replicator {
       }
       call("put_local", [&] { add_unconfirmed(target_, records); });
     }
-    save_checkpoint(*end.checkpoint, end.skipped);
+    if (!saved) save_checkpoint(*end.checkpoint, end.skipped);
     {
       std::lock_guard lock(report_mu_);
       report_.changes_read += end.changes;
@@ -589,8 +760,10 @@ class Replicator {
   // from the source, in chunks of a quarter page, kReadsInFlight at once,
   // handing each chunk's revisions to `sink` in page order as soon as it and
   // the chunks before it are read.
+  // `from_feed`: `changes` is a page of the main feed, whose echoes (the
+  // target holds every leaf listed, options' target_holds) are skipped.
   template <typename Sink>
-  void read_page(const std::vector<Change>& changes, Sink&& sink) {
+  void read_page(const std::vector<Change>& changes, Sink&& sink, bool from_feed = false) {
     if (track_listed_ || track_unconfirmed_) {
       std::lock_guard lock(report_mu_);
       for (const Change& c : changes) {
@@ -607,17 +780,28 @@ class Replicator {
     }
     std::vector<RevsDiffQuery> diff_queries;
     diff_queries.reserve(changes.size());
+    uint64_t echoes = 0;
     for (size_t i = 0; i < changes.size(); ++i) {
       const Change& change = changes[i];
       if (latest[key_of(change.table, change.id)] != i) continue;
-      if (!gate_.ready(change.table)) continue;
       std::vector<Revision> leaves = change.leaves;
       if (leaves.empty() && !change.revision.empty()) leaves.push_back(change.revision);
+      if (options_.source_holds) options_.source_holds->learn(change.table, change.id, leaves);
+      if (!gate_.ready(change.table)) continue;
+      if (from_feed && options_.target_holds &&
+          options_.target_holds->holds(change.table, change.id, leaves)) {
+        echoes += leaves.size();
+        continue;
+      }
       diff_queries.push_back({change.table, change.id, std::move(leaves)});
+    }
+    if (echoes > 0) {
+      std::lock_guard lock(report_mu_);
+      report_.already_present += echoes;
     }
     // Up to kReadsInFlight chunks are read at once; `sink` gets them in
     // page order, on this thread.
-    std::deque<std::future<std::vector<RemoteRevision>>> reading;
+    std::deque<Background<std::vector<RemoteRevision>>> reading;
     auto hand_on_oldest = [&] {
       std::vector<RemoteRevision> docs = reading.front().get();
       reading.pop_front();
@@ -678,6 +862,7 @@ class Replicator {
       if (i >= wanted.size()) break;
       const BulkGetQuery& q = wanted[i];
       Error e = got[i].error.value_or(Error(ErrorCode::not_found, "the source did not return it"));
+      if (e.code() == ErrorCode::not_found && purged_at_source(q)) continue;
       add_refusal(q.table, q.id, q.revision.str(), e, "reading from the source: ");
     }
     if (got.size() < wanted.size()) {
@@ -688,6 +873,18 @@ class Replicator {
       }
     }
     return docs;
+  }
+
+  // Whether the revision `q`, listed by the source's feed and now missing
+  // there, was purged from it meanwhile (by the other direction of a sync
+  // running side by side): a local source with a scope of its own loses a
+  // revision only so, and only once a keeper holds it (reconciler/
+  // scoping.h), so nothing is lost by not copying it from here.
+  bool purged_at_source(const BulkGetQuery& q) {
+    if (!source_scoped_ || source_.backend() == "http") return false;
+    log_info(kLog, "a revision left the source while it was read (purged: a keeper holds it)",
+             {{"table", q.table}, {"id", q.id}, {"revision", q.revision.str()}});
+    return true;
   }
 
   // A revision whose body is outside the target token's write scope is
@@ -716,10 +913,22 @@ class Replicator {
   // Writes `docs` to the target and accounts for every one of them: written,
   // or recorded as refused (add_refusal). A document refused for a missing
   // table or column is retried once after the definitions are copied again.
-  void write_docs(const std::vector<RemoteRevision>& docs) {
-    if (docs.empty()) return;
-    std::vector<WriteResult> results =
-        call("write_replicated", [&] { return target_.write_replicated(docs); });
+  // With `checkpoint`, it is saved on the target with the documents when
+  // every one is written (Checkpointer::write_then_save_target); returns
+  // whether it was.
+  bool write_docs(const std::vector<RemoteRevision>& docs, const Checkpoint* checkpoint = nullptr) {
+    if (docs.empty()) return false;
+    bool saved = false;
+    std::vector<WriteResult> results;
+    if (checkpoint != nullptr) {
+      WrittenAndSaved w = call("write_replicated", [&] {
+        return checkpointer_->write_then_save_target(docs, *checkpoint);
+      });
+      results = std::move(w.results);
+      saved = w.saved;
+    } else {
+      results = call("write_replicated", [&] { return target_.write_replicated(docs); });
+    }
     if (results.size() != docs.size()) {
       throw Error(ErrorCode::internal, "the target answered " + std::to_string(results.size()) +
                                            " results for " + std::to_string(docs.size()) +
@@ -736,6 +945,7 @@ class Replicator {
       }
       add_refusal(docs[i].table, docs[i].id, docs[i].revision.str(), *r.error, "");
     }
+    return saved;
   }
 
   // Writes again the documents of `docs` that failed for a table or column
@@ -877,7 +1087,7 @@ class Replicator {
   // changes: the run starts from the beginning.
   // `reading`: the source's copy, being read.
   std::optional<Checkpoint> agreed_checkpoint(const Checkpoint& target_copy,
-                                              std::future<std::optional<Checkpoint>>& reading) {
+                                              Background<std::optional<Checkpoint>>& reading) {
     std::optional<Checkpoint> source_copy = reading.get();
     std::optional<Checkpoint> agreed = resume_point(target_copy, source_copy);
     if (!source_copy) {
@@ -908,6 +1118,14 @@ class Replicator {
   void save_checkpoint(const std::string& last_seq,
                        const std::map<std::string, std::string>& skipped) {
     save_refusals();
+    Checkpoint checkpoint = next_checkpoint(last_seq, skipped);
+    call("put_local", [&] { checkpointer_->save_target(checkpoint); });
+    checkpoint_saved(checkpoint);
+  }
+
+  // The checkpoint at `last_seq`, its history carrying the one saved before.
+  Checkpoint next_checkpoint(const std::string& last_seq,
+                             const std::map<std::string, std::string>& skipped) {
     Checkpoint checkpoint;
     checkpoint.last_seq = last_seq;
     checkpoint.updated_at = format_timestamp(now_micros());
@@ -918,13 +1136,20 @@ class Replicator {
     checkpoint.scope = options_.scope ? scope_text(*options_.scope) : std::string();
     checkpoint.target_scoped = target_scoped_;
     if (scope_) checkpoint.copied_scope_fingerprint = scope_fingerprint(*scope_);
-    if (last_seq != saved_seq_ && !saved_seq_.empty()) {
-      history_.insert(history_.begin(), saved_seq_);
-      if (history_.size() > kCheckpointHistory) history_.resize(kCheckpointHistory);
-    }
-    saved_seq_ = last_seq;
     checkpoint.history = history_;
-    call("put_local", [&] { checkpointer_->save_target(checkpoint); });
+    if (last_seq != saved_seq_ && !saved_seq_.empty()) {
+      checkpoint.history.insert(checkpoint.history.begin(), saved_seq_);
+      if (checkpoint.history.size() > kCheckpointHistory) {
+        checkpoint.history.resize(kCheckpointHistory);
+      }
+    }
+    return checkpoint;
+  }
+
+  // The target's copy of `checkpoint` is saved: the source's follows.
+  void checkpoint_saved(const Checkpoint& checkpoint) {
+    saved_seq_ = checkpoint.last_seq;
+    history_ = checkpoint.history;
     // The source's copy is what lets the next run trust the checkpoint
     // (resume_point). A source that refuses it does not stop this run, but
     // the next one starts from the beginning, which the log says.
@@ -957,7 +1182,8 @@ class Replicator {
     p.revisions_written = report_.revisions_written;
     p.already_present = report_.already_present;
     p.errors = report_.errors.size();
-    if (options_.bytes_moved) p.bytes = options_.bytes_moved() - bytes_start_;
+    if (traffic_start_)
+      p.bytes = traffic_of(source_, target_)->wire_bytes - traffic_start_->wire_bytes;
     p.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
     p.last_seq = report_.last_seq;
     lock.unlock();
@@ -969,6 +1195,8 @@ class Replicator {
   const ReplicationOptions& options_;
   const std::vector<std::string> tables_;
   const size_t batch_size_;
+  // The target is a server: a page's last write carries its checkpoint.
+  bool target_remote_ = false;
   TableGate gate_;
   std::optional<Checkpointer> checkpointer_;
   // Documents refused by the target, as saved on the source: loaded at the
@@ -1001,7 +1229,8 @@ class Replicator {
   ReplicationReport report_;
 
   std::chrono::steady_clock::time_point start_;
-  uint64_t bytes_start_ = 0;
+  std::optional<Traffic> traffic_start_;
+  uint64_t depth_start_ = 0;  // this thread's causal depth when the run began
 };
 
 }  // namespace
@@ -1019,7 +1248,10 @@ void ReplicationReport::add(const ReplicationReport& other) {
   already_present += other.already_present;
   batches += other.batches;
   retries += other.retries;
-  if (other.bytes) bytes = bytes.value_or(0) + *other.bytes;
+  if (other.traffic) {
+    if (!traffic) traffic.emplace();
+    *traffic += *other.traffic;
+  }
   seconds += other.seconds;
   errors.insert(errors.end(), other.errors.begin(), other.errors.end());
   refused += other.refused;
@@ -1038,35 +1270,130 @@ ReplicationReport SyncReport::combined() const {
   ReplicationReport total;
   total.add(a_to_b);
   total.add(b_to_a);
-  // Side by side (continuous), the run took as long as the longer direction.
+  // Side by side, the run took as long as the longer direction.
   if (concurrent) total.seconds = std::max(a_to_b.seconds, b_to_a.seconds);
+  // Measured over the whole sync: round trips side by side overlap.
+  if (traffic) total.traffic = traffic;
   return total;
 }
 
 namespace {
 
-// One-shot sync: a→b, b→a, and a→b once more when b→a wrote anything.
-SyncReport sync_once(Engine& a, Engine& b, const ReplicationOptions& options) {
+// Serializes the progress callback of the two directions of a sync.
+ReplicationOptions serialized_progress(const ReplicationOptions& options, std::mutex& mu) {
+  ReplicationOptions each = options;
+  if (options.progress) {
+    each.progress = [&options, &mu](const ReplicationProgress& p) {
+      std::lock_guard lock(mu);
+      options.progress(p);
+    };
+  }
+  return each;
+}
+
+// The options of the two directions a→b and b→a of a sync: each learns
+// what its source holds and skips what its target holds.
+std::pair<ReplicationOptions, ReplicationOptions> directions(const ReplicationOptions& each) {
+  auto a_holds = std::make_shared<EchoLedger>();
+  auto b_holds = std::make_shared<EchoLedger>();
+  ReplicationOptions ab = each;
+  ab.source_holds = a_holds;
+  ab.target_holds = b_holds;
+  ReplicationOptions ba = each;
+  ba.source_holds = b_holds;
+  ba.target_holds = a_holds;
+  return {std::move(ab), std::move(ba)};
+}
+
+// Adds a settling pass to `run` (its errors listed once).
+void add_settled(ReplicationReport& run, ReplicationReport settle) {
+  const std::string start = run.start_seq;
+  auto key = [](const ReplicationError& e) {
+    return key_of(e.table, e.id) + '\0' + e.revision + '\0' + std::string(error_code_name(e.code));
+  };
+  std::set<std::string> seen;
+  for (const ReplicationError& e : run.errors) seen.insert(key(e));
+  std::erase_if(settle.errors, [&](const ReplicationError& e) { return seen.count(key(e)) != 0; });
+  const uint64_t refused = settle.refused;
+  settle.traffic.reset();  // the sync measures its traffic as a whole
+  run.add(settle);
+  run.start_seq = start;
+  run.refused = refused;  // the same list, counted after the last pass
+}
+
+// Whether `db` is a local database with a scope: a run into it or out of it
+// purges records while it runs, so the two directions of a sync must not
+// run side by side (one would read what the other purges).
+// A database that cannot tell is taken as one (its runs report the error).
+bool purges_during_runs(Engine& db) {
+  if (db.traffic()) return false;
+  try {
+    return db.scope().has_value();
+  } catch (const Error&) {
+    return true;
+  }
+}
+
+// One-shot sync in turn: a→b, b→a, and a→b once more when b→a wrote
+// anything (that pass moves the checkpoint past what a just received, so
+// that the next idle sync reads one empty page per direction).
+SyncReport sync_in_turn(Engine& a, Engine& b, const ReplicationOptions& options) {
   SyncReport report;
   report.a_to_b = replicate(a, b, options);
   if (report.a_to_b.fatal || report.a_to_b.cancelled) return report;
   report.b_to_a = replicate(b, a, options);
   if (report.b_to_a.revisions_written > 0 && !report.b_to_a.fatal && !report.b_to_a.cancelled) {
-    ReplicationReport settle = replicate(a, b, options);
-    const std::string start = report.a_to_b.start_seq;
-    // The settling pass tries the same refused documents again: list each
-    // error once.
-    auto key = [](const ReplicationError& e) {
-      return key_of(e.table, e.id) + '\0' + e.revision + '\0' +
-             std::string(error_code_name(e.code));
-    };
-    std::set<std::string> seen;
-    for (const ReplicationError& e : report.a_to_b.errors) seen.insert(key(e));
-    std::erase_if(settle.errors,
-                  [&](const ReplicationError& e) { return seen.count(key(e)) != 0; });
-    report.a_to_b.add(settle);
-    report.a_to_b.start_seq = start;
-    report.a_to_b.refused = settle.refused;  // the same list, counted after the last run
+    add_settled(report.a_to_b, replicate(a, b, options));
+  }
+  return report;
+}
+
+// One-shot sync: both directions side by side; then each direction whose
+// source is local and received revisions from the other reads on past
+// them (Replicator::settle).
+SyncReport sync_once(Engine& a, Engine& b, const ReplicationOptions& options) {
+  const std::optional<Traffic> traffic_start = traffic_of(a, b);
+  // Side by side only across a network link (one side local, the other
+  // remote): there the round trips are what counts. Between two local
+  // databases, or two servers, and into a scoped local one, in turn.
+  const bool across_a_link = a.traffic().has_value() != b.traffic().has_value();
+  if (!across_a_link || purges_during_runs(a) || purges_during_runs(b)) {
+    const uint64_t depth_start = causal_depth();
+    SyncReport report = sync_in_turn(a, b, options);
+    if (traffic_start) {
+      report.traffic = *traffic_of(a, b) - *traffic_start;
+      report.traffic->round_trips = causal_depth() - depth_start;
+    }
+    return report;
+  }
+  SyncReport report;
+  report.concurrent = true;
+  const uint64_t depth_start = causal_depth();
+  std::mutex progress_mu;
+  auto [ab, ba] = directions(serialized_progress(options, progress_mu));
+  Replicator push(a, b, ab);
+  Replicator pull(b, a, ba);
+  uint64_t pull_depth = 0;
+  std::thread other([&] {
+    set_causal_depth(depth_start);
+    report.b_to_a = pull.run();
+    pull_depth = causal_depth();
+  });
+  report.a_to_b = push.run();
+  other.join();
+  join_causal_depth(pull_depth);
+  auto settles = [](const ReplicationReport& run, const ReplicationReport& into_source,
+                    Engine& source) {
+    return !run.fatal && !run.cancelled && !into_source.fatal &&
+           into_source.revisions_written > 0 && !source.traffic();
+  };
+  const bool settle_push = settles(report.a_to_b, report.b_to_a, a);
+  const bool settle_pull = settles(report.b_to_a, report.a_to_b, b);
+  if (settle_push) add_settled(report.a_to_b, push.settle());
+  if (settle_pull) add_settled(report.b_to_a, pull.settle());
+  if (traffic_start) {
+    report.traffic = *traffic_of(a, b) - *traffic_start;
+    report.traffic->round_trips = causal_depth() - depth_start;
   }
   return report;
 }
@@ -1077,6 +1404,7 @@ SyncReport sync_once(Engine& a, Engine& b, const ReplicationOptions& options) {
 SyncReport sync_continuous(Engine& a, Engine& b, const ReplicationOptions& options) {
   SyncReport report;
   report.concurrent = true;
+  const std::optional<Traffic> traffic_start = traffic_of(a, b);
   std::stop_source stop;  // stops both directions
   std::mutex finished_mu;
   std::condition_variable_any finished_cv;
@@ -1089,20 +1417,24 @@ SyncReport sync_continuous(Engine& a, Engine& b, const ReplicationOptions& optio
     finished_cv.notify_all();
   };
   std::mutex progress_mu;
-  ReplicationOptions each = options;
+  ReplicationOptions each = serialized_progress(options, progress_mu);
   each.stop = stop.get_token();
-  if (options.progress) {
-    each.progress = [&](const ReplicationProgress& p) {
-      std::lock_guard lock(progress_mu);
-      options.progress(p);
-    };
-  }
+  // No echo skipping where purges run (purges_during_runs): a record's
+  // leaves learned from a feed may be purged and come back differently.
+  auto [ab, ba] = purges_during_runs(a) || purges_during_runs(b) ? std::make_pair(each, each)
+                                                                 : directions(each);
+  const uint64_t depth_start = causal_depth();
+  uint64_t depths[2] = {0, 0};
   std::thread push([&] {
-    report.a_to_b = replicate(a, b, each);
+    set_causal_depth(depth_start);
+    report.a_to_b = replicate(a, b, ab);
+    depths[0] = causal_depth();
     finish();
   });
   std::thread pull([&] {
-    report.b_to_a = replicate(b, a, each);
+    set_causal_depth(depth_start);
+    report.b_to_a = replicate(b, a, ba);
+    depths[1] = causal_depth();
     finish();
   });
   {
@@ -1113,6 +1445,11 @@ SyncReport sync_continuous(Engine& a, Engine& b, const ReplicationOptions& optio
   stop.request_stop();
   push.join();
   pull.join();
+  join_causal_depth(std::max(depths[0], depths[1]));
+  if (traffic_start) {
+    report.traffic = *traffic_of(a, b) - *traffic_start;
+    report.traffic->round_trips = causal_depth() - depth_start;
+  }
   return report;
 }
 

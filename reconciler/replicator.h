@@ -58,6 +58,15 @@
 // Only api/ is used, so local engines and the HTTP client Engine are
 // interchangeable.
 //
+// Round trips (docs/replication.md, "Round trips"): each side's overview is
+// one request (Engine::overview), both at once; the source's copy of the
+// checkpoint, its refused documents and the feed's first page (from the
+// target's copy) are read side by side; a page's last write into a server
+// carries the checkpoint (Engine::write_replicated_then_save); a page that
+// says the feed has no more ends a one-shot run; a page with nothing to
+// write saves no checkpoint of its own. The report counts round trips by
+// cause (api/round_trips.h).
+//
 // Pipelining: a run reads the feed on the calling thread (changes), then
 // each page in chunks of a quarter batch, two chunks at once on threads of
 // their own (revs_diff, then bulk_get), handed on in page order to the
@@ -66,10 +75,8 @@
 // once (a page lists each record once); chunks that queue up while they run
 // are written together, never past the end of a feed page nor beyond half a
 // page. The checkpoint is saved once every write up to a page's end has
-// finished, so it only ever covers whole pages. Setup calls that do not
-// depend on each other (db_id, list_tables, the checkpoint's two copies) go
-// to both sides at once; they all end before the feed is read. Per-document
-// errors of one page may be reported out of page order.
+// finished, so it only ever covers whole pages. Per-document errors of one
+// page may be reported out of page order.
 //
 // The writing half is a WritePipeline (write_pipeline.h).
 //
@@ -93,6 +100,7 @@
 #include "api/engine.h"
 #include "api/error.h"
 #include "api/scope.h"
+#include "reconciler/echo_ledger.h"
 
 namespace outpost {
 
@@ -104,7 +112,7 @@ struct ReplicationProgress {
   uint64_t revisions_written = 0;
   uint64_t already_present = 0;
   uint64_t errors = 0;
-  std::optional<uint64_t> bytes;  // when the engines can tell (HTTP)
+  std::optional<uint64_t> bytes;  // on the wire, when the engines can tell (HTTP)
   double seconds = 0;
   std::string last_seq;  // the checkpoint just saved
 
@@ -130,13 +138,16 @@ struct ReplicationOptions {
   // the run after the current call, and at once during a retry's wait; the
   // run then returns with `cancelled` set. Default: never stopped.
   std::stop_token stop;
-  // A running total of bytes the engines have moved (e.g. the HTTP client's
-  // counter). Empty: bytes are unknown (local engines).
-  std::function<uint64_t()> bytes_moved;
   // Retry of transient errors, per call.
   std::chrono::milliseconds retry_base{100};
   std::chrono::milliseconds retry_cap{5000};
   int max_attempts = 6;  // one-shot mode; continuous retries until cancelled
+  // Set by sync() for its two directions (reconciler/echo_ledger.h): a run
+  // records in `source_holds` the leaves the source's feed lists, and skips
+  // the records of that feed whose leaves `target_holds` says the target
+  // has (they came from it). Null: neither.
+  std::shared_ptr<EchoLedger> source_holds;
+  std::shared_ptr<const EchoLedger> target_holds;
 };
 
 // An error about one document (id set) or one whole table (id empty).
@@ -158,8 +169,10 @@ struct ReplicationReport {
   uint64_t revisions_written = 0;
   uint64_t already_present = 0;  // leaves listed in the feed the target had
   uint64_t batches = 0;
-  uint64_t retries = 0;           // transient errors retried
-  std::optional<uint64_t> bytes;  // nullopt: unknown
+  uint64_t retries = 0;  // transient errors retried
+  // Requests, round trips and bytes over the network (Engine::traffic);
+  // nullopt when neither engine is remote.
+  std::optional<Traffic> traffic;
   double seconds = 0;
   std::vector<ReplicationError> errors;  // per document and per table
   // Documents recorded as refused on the source and not written yet, after
@@ -186,21 +199,33 @@ ReplicationReport replicate(Engine& source, Engine& target, const ReplicationOpt
 struct SyncReport {
   ReplicationReport a_to_b;
   ReplicationReport b_to_a;
-  bool concurrent = false;  // both directions ran at once (continuous)
+  bool concurrent = false;  // both directions ran at once
+  // Over the whole sync, both directions and what ran after them; nullopt
+  // when neither engine is remote.
+  std::optional<Traffic> traffic;
 
   ReplicationReport combined() const;
   bool ok() const { return a_to_b.ok() && b_to_a.ok(); }
 };
 
-// Both directions. One-shot: a→b, then b→a, then a→b once more if b→a wrote
-// anything (that pass only moves the checkpoint past the revisions a just
-// received, so that the next idle sync reads one empty page per direction).
-// Continuous: both directions at once, on two threads, until cancelled.
+// Both directions. One-shot, between a local database without a scope and
+// a remote one (a device and its hub): both directions at once, on two
+// threads, each skipping what the other direction's source is known to
+// hold (EchoLedger: nothing is offered back to the database it came from);
+// then the direction whose source is local reads its feed on past what the
+// other direction wrote into it, so that its checkpoint moves past those
+// revisions without offering them back (one round trip to save the
+// checkpoint on the server). Otherwise one-shot runs in turn: a→b, b→a,
+// then a→b once more if b→a wrote anything (which moves its checkpoint
+// past what a just received). Continuous: both directions at once, on two
+// threads, until cancelled.
 SyncReport sync(Engine& a, Engine& b, const ReplicationOptions& options);
 
 // The report as JSON: {"replication_id", "source", "target", "start_seq",
 // "last_seq", "changes_read", "revisions_written", "already_present",
-// "batches", "retries", "bytes" (null when unknown), "seconds", "rate",
+// "batches", "retries", "requests", "round_trips", "bytes" (on the wire),
+// "bytes_plain" (bodies uncompressed) (those four null when unknown),
+// "seconds", "rate",
 // "cancelled", "refused", "purged", "purge_waiting", "errors": [{"table", "id", "revision",
 // "error", "message"}], "fatal": {"error", "message"} or null}.
 std::string replication_report_to_json(const ReplicationReport& report);

@@ -18,12 +18,18 @@ void write_report(JsonBuilder& w, const ReplicationReport& r) {
   w.field_count("already_present", r.already_present);
   w.field_count("batches", r.batches);
   w.field_count("retries", r.retries);
-  w.string("bytes");
-  if (r.bytes) {
-    w.uint64(*r.bytes);
-  } else {
-    w.null();
-  }
+  auto traffic_field = [&](const char* name, uint64_t Traffic::*member) {
+    w.string(name);
+    if (r.traffic) {
+      w.uint64((*r.traffic).*member);
+    } else {
+      w.null();
+    }
+  };
+  traffic_field("requests", &Traffic::requests);
+  traffic_field("round_trips", &Traffic::round_trips);
+  traffic_field("bytes", &Traffic::wire_bytes);
+  traffic_field("bytes_plain", &Traffic::plain_bytes);
   w.field_number("seconds", r.seconds);
   w.field_number("rate", r.rate());
   w.field_bool("cancelled", r.cancelled);

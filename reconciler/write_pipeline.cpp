@@ -5,16 +5,18 @@
 #include <iterator>
 #include <utility>
 
+#include "api/round_trips.h"
 #include "reconciler/stop.h"
 
 namespace outpost {
 
 WritePipeline::WritePipeline(size_t page_size, WriteFn write, PageWrittenFn page_written,
-                             std::stop_token stop)
+                             std::stop_token stop, bool last_write_with_end)
     : page_size_(std::max<size_t>(1, page_size)),
       write_(std::move(write)),
       page_written_(std::move(page_written)),
-      stop_(std::move(stop)) {}
+      stop_(std::move(stop)),
+      last_write_with_end_(last_write_with_end) {}
 
 WritePipeline::~WritePipeline() {
   if (!writer_.joinable()) return;
@@ -35,10 +37,12 @@ void WritePipeline::finish() {
   }
   cv_.notify_all();
   if (writer_.joinable()) writer_.join();
+  join_causal_depth(writer_depth_);
   if (failure_) std::rethrow_exception(std::exchange(failure_, nullptr));
 }
 
 void WritePipeline::push(WriteJob job) {
+  job.depth = causal_depth();
   std::unique_lock lock(mu_);
   // Room for about one page beyond the one being written.
   cv_.wait(lock, [&] { return failure_ || queued_docs_ < page_size_; });
@@ -67,6 +71,7 @@ std::optional<WriteJob> WritePipeline::take() {
       merged.skipped = std::move(next.skipped);
       merged.changes = next.changes;
       merged.removed = std::move(next.removed);
+      merged.depth = std::max(merged.depth, next.depth);
       queue_.pop_front();
     }
   }
@@ -75,13 +80,15 @@ std::optional<WriteJob> WritePipeline::take() {
 }
 
 void WritePipeline::write_loop() {
-  std::deque<std::future<void>> in_flight;
+  set_causal_depth(0);
+  // Each write returns its causal depth.
+  std::deque<std::future<uint64_t>> in_flight;
   // Waits until at most `keep` writes are running; rethrows a failure.
   auto settle = [&](size_t keep) {
     while (in_flight.size() > keep) {
-      std::future<void> oldest = std::move(in_flight.front());
+      std::future<uint64_t> oldest = std::move(in_flight.front());
       in_flight.pop_front();
-      oldest.get();
+      join_causal_depth(oldest.get());
     }
   };
   try {
@@ -90,9 +97,21 @@ void WritePipeline::write_loop() {
       std::optional<WriteJob> merged = take();
       if (!merged) break;
       if (stop_.stop_requested()) throw RunCancelled{};
+      join_causal_depth(merged->depth);
+      if (merged->checkpoint && last_write_with_end_) {
+        // The page's last documents are written by page_written, after
+        // every write before them.
+        settle(0);
+        page_written_(*merged);
+        continue;
+      }
       if (!merged->docs.empty()) {
-        in_flight.push_back(std::async(std::launch::async,
-                                       [this, docs = std::move(merged->docs)] { write_(docs); }));
+        in_flight.push_back(std::async(
+            std::launch::async, [this, docs = std::move(merged->docs), depth = causal_depth()] {
+              set_causal_depth(depth);
+              write_(docs);
+              return causal_depth();
+            }));
         merged->docs.clear();
       }
       if (!merged->checkpoint) continue;
@@ -100,11 +119,12 @@ void WritePipeline::write_loop() {
       page_written_(*merged);
     }
     settle(0);
+    writer_depth_ = causal_depth();
   } catch (...) {
     std::exception_ptr failure = std::current_exception();
     // No write may outlive the pipeline: wait for the others (the first
     // failure is the one reported).
-    for (std::future<void>& f : in_flight) {
+    for (std::future<uint64_t>& f : in_flight) {
       try {
         f.get();
       } catch (...) {

@@ -10,7 +10,10 @@
 // a page), so that the writes share a page evenly rather than its last
 // write taking all the rest alone. `page_written` is called once every
 // write up to the page's end has finished: a checkpoint saved there covers
-// only pages written entirely.
+// only pages written entirely. With `last_write_with_end`, the page's last
+// documents, when queued with its end, are not written by the pipeline but
+// handed to `page_written` (WriteJob::docs), which writes them itself and
+// can save the checkpoint with them (one round trip to a remote target).
 //
 // The queue holds about one page beyond the one being written: push()
 // blocks until there is room. A failure of a write or of `page_written`
@@ -51,6 +54,9 @@ struct WriteJob {
   // Records the page reported out of the replication's scope (table, id),
   // purged from a scoped target before the checkpoint (reconciler/scoping.h).
   std::vector<std::pair<std::string, std::string>> removed;
+  // The pusher's causal depth (api/round_trips.h), set by push(): a write
+  // follows the reads that produced its documents.
+  uint64_t depth = 0;
 };
 
 // Thrown by WritePipeline::push when the writer has stopped on a failure
@@ -66,13 +72,14 @@ class WritePipeline {
   static constexpr size_t kWritesInFlight = 2;
 
   using WriteFn = std::function<void(const std::vector<RemoteRevision>&)>;
-  // Given the job that ended the page (checkpoint set, docs empty).
+  // Given the job that ended the page (checkpoint set; docs: with
+  // last_write_with_end, the page's last documents, not written yet).
   using PageWrittenFn = std::function<void(const WriteJob&)>;
 
   // `page_size`: the feed page size (batch), which bounds the queue and
   // the merged writes.
   WritePipeline(size_t page_size, WriteFn write, PageWrittenFn page_written,
-                std::stop_token stop = {});
+                std::stop_token stop = {}, bool last_write_with_end = false);
   // Stops the writer if finish() was not called (its failure is dropped).
   ~WritePipeline();
 
@@ -85,7 +92,7 @@ class WritePipeline {
   // WriterStopped when the writer has failed.
   void push(WriteJob job);
   // Lets the writer finish what is queued, joins it, and rethrows its
-  // failure, if any.
+  // failure, if any. The caller's causal depth then covers the writes.
   void finish();
 
   // The most documents one write takes (half a page).
@@ -101,6 +108,7 @@ class WritePipeline {
   const WriteFn write_;
   const PageWrittenFn page_written_;
   const std::stop_token stop_;
+  const bool last_write_with_end_;
 
   std::thread writer_;
   std::mutex mu_;
@@ -109,6 +117,7 @@ class WritePipeline {
   size_t queued_docs_ = 0;
   bool closed_ = false;
   std::exception_ptr failure_;
+  uint64_t writer_depth_ = 0;  // the writer's causal depth when it ended
 };
 
 }  // namespace outpost

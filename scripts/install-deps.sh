@@ -14,6 +14,7 @@ set -euo pipefail
 DEFAULT_PACKAGES=(
   g++ cmake make pkg-config
   libsqlite3-dev libpq-dev libboost1.81-dev rapidjson-dev libssl-dev doctest-dev
+  libzstd-dev zlib1g-dev   # HTTP body compression (docs/dependencies.md)
   postgresql   # server for the tests (pulls postgresql-15)
   openssl      # CLI, for test certificates
   procps

@@ -100,6 +100,20 @@ std::string Metrics::render(const EngineStats& engine) const {
   single(out, "outpost_replication_batches_total", "counter",
          "Batches of replicated revisions written (bulk_docs with new_edits=false).",
          std::to_string(replication_batches_.load()));
+  out +=
+      "# HELP outpost_http_body_bytes_total Request and response body bytes, on the wire "
+      "(compressed or not) and decoded.\n";
+  out += "# TYPE outpost_http_body_bytes_total counter\n";
+  const std::pair<const char*, uint64_t> bodies[] = {
+      {"direction=\"in\",form=\"wire\"", request_body_wire_.load()},
+      {"direction=\"in\",form=\"plain\"", request_body_plain_.load()},
+      {"direction=\"out\",form=\"wire\"", response_body_wire_.load()},
+      {"direction=\"out\",form=\"plain\"", response_body_plain_.load()},
+  };
+  for (const auto& [labels, value] : bodies) {
+    out.append("outpost_http_body_bytes_total{").append(labels).append("} ");
+    out += std::to_string(value) + "\n";
+  }
   single(out, "outpost_database_errors_total", "counter",
          "Engine calls that failed with unavailable or internal (database down or busy, a "
          "statement refused), after any retries.",

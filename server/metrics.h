@@ -1,6 +1,7 @@
 // The server's Prometheus metrics (DESIGN.md section 12): requests by route,
 // method and status, a request latency histogram, open connections, feed
-// waiters, revisions written, replication batches and errors by code;
+// waiters, revisions written, replication batches, errors by code and
+// body bytes (on the wire and decoded);
 // render() adds the engine's database errors and transaction retries and
 // produces the text exposition format served at GET /metrics.
 // Thread-safety: every method may be called from any thread.
@@ -30,6 +31,16 @@ class Metrics {
   void add_revisions_written(uint64_t n) { revisions_written_ += n; }
   // A bulk_docs with new_edits=false: one batch a replicator wrote.
   void add_replication_batch() { ++replication_batches_; }
+  // Body bytes as they crossed the wire (compressed or not) and as the
+  // server read or wrote them (decoded).
+  void add_request_body_bytes(uint64_t wire, uint64_t plain) {
+    request_body_wire_ += wire;
+    request_body_plain_ += plain;
+  }
+  void add_response_body_bytes(uint64_t wire, uint64_t plain) {
+    response_body_wire_ += wire;
+    response_body_plain_ += plain;
+  }
   void connection_opened() {
     ++open_connections_;
     ++connections_total_;
@@ -59,6 +70,10 @@ class Metrics {
   std::atomic<int64_t> feed_waiters_{0};
   std::atomic<uint64_t> revisions_written_{0};
   std::atomic<uint64_t> replication_batches_{0};
+  std::atomic<uint64_t> request_body_wire_{0};
+  std::atomic<uint64_t> request_body_plain_{0};
+  std::atomic<uint64_t> response_body_wire_{0};
+  std::atomic<uint64_t> response_body_plain_{0};
 };
 
 }  // namespace outpost::server

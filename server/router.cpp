@@ -478,6 +478,12 @@ HttpResponse Router::get_root(Context& c) {
     info.token_scope = c.token.scope;
     info.token_write_scope = c.token.write_scope;
   }
+  const std::string with_tables = c.query.get_or("tables", "false");
+  if (with_tables == "true") {
+    info.tables = readable_tables(c);
+  } else if (with_tables != "false") {
+    throw Error(ErrorCode::invalid_value, "tables takes true or false");
+  }
   return json_response(200, info_to_json(info));
 }
 
@@ -492,10 +498,14 @@ HttpResponse Router::get_metrics(Context& c) {
   return response;
 }
 
-HttpResponse Router::list_tables(Context& c) {
+std::vector<Table> Router::readable_tables(const Context& c) {
   std::vector<Table> tables = engine_.list_tables();
   std::erase_if(tables, [&](const Table& t) { return !c.token.can_read(t.name); });
-  return json_response(200, tables_to_json(tables));
+  return tables;
+}
+
+HttpResponse Router::list_tables(Context& c) {
+  return json_response(200, tables_to_json(readable_tables(c)));
 }
 
 HttpResponse Router::get_table(Context& c) {
@@ -801,6 +811,13 @@ HttpResponse Router::bulk_docs(Context& c) {
   BulkDocsRequest request = bulk_docs_request_from_json(c.request.body, options_.json);
   size_t total = request.edits.size() + request.revisions.size() + request.rejected.size();
   if (total > options_.max_batch_docs) throw too_many("bulk_docs", total, options_.max_batch_docs);
+  // A local document to store with the batch is checked before anything
+  // is written.
+  std::string local;
+  if (!request.local_id.empty()) {
+    local = stored_local_id(c, request.local_id);
+    check_json(request.local_doc, options_.json);
+  }
 
   // Positions in "docs" of the decoded documents, in order.
   std::vector<size_t> positions;
@@ -859,19 +876,29 @@ HttpResponse Router::bulk_docs(Context& c) {
   size_t ok = 0;
   for (const WriteResult& w : written) ok += w.ok() ? 1 : 0;
   metrics_->add_revisions_written(ok);
-  return json_response(200, write_results_to_json(bulk_docs_results(request, std::move(written))));
+  if (local.empty()) {
+    return json_response(200,
+                         write_results_to_json(bulk_docs_results(request, std::move(written))));
+  }
+  // Stored only once every document is written: a checkpoint never passes
+  // a document the target refused (DESIGN.md section 7).
+  const bool all_written = request.rejected.empty() && ok == written.size();
+  if (all_written) engine_.put_local(local, request.local_doc);
+  return json_response(200, write_results_saved_to_json(
+                                bulk_docs_results(request, std::move(written)), all_written));
 }
 
-// The stored id of the local document a request names: the token's own
-// (token_local_id) with auth, the name itself without.
-std::string Router::local_id(const Context& c) const {
-  const std::string& id = c.segments[2];
-  if (id.size() > kMaxClientLocalIdBytes) {
+// The stored id of the local document `id` a request names: the token's
+// own (token_local_id) with auth, the name itself without.
+std::string Router::stored_local_id(const Context& c, const std::string& id) const {
+  if (id.empty() || id.size() > kMaxClientLocalIdBytes) {
     throw Error(ErrorCode::invalid_name,
                 "a local document id is 1 to " + std::to_string(kMaxClientLocalIdBytes) + " bytes");
   }
   return options_.auth ? token_local_id(c.token.name, id) : id;
 }
+
+std::string Router::local_id(const Context& c) const { return stored_local_id(c, c.segments[2]); }
 
 HttpResponse Router::get_local(Context& c) {
   std::optional<std::string> doc = engine_.get_local(local_id(c));

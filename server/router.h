@@ -140,6 +140,8 @@ class Router {
   std::optional<Token> lookup_token(const HttpRequest& request);
 
   HttpResponse get_root(Context& c);
+  // The tables the calling token may read.
+  std::vector<Table> readable_tables(const Context& c);
   HttpResponse list_tables(Context& c);
   HttpResponse get_table(Context& c);
   HttpResponse put_table(Context& c);
@@ -167,7 +169,10 @@ class Router {
   HttpResponse get_token(Context& c);
   HttpResponse update_token(Context& c);
   HttpResponse revoke_token(Context& c);
+  // The stored id of a local document a request names (its path's, or
+  // `id`): namespaced by the token with auth.
   std::string local_id(const Context& c) const;
+  std::string stored_local_id(const Context& c, const std::string& id) const;
   HttpResponse get_local(Context& c);
   HttpResponse put_local(Context& c);
   HttpResponse get_metrics(Context& c);

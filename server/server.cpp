@@ -30,6 +30,7 @@
 
 #include "api/error.h"
 #include "api/json.h"
+#include "utils/compress.h"
 #include "utils/log.h"
 
 namespace outpost::server {
@@ -56,6 +57,13 @@ constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
 constexpr const char* kTransferCodings =
     "malformed HTTP request: the only transfer coding accepted is a single 'chunked' "
     "(RFC 9112 section 6.3)";
+
+// Every response says which request content codings the server reads
+// (RFC 7694), so that a client knows it may compress what it sends.
+constexpr const char* kAcceptedCodings = "zstd, gzip";
+// A compressed request body is fed to its decoder this much at a time; the
+// decoded bytes are reserved from the body budget after each piece.
+constexpr size_t kDecodePiece = 16 * 1024;
 
 constexpr const char* kTls12Ciphers =
     "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
@@ -86,6 +94,31 @@ bool transfer_coding_ok(const Fields& fields) {
     chunked = beast::iequals(item, "chunked");
   }
   return codings == 1 && chunked;
+}
+
+// The coding a request body arrives in: every Content-Encoding field joined
+// (several codings stacked are refused), or nullopt when it is not one the
+// server reads.
+std::optional<Codec> request_codec(const HttpRequest& request) {
+  std::string all;
+  int fields = 0;
+  for (const auto& [name, value] : request.headers) {
+    if (!beast::iequals(name, "Content-Encoding")) continue;
+    if (fields++ > 0) all += ',';
+    all += value;
+  }
+  return codec_from_name(all);
+}
+
+Error unsupported_coding(const HttpRequest& request) {
+  std::string named(request.header("Content-Encoding").substr(0, 40));
+  for (char& c : named) {
+    if (static_cast<unsigned char>(c) < 0x20 || static_cast<unsigned char>(c) > 0x7e) c = '?';
+  }
+  return Error(
+      ErrorCode::unsupported_media_type,
+      "the request body's Content-Encoding '" + named +
+          "' is not supported; send it as it is (identity) or as one of: " + kAcceptedCodings);
 }
 
 // Raises the soft limit on open files so that `connections` sockets (plus
@@ -184,7 +217,7 @@ class Server::Impl {
       if (running <= static_cast<size_t>(std::max(1, options_.longpoll_threads))) {
         net::post(longpolls_,
                   [this, request = std::move(request), done = std::move(done)]() mutable {
-                    HttpResponse response = router_.handle(request, true);
+                    HttpResponse response = serve(request, true);
                     --longpolls_running_;
                     done(std::move(response));
                   });
@@ -192,13 +225,110 @@ class Server::Impl {
       }
       --longpolls_running_;
       net::post(workers_, [this, request = std::move(request), done = std::move(done)]() mutable {
-        done(router_.handle(request, false));
+        done(serve(request, false));
       });
       return;
     }
     net::post(workers_, [this, request = std::move(request), done = std::move(done)]() mutable {
-      done(router_.handle(request, true));
+      done(serve(request, true));
     });
+  }
+
+  // One request on a worker: its body decoded, routed, and the answer
+  // compressed when the client accepts it and it is worth it.
+  // Nothing thrown escapes (a codec library out of memory is a 500).
+  HttpResponse serve(HttpRequest& request, bool may_wait) noexcept {
+    size_t decoded_reserved = 0;
+    try {
+      std::optional<Error> refusal = decode_body(request, decoded_reserved);
+      HttpResponse response =
+          refusal ? refusal_response(request, *refusal) : router_.handle(request, may_wait);
+      release_body(decoded_reserved);
+      request.body.clear();
+      encode_body(request, response);
+      return response;
+    } catch (const std::exception& e) {
+      release_body(decoded_reserved);
+      log_error(kComponent, "request failed outside the router", {{"what", e.what()}});
+      HttpResponse response;
+      response.status = 500;
+      response.body = R"({"error":"internal","message":"internal server error"})";
+      return response;
+    }
+  }
+
+  // Replaces a compressed request body by its decoded bytes, at most
+  // max_body_bytes of them, reserving them from the body budget as they
+  // grow. Returns the refusal when it cannot: 415 for a coding the server
+  // does not read, 413 past the limit, 400 invalid_json for data that is not
+  // what its Content-Encoding says (the body cannot be read as JSON), 503
+  // when the budget is spent.
+  std::optional<Error> decode_body(HttpRequest& request, size_t& reserved) {
+    const std::optional<Codec> codec = request_codec(request);
+    if (!codec) return unsupported_coding(request);
+    const size_t wire = request.body.size();
+    if (*codec == Codec::identity) {
+      router_.metrics().add_request_body_bytes(wire, wire);
+      return std::nullopt;
+    }
+    std::string plain;
+    try {
+      Decoder decoder(*codec, options_.max_body_bytes);
+      std::string_view rest = request.body;
+      while (!rest.empty()) {
+        const size_t piece = std::min(rest.size(), kDecodePiece);
+        decoder.write(rest.substr(0, piece), plain);
+        rest.remove_prefix(piece);
+        if (!reserve_body(reserved, plain.capacity())) {
+          return Error(ErrorCode::unavailable,
+                       "the server is decoding as many request bodies as its memory budget "
+                       "allows; try again shortly");
+        }
+      }
+      decoder.finish();
+    } catch (const DecodeError& e) {
+      if (e.kind() == DecodeError::Kind::too_large) {
+        return Error(ErrorCode::too_large,
+                     "the request body, once decoded (" + std::string(codec_name(*codec)) +
+                         "), is larger than " + std::to_string(options_.max_body_bytes) + " bytes");
+      }
+      return Error(ErrorCode::invalid_json,
+                   std::string("the request body cannot be decoded: ") + e.what());
+    }
+    router_.metrics().add_request_body_bytes(wire, plain.size());
+    request.body = std::move(plain);
+    return std::nullopt;
+  }
+
+  // An answer the server gives before routing (counted like refuse()).
+  HttpResponse refusal_response(const HttpRequest& request, const Error& error) {
+    HttpResponse response;
+    response.status = http_status(error.code());
+    response.body = error_to_json(error);
+    response.route = "unmatched";
+    response.error = error.code();
+    router_.metrics().record_request("unmatched", "other", response.status, 0);
+    router_.metrics().record_error(error.code_name());
+    log_info("http", "request",
+             {{"route", "unmatched"},
+              {"status", response.status},
+              {"remote", request.remote},
+              {"error", error.message()}});
+    if (error.code() == ErrorCode::unavailable) response.headers.emplace_back("Retry-After", "1");
+    return response;
+  }
+
+  // Compresses the response body with the best coding the request accepts,
+  // when it is at least kMinCompressBytes long.
+  void encode_body(const HttpRequest& request, HttpResponse& response) {
+    const size_t plain = response.body.size();
+    Codec codec = Codec::identity;
+    if (plain >= kMinCompressBytes) codec = choose_codec(request.header("Accept-Encoding"));
+    if (codec != Codec::identity) {
+      response.body = compress(codec, response.body);
+      response.headers.emplace_back("Content-Encoding", std::string(codec_name(codec)));
+    }
+    router_.metrics().add_response_body_bytes(response.body.size(), plain);
   }
 
   Router& router_;
@@ -399,6 +529,8 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
       linger_ = true;
       return send(std::move(*refusal));
     }
+    // A body in a coding the server cannot read is refused before it is read.
+    if (!request_codec(request_)) return refuse(unsupported_coding(request_));
     const ServerOptions& o = server_.options_;
     const auto length = parser_->content_length();
     if (length && *length > o.max_body_bytes) {
@@ -509,6 +641,8 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
         static_cast<http::status>(response.status), 11);
     res->set(http::field::server, "outpost");
     res->set(http::field::content_type, response.content_type);
+    res->set(http::field::accept_encoding, kAcceptedCodings);
+    res->set(http::field::vary, "Accept-Encoding");
     for (auto& [name, value] : response.headers) res->set(name, value);
     res->body() = std::move(response.body);
     res->keep_alive(keep_alive_ && !server_.stopping_);

@@ -285,7 +285,7 @@ TEST_CASE(
           INFO("final sync ", peers.peer(i).name, " <-> ", peers.peer(j).name);
           SyncReport r = sync(peers.remote(i), peers.remote(j), test_options());
           require_ok(r.combined());
-          if (check_clean) CHECK(r.combined().ok());
+          if (check_clean) CHECK_MESSAGE(r.combined().ok(), sync_report_to_json(r));
         }
       }
     };

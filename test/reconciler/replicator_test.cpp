@@ -54,7 +54,7 @@ TEST_CASE("replication: replicate copies tables and records, then has nothing to
   CHECK(first.already_present == 0);
   CHECK(first.batches == 3);
   CHECK(first.errors.empty());
-  CHECK(!first.bytes.has_value());
+  CHECK(!first.traffic.has_value());
   CHECK(first.start_seq.empty());
   CHECK(first.last_seq == a.update_seq());
   CHECK(b.get_table("typed") == typed_table());
@@ -272,11 +272,12 @@ TEST_CASE(
   fill(*peers[0], 10);
   create(*peers[0], "notes", "n1", Attributes{{"text", str("one")}});
   FaultyEngine b(*peers[1]);
-  // Calls on the target: db_id, scope, get_local and list_tables (side by
-  // side, in any order), put_table(items), put_table(notes).
-  b.fail_call(6, ErrorCode::forbidden);
+  // The 7th counted call on the target is put_table(notes): after its
+  // overview's five (db_id, list_tables, scope, token_scope,
+  // token_write_scope) and put_table(items).
+  b.fail_call(7, ErrorCode::forbidden);
   ReplicationReport first = replicate(*peers[0], b, test_options(4));
-  CHECK(!first.fatal);
+  CHECK_MESSAGE(!first.fatal, (first.fatal ? first.fatal->message() : std::string()));
   REQUIRE(first.errors.size() == 1);
   CHECK(first.errors[0].table == "notes");
   CHECK(first.errors[0].code == ErrorCode::forbidden);
@@ -377,7 +378,7 @@ TEST_CASE("replication: transient errors are retried, unauthorized and forbidden
     require_converged(peers);
   }
   SUBCASE("forbidden stops the run") {
-    b.fail_call(6, ErrorCode::forbidden);
+    b.fail_call(8, ErrorCode::forbidden);
     ReplicationReport r = replicate(a, b, test_options(4));
     REQUIRE(r.fatal);
     CHECK(r.fatal->code() == ErrorCode::forbidden);

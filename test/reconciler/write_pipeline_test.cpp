@@ -229,3 +229,50 @@ TEST_CASE("reconciler: a stop request ends sleep_unless_stopped at once") {
 }
 
 }  // namespace outpost::test
+
+namespace outpost::test {
+namespace {
+
+TEST_CASE("reconciler: write pipeline hands a page's last documents to page_written when asked") {
+  // As a replicator into a server does: the last documents of a page go
+  // with its checkpoint, written by page_written after every write before.
+  Recorder rec;
+  std::vector<size_t> handed;  // documents handed with each page end
+  std::vector<size_t> written_before;
+  WritePipeline pipeline(
+      8, [&](const std::vector<RemoteRevision>& d) { rec.write(d); },
+      [&](const WriteJob& end) {
+        {
+          std::lock_guard lock(rec.mu);
+          written_before.push_back(rec.written);
+          handed.push_back(end.docs.size());
+          CHECK(rec.running.load() == 0);
+        }
+        if (!end.docs.empty()) rec.write(end.docs);
+        rec.page_written(end);
+      },
+      {}, /*last_write_with_end=*/true);
+  pipeline.start();
+  size_t pushed = 0;
+  for (int page = 0; page < 3; ++page) {
+    // As the replicator queues a page: its last chunk with its end.
+    pipeline.push(chunk(page, 0, 4));
+    WriteJob end = page_end(page, 8);
+    end.docs = docs_of(page, 4, 4);
+    pipeline.push(std::move(end));
+    pushed += 8;
+  }
+  pipeline.finish();
+  CHECK(rec.written == pushed);
+  REQUIRE(rec.pages.size() == 3);
+  for (size_t i = 0; i < 3; ++i) {
+    // Every document of the page is written by the time it ends, and those
+    // handed over were not written by the pipeline too.
+    CHECK(rec.pages[i].second == (i + 1) * 8);
+    CHECK(written_before[i] + handed[i] == (i + 1) * 8);
+  }
+  for (size_t n : handed) CHECK(n >= 4);  // each page's end came with its last chunk
+}
+
+}  // namespace
+}  // namespace outpost::test

@@ -775,3 +775,93 @@ TEST_CASE("router: scope= narrows reads, and its errors name only readable table
 
 }  // namespace
 }  // namespace outpost::test
+
+namespace outpost::test {
+namespace {
+
+// A bulk_docs body of `docs` (replicated) carrying the local document `id`.
+std::string with_local(const std::vector<RemoteRevision>& docs, const std::string& id,
+                       const std::string& json) {
+  return bulk_docs_request_from_parts(false, encode_bulk_docs(docs), 0, docs.size(), id, json);
+}
+
+}  // namespace
+
+TEST_CASE("router: field-link shortcuts: overview with tables, more, checkpoint with the batch") {
+  Api api;
+  REQUIRE(api.call("PUT", "/v1/tables/items", kItemsDef).status == 200);
+  REQUIRE(api.call("PUT", "/v1/tables/secret", kItemsDef).status == 200);
+  const std::string reader = api.token("reader", {"items"}, {"items"});
+
+  // GET /v1?tables=true: the tables the token may read, in the same answer.
+  ServerInfo all = info_from_json(api.call("GET", "/v1?tables=true").body);
+  REQUIRE(all.tables.has_value());
+  CHECK(all.tables->size() == 2);
+  ServerInfo mine = info_from_json(api.call("GET", "/v1?tables=true", "", reader).body);
+  REQUIRE(mine.tables.has_value());
+  REQUIRE(mine.tables->size() == 1);
+  CHECK(mine.tables->at(0).name == "items");
+  CHECK_FALSE(info_from_json(api.call("GET", "/v1").body).tables.has_value());
+  CHECK(code(api.call("GET", "/v1?tables=yes")) == "invalid_value");
+
+  // "more": false once the feed has nothing after the page.
+  for (int i = 0; i < 3; ++i) create(api.engine(), "items", "m" + std::to_string(i), item("m"));
+  ChangesPage full = changes_from_json(api.call("GET", "/v1/changes?limit=3").body);
+  CHECK(full.results.size() == 3);
+  CHECK(full.more);
+  ChangesPage rest =
+      changes_from_json(api.call("GET", "/v1/changes?limit=10&since=" + full.last_seq).body);
+  CHECK(rest.results.empty());
+  CHECK_FALSE(rest.more);
+  ChangesPage whole = changes_from_json(api.call("GET", "/v1/changes?limit=10").body);
+  CHECK(whole.results.size() == 3);
+  CHECK_FALSE(whole.more);
+
+  // The local document is stored with a batch that is written entirely,
+  // under the token's own name.
+  auto chain = offline_chain("items", "n", Revision(), 2, "n");
+  RemoteRevision good = remote_of("items", "n", chain, 1);
+  HttpResponse saved =
+      api.call("POST", "/v1/bulk_docs", with_local({good}, "ckpt", R"({"last_seq":"7"})"), reader);
+  REQUIRE(saved.status == 200);
+  bool stored = false;
+  std::vector<WriteResult> results = write_results_saved_from_json(saved.body, stored);
+  REQUIRE(results.size() == 1);
+  CHECK(results[0].ok());
+  CHECK(stored);
+  CHECK(api.call("GET", "/v1/local/ckpt", "", reader).body == R"({"last_seq":"7"})");
+  CHECK(api.call("GET", "/v1/local/ckpt").status == 404);  // the admin's own is another
+
+  // A refused document leaves it unstored; the others are still written.
+  RemoteRevision forged = remote_of("items", "f", offline_chain("items", "f", {}, 1, "f"), 0);
+  forged.attributes.insert_or_assign("name", str("tampered"));
+  auto other = offline_chain("items", "o", Revision(), 1, "o");
+  HttpResponse refused = api.call(
+      "POST", "/v1/bulk_docs",
+      with_local({forged, remote_of("items", "o", other, 0)}, "ckpt", R"({"last_seq":"9"})"),
+      reader);
+  REQUIRE(refused.status == 200);
+  results = write_results_saved_from_json(refused.body, stored);
+  REQUIRE(results.size() == 2);
+  CHECK(code_of(results[0]) == ErrorCode::invalid_revision);
+  CHECK(results[1].ok());
+  CHECK_FALSE(stored);
+  CHECK(api.call("GET", "/v1/local/ckpt", "", reader).body == R"({"last_seq":"7"})");
+
+  // A bad local document changes nothing, not even the documents.
+  auto third = offline_chain("items", "t", Revision(), 1, "t");
+  CHECK(code(api.call("POST", "/v1/bulk_docs",
+                      with_local({remote_of("items", "t", third, 0)}, "ckpt", "{not json"),
+                      reader)) == "invalid_json");
+  CHECK(code(api.call("POST", "/v1/bulk_docs",
+                      with_local({remote_of("items", "t", third, 0)}, std::string(600, 'x'), "{}"),
+                      reader)) == "invalid_name");
+  CHECK_FALSE(api.engine().get("items", "t").has_value());
+  // Without a local document the answer is the plain array, as before.
+  HttpResponse plain = api.call("POST", "/v1/bulk_docs",
+                                bulk_docs_request_to_json({remote_of("items", "t", third, 0)}));
+  REQUIRE(plain.status == 200);
+  CHECK(plain.body.front() == '[');
+}
+
+}  // namespace outpost::test

@@ -631,11 +631,13 @@ TEST_CASE("outpost peers: the hub lists who synced with it, by token") {
   auto [synced, summary] =
       http::run_outpost(dir, {"sync", device, "--remote", remote, "--token", secret, "--pull"});
   REQUIRE(synced == 0);
-  // Over HTTP the summary also counts the bytes moved.
+  // Over HTTP the summary also counts the round trips and the bytes moved.
   CHECK(
       summary.starts_with("pull: 1 changes read, 1 revisions written, 0 already present, "
                           "0 errors, "));
-  CHECK(summary.find(" bytes, ") != std::string::npos);
+  CHECK(summary.find(" round trips, ") != std::string::npos);
+  CHECK(summary.find(" bytes on the wire (") != std::string::npos);
+  CHECK(summary.find(" uncompressed), ") != std::string::npos);
 
   auto [listed, text] = http::run_outpost(dir, {"peers", hub});
   CHECK(listed == 0);
