@@ -158,4 +158,18 @@ ServerProcess::~ServerProcess() {
   waitpid(pid_, &status, 0);
 }
 
+std::string served_bench_url(const std::string& db_url, size_t records, const std::string& scenario,
+                             bool& postgres) {
+  const std::string url = db_url.empty() ? default_database_url() : db_url;
+  postgres = url.starts_with("postgres:") || url.starts_with("postgresql:");
+  if (!postgres && !url.starts_with("sqlite:") && url.find("://") != std::string::npos) {
+    throw Error(ErrorCode::unavailable,
+                "'outpost bench " + scenario +
+                    "' runs its own server on a fresh SQLite file, or on a fresh schema of the "
+                    "PostgreSQL database --db postgres:... names");
+  }
+  if (records == 0) throw Error(ErrorCode::invalid_value, "bench: --records must be > 0");
+  return url;
+}
+
 }  // namespace outpost

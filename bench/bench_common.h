@@ -16,6 +16,13 @@ namespace outpost {
 
 inline constexpr const char* kBenchTable = "items";
 
+// The database a bench that runs its own server uses: `db_url`, or the
+// default; `postgres` says which kind. Throws Error(unavailable) for a URL
+// that is neither a SQLite file nor PostgreSQL (`scenario` names the bench
+// in the message) and Error(invalid_value) for no records.
+std::string served_bench_url(const std::string& db_url, size_t records, const std::string& scenario,
+                             bool& postgres);
+
 // A fresh directory under `parent` (empty: the system's temporary
 // directory), removed with everything in it at the end of its scope.
 class ScratchDir {

@@ -32,10 +32,6 @@ using Clock = std::chrono::steady_clock;
 
 constexpr const char* kTable = kBenchTable;
 
-bool starts_with(std::string_view text, std::string_view prefix) {
-  return text.substr(0, prefix.size()) == prefix;
-}
-
 void notify(const BenchOptions& options, std::string_view stage, size_t done, size_t total) {
   if (options.progress) options.progress(stage, done, total);
 }
@@ -165,14 +161,8 @@ BenchFigure figure(std::string name, std::string what, size_t records, size_t ba
 }  // namespace
 
 BenchReport run_http_bench(const BenchOptions& options) {
-  const std::string url = options.db_url.empty() ? default_database_url() : options.db_url;
-  const bool postgres = starts_with(url, "postgres:") || starts_with(url, "postgresql:");
-  if (!postgres && !starts_with(url, "sqlite:") && url.find("://") != std::string::npos) {
-    throw Error(ErrorCode::unavailable,
-                "'outpost bench http' runs its own server on a fresh SQLite file, or on a fresh "
-                "schema of the PostgreSQL database --db postgres:... names");
-  }
-  if (options.records == 0) throw Error(ErrorCode::invalid_value, "bench: --records must be > 0");
+  bool postgres = false;
+  const std::string url = served_bench_url(options.db_url, options.records, "http", postgres);
   const size_t n = options.records;
   const size_t batch = options.batch == 0 ? 1000 : options.batch;
   const size_t step = n >= 100 ? 100 : n;  // 1% of the records

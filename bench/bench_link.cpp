@@ -23,10 +23,6 @@ constexpr const char* kTable = kBenchTable;
 constexpr uint64_t kDropSeed = 17;
 constexpr const char* kLinkProfileNames = "fast, 3G, 2G, 2G-drop";
 
-bool starts_with(std::string_view text, std::string_view prefix) {
-  return text.substr(0, prefix.size()) == prefix;
-}
-
 void notify(const BenchOptions& options, std::string_view stage, size_t done, size_t total) {
   if (options.progress) options.progress(stage, done, total);
 }
@@ -392,14 +388,8 @@ BenchFigure phase_figure(const LinkBenchProfile& profile, const LinkPhase& phase
 }  // namespace
 
 BenchReport run_link_bench(const BenchOptions& options) {
-  const std::string url = options.db_url.empty() ? default_database_url() : options.db_url;
-  const bool postgres = starts_with(url, "postgres:") || starts_with(url, "postgresql:");
-  if (!postgres && !starts_with(url, "sqlite:") && url.find("://") != std::string::npos) {
-    throw Error(ErrorCode::unavailable,
-                "'outpost bench link' runs its own server on a fresh SQLite file, or on a fresh "
-                "schema of the PostgreSQL database --db postgres:... names");
-  }
-  if (options.records == 0) throw Error(ErrorCode::invalid_value, "bench: --records must be > 0");
+  bool postgres = false;
+  const std::string url = served_bench_url(options.db_url, options.records, "link", postgres);
 
   ScratchDir dir(options.dir);
   BenchReport result;
