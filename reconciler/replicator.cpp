@@ -5,6 +5,7 @@
 #include <condition_variable>
 #include <deque>
 #include <future>
+#include <iterator>
 #include <map>
 #include <mutex>
 #include <set>
@@ -35,9 +36,11 @@ namespace {
 constexpr std::string_view kLog = "replicate";
 
 // Chunks of one page read from the two sides at once (revs_diff from the
-// target, then bulk_get from the source). Over a slow link the round trips
-// of one chunk then overlap those of the next.
+// target, then bulk_get from the source): between local databases, so that
+// one chunk's reads overlap the next one's; across a network, a whole page
+// (four quarter chunks), so that a page costs one round trip per step.
 constexpr size_t kReadsInFlight = 2;
+constexpr size_t kReadsInFlightOverANetwork = 4;
 
 // Record ids read per call when a scoped target's holdings are checked.
 constexpr size_t kVerifyPage = 1000;
@@ -243,6 +246,8 @@ class Replicator {
     }
     source_scoped_ = source.scope.has_value();
     target_remote_ = target_.backend() == "http";
+    if (target_remote_ || source_.backend() == "http")
+      reads_in_flight_ = kReadsInFlightOverANetwork;
     choose_scope(std::move(target_view.scope), source.token_scope);
     target_write_scope_ = std::move(target_view.token_write_scope);
     report_.replication_id = replication_id(report_.source_db_id, report_.target_db_id, tables_,
@@ -637,11 +642,16 @@ class Replicator {
       const size_t listed = page.results.size();
       std::vector<std::pair<std::string, std::string>> removed = take_removed(page.results);
       // The page's last chunk goes with its end, so that a write into a
-      // server can carry the checkpoint (WritePipeline, last_write_with_end).
+      // server can carry the checkpoint (WritePipeline, last_write_with_end);
+      // into a server, the whole page does: one write, one round trip.
       std::optional<WriteJob> last_chunk;
       read_page(
           page.results,
           [&](std::vector<RemoteRevision> docs) {
+            if (last_chunk && target_remote_) {
+              std::move(docs.begin(), docs.end(), std::back_inserter(last_chunk->docs));
+              return;
+            }
             if (last_chunk) pipeline.push(std::move(*last_chunk));
             last_chunk.emplace();
             last_chunk->docs = std::move(docs);
@@ -757,7 +767,7 @@ class Replicator {
   }
 
   // Asks the target what it lacks of `changes` (a feed page) and reads that
-  // from the source, in chunks of a quarter page, kReadsInFlight at once,
+  // from the source, in chunks of a quarter page, reads_in_flight_ at once,
   // handing each chunk's revisions to `sink` in page order as soon as it and
   // the chunks before it are read.
   // `from_feed`: `changes` is a page of the main feed, whose echoes (the
@@ -799,7 +809,7 @@ class Replicator {
       std::lock_guard lock(report_mu_);
       report_.already_present += echoes;
     }
-    // Up to kReadsInFlight chunks are read at once; `sink` gets them in
+    // Up to reads_in_flight_ chunks are read at once; `sink` gets them in
     // page order, on this thread.
     std::deque<Background<std::vector<RemoteRevision>>> reading;
     auto hand_on_oldest = [&] {
@@ -814,7 +824,7 @@ class Replicator {
                                       diff_queries.begin() + static_cast<std::ptrdiff_t>(end));
       reading.push_back(
           in_background([this, part = std::move(part)] { return read_missing(part); }));
-      if (reading.size() == kReadsInFlight) hand_on_oldest();
+      if (reading.size() == reads_in_flight_) hand_on_oldest();
     }
     while (!reading.empty()) hand_on_oldest();
   }
@@ -1197,6 +1207,7 @@ class Replicator {
   const size_t batch_size_;
   // The target is a server: a page's last write carries its checkpoint.
   bool target_remote_ = false;
+  size_t reads_in_flight_ = kReadsInFlight;  // chunks of a page read at once
   TableGate gate_;
   std::optional<Checkpointer> checkpointer_;
   // Documents refused by the target, as saved on the source: loaded at the

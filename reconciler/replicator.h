@@ -69,14 +69,16 @@
 //
 // Pipelining: a run reads the feed on the calling thread (changes), then
 // each page in chunks of a quarter batch, two chunks at once on threads of
-// their own (revs_diff, then bulk_get), handed on in page order to the
+// their own (four, a whole page, when either side is a server), (revs_diff,
+// then bulk_get), handed on in page order to the
 // writing thread (write_replicated, checkpoints), so that reading the next
 // chunks overlaps writing this one. Up to two writes of a page run at
 // once (a page lists each record once); chunks that queue up while they run
 // are written together, never past the end of a feed page nor beyond half a
-// page. The checkpoint is saved once every write up to a page's end has
-// finished, so it only ever covers whole pages. Per-document errors of one
-// page may be reported out of page order.
+// page; into a server, a page goes as one write, with its checkpoint. The
+// checkpoint is saved once every write up to a page's end has finished, so
+// it only ever covers whole pages. Per-document errors of one page may be
+// reported out of page order.
 //
 // The writing half is a WritePipeline (write_pipeline.h).
 //

@@ -95,8 +95,13 @@ class WritePipeline {
   // failure, if any. The caller's causal depth then covers the writes.
   void finish();
 
-  // The most documents one write takes (half a page).
-  size_t max_write_docs() const { return std::max<size_t>(1, page_size_ / kWritesInFlight); }
+  // The most documents one write takes: half a page; a whole page with
+  // last_write_with_end, so that a page whose documents are queued in time
+  // goes as one write that carries its checkpoint (a checkpoint saved with
+  // the page's last write may not wait on an earlier write of it).
+  size_t max_write_docs() const {
+    return last_write_with_end_ ? page_size_ : std::max<size_t>(1, page_size_ / kWritesInFlight);
+  }
 
  private:
   void write_loop();
