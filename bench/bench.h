@@ -34,6 +34,10 @@ struct BenchOptions {
   std::vector<std::string> link_profiles;
   // Called now and then: what runs ("engine, batched"), records done, total.
   std::function<void(std::string_view stage, size_t done, size_t total)> progress;
+  // Calls `progress`, when there is one.
+  void notify(std::string_view stage, size_t done, size_t total) const {
+    if (progress) progress(stage, done, total);
+  }
 };
 
 // A figure's further values, for people and for --json "values".

@@ -172,4 +172,11 @@ std::string served_bench_url(const std::string& db_url, size_t records, const st
   return url;
 }
 
+std::unique_ptr<Engine> open_bench_device(const std::filesystem::path& file,
+                                          Durability durability) {
+  OpenOptions open_options;
+  open_options.durability = durability;
+  return open_engine("sqlite:" + file.string(), open_options);
+}
+
 }  // namespace outpost

@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <filesystem>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -22,6 +23,9 @@ inline constexpr const char* kBenchTable = "items";
 // in the message) and Error(invalid_value) for no records.
 std::string served_bench_url(const std::string& db_url, size_t records, const std::string& scenario,
                              bool& postgres);
+
+// A device database for a bench: the SQLite file `file`.
+std::unique_ptr<Engine> open_bench_device(const std::filesystem::path& file, Durability durability);
 
 // A fresh directory under `parent` (empty: the system's temporary
 // directory), removed with everything in it at the end of its scope.

@@ -32,16 +32,6 @@ using Clock = std::chrono::steady_clock;
 
 constexpr const char* kTable = kBenchTable;
 
-void notify(const BenchOptions& options, std::string_view stage, size_t done, size_t total) {
-  if (options.progress) options.progress(stage, done, total);
-}
-
-std::unique_ptr<Engine> open_device(const BenchOptions& options, const fs::path& file) {
-  OpenOptions open_options;
-  open_options.durability = options.durability;
-  return open_engine("sqlite:" + file.string(), open_options);
-}
-
 // Rounds of the 1% incremental sync; each updates a different 1%, and each
 // figure is the median of its runs (one run alone says little on a busy
 // machine).
@@ -70,7 +60,7 @@ void write_records(const BenchOptions& options, Engine& engine, size_t count, si
         if (r.error) throw *r.error;
       }
       edits.clear();
-      notify(options, stage, i + 1, count);
+      options.notify(stage, i + 1, count);
     }
   }
 }
@@ -81,7 +71,7 @@ void write_records(const BenchOptions& options, Engine& engine, size_t count, si
 // otherwise compete with the next timed phase for the two cores.)
 void reopen(const BenchOptions& options, std::unique_ptr<Engine>& engine, const fs::path& file) {
   engine.reset();
-  engine = open_device(options, file);
+  engine = open_bench_device(file, options.durability);
 }
 
 struct Timed {
@@ -113,7 +103,7 @@ Timed timed_replicate(const BenchOptions& options, Engine& source, Engine& targe
   ReplicationOptions ro;
   ro.batch_size = options.batch == 0 ? 1000 : options.batch;
   ro.progress = [&](const ReplicationProgress& p) {
-    notify(options, stage, static_cast<size_t>(p.changes_read), expected);
+    options.notify(stage, static_cast<size_t>(p.changes_read), expected);
   };
   const auto start = Clock::now();
   ReplicationReport report = replicate(source, target, ro);
@@ -189,13 +179,13 @@ BenchReport run_http_bench(const BenchOptions& options) {
   const fs::path local_hub_file = dir.path() / "local_hub.db";
   const fs::path local_copy_file = dir.path() / "local_copy.db";
   const fs::path copy_file = dir.path() / "copy.db";
-  auto device = open_device(options, device_file);
+  auto device = open_bench_device(device_file, options.durability);
   device->put_table(bench_table());
   write_records(options, *device, n, batch, 1, "device writes");
 
   // In process: device → local hub → fresh device.
-  auto local_hub = open_device(options, local_hub_file);
-  auto local_copy = open_device(options, local_copy_file);
+  auto local_hub = open_bench_device(local_hub_file, options.durability);
+  auto local_copy = open_bench_device(local_copy_file, options.durability);
   reopen(options, device, device_file);
   const Timed local_push =
       timed_replicate(options, *device, *local_hub, "in-process push", n, nullptr);
@@ -207,7 +197,7 @@ BenchReport run_http_bench(const BenchOptions& options) {
   ServerProcess server(dir.path(), hub_url, options.durability);
   HttpClientOptions client;
   std::unique_ptr<HttpEngine> hub = open_http_engine(server.url(), client);
-  auto copy = open_device(options, copy_file);
+  auto copy = open_bench_device(copy_file, options.durability);
   reopen(options, device, device_file);
   const Timed http_push = timed_replicate(options, *device, *hub, "push over HTTP", n, hub.get());
   const Timed http_pull = timed_replicate(options, *hub, *copy, "pull over HTTP", n, hub.get());

@@ -23,16 +23,6 @@ constexpr const char* kTable = kBenchTable;
 constexpr uint64_t kDropSeed = 17;
 constexpr const char* kLinkProfileNames = "fast, 3G, 2G, 2G-drop";
 
-void notify(const BenchOptions& options, std::string_view stage, size_t done, size_t total) {
-  if (options.progress) options.progress(stage, done, total);
-}
-
-std::unique_ptr<Engine> open_device(const BenchOptions& options, const fs::path& file) {
-  OpenOptions open_options;
-  open_options.durability = options.durability;
-  return open_engine("sqlite:" + file.string(), open_options);
-}
-
 // The port of "http://host:port".
 uint16_t port_of(const std::string& url) {
   return static_cast<uint16_t>(std::stoul(url.substr(url.rfind(':') + 1)));
@@ -58,7 +48,7 @@ void write_records(const BenchOptions& options, Engine& engine, size_t count, si
         if (r.error) throw *r.error;
       }
       edits.clear();
-      notify(options, stage, i + 1, count);
+      options.notify(stage, i + 1, count);
     }
   }
 }
@@ -91,7 +81,7 @@ ReplicationOptions replication_options(const BenchOptions& options, std::string_
   ReplicationOptions ro;
   ro.batch_size = batch_of(options);
   ro.progress = [&options, stage = std::string(stage), expected](const ReplicationProgress& p) {
-    notify(options, stage, static_cast<size_t>(p.changes_read), expected);
+    options.notify(stage, static_cast<size_t>(p.changes_read), expected);
   };
   return ro;
 }
@@ -256,7 +246,7 @@ std::vector<LinkPhase> run_link_profile(const LinkBenchProfile& profile,
 
   // The base dataset, synced both ways around the relay (twice: the second
   // sync moves each side's checkpoint past what it received).
-  auto device = open_device(options, device_file);
+  auto device = open_bench_device(device_file, options.durability);
   device->put_table(bench_table());
   write_records(options, *device, n, 1, 0, 0, stage + "device writes");
   auto settle = [&](std::string_view what) {
@@ -275,7 +265,7 @@ std::vector<LinkPhase> run_link_profile(const LinkBenchProfile& profile,
   // sync` process does.
   auto reopen = [&] {
     device.reset();
-    device = open_device(options, device_file);
+    device = open_bench_device(device_file, options.durability);
   };
 
   write_records(options, *device, n, step, 0, 1, stage + "device edits 1%");
@@ -316,7 +306,7 @@ std::vector<LinkPhase> run_link_profile(const LinkBenchProfile& profile,
   device.reset();
   phases.push_back(
       timed(relay, "first_pull", "first pull", n, [&](HttpEngine& remote, LinkPhase& phase) {
-        auto fresh = open_device(options, fresh_file);
+        auto fresh = open_bench_device(fresh_file, options.durability);
         run_with_reruns(phase, [&] {
           return replicate(remote, *fresh, replication_options(options, stage + "first pull", n));
         });

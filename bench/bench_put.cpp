@@ -53,10 +53,6 @@ double seconds_since(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
-void notify(const BenchOptions& options, std::string_view stage, size_t done, size_t total) {
-  if (options.progress) options.progress(stage, done, total);
-}
-
 // Where the writes of one figure go: a fresh SQLite file, or a fresh schema
 // of the PostgreSQL database named by --db (dropped afterwards).
 class Scratch {
@@ -74,7 +70,7 @@ class Scratch {
   double time_baseline(size_t count, size_t per_transaction, std::string_view stage) {
     const size_t report_every = per_transaction > 1 ? per_transaction : 100;
     auto make_row = [this, count, report_every, stage](size_t i) {
-      if (i > 0 && i % report_every == 0) notify(options_, stage, i, count);
+      if (i > 0 && i % report_every == 0) options_.notify(stage, i, count);
       return bench_row(i);
     };
     if (postgres()) {
@@ -134,7 +130,7 @@ double time_engine(const BenchOptions& options, const std::string& url, size_t c
         edits.clear();
       }
       size_t n = ++done;
-      if (writers == 1 && n % report_every == 0) notify(options, stage, n, count);
+      if (writers == 1 && n % report_every == 0) options.notify(stage, n, count);
     }
   };
   const auto start = std::chrono::steady_clock::now();

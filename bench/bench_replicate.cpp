@@ -26,10 +26,6 @@ double seconds_since(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
-void notify(const BenchOptions& options, std::string_view stage, size_t done, size_t total) {
-  if (options.progress) options.progress(stage, done, total);
-}
-
 std::unique_ptr<Engine> fresh(const BenchOptions& options, const std::filesystem::path& file) {
   OpenOptions open_options;
   open_options.durability = options.durability;
@@ -54,7 +50,7 @@ double fill(const BenchOptions& options, Engine& engine, size_t count, size_t ba
         if (r.error) throw *r.error;
       }
       edits.clear();
-      notify(options, stage, i + 1, count);
+      options.notify(stage, i + 1, count);
     }
   }
   return seconds_since(start);
@@ -66,7 +62,7 @@ double timed_replicate(const BenchOptions& options, Engine& source, Engine& targ
   ReplicationOptions ro;
   ro.batch_size = options.batch == 0 ? 1000 : options.batch;
   ro.progress = [&](const ReplicationProgress& p) {
-    notify(options, stage, static_cast<size_t>(p.changes_read), expected);
+    options.notify(stage, static_cast<size_t>(p.changes_read), expected);
   };
   const auto start = std::chrono::steady_clock::now();
   ReplicationReport report = replicate(source, target, ro);
@@ -99,7 +95,7 @@ BenchFigure deep_catch_up(const BenchOptions& options, const std::filesystem::pa
   timed_replicate(options, *device, *hub, "deep catch-up setup", 1);
   for (size_t edit = 1; edit <= kDeepEdits; ++edit) {
     tip = put_record(*device, kTable, id, tip, bench_record(0, edit)).revision;
-    if (edit % 1000 == 0) notify(options, "deep catch-up edits", edit, kDeepEdits);
+    if (edit % 1000 == 0) options.notify("deep catch-up edits", edit, kDeepEdits);
   }
   BenchFigure figure;
   figure.name = "deep_catch_up";
@@ -197,7 +193,7 @@ BenchReport run_replicate_bench(const BenchOptions& options) {
         if (results[i].error) throw *results[i].error;
         tips[i] = results[i].revision;
       }
-      notify(options, "catch-up edits", round * kCatchUpRecords, kCatchUpEdits);
+      options.notify("catch-up edits", round * kCatchUpRecords, kCatchUpEdits);
     }
     BenchFigure catch_up;
     catch_up.name = "catch_up";

@@ -29,10 +29,6 @@ double seconds_since(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
-void notify(const BenchOptions& options, std::string_view stage, size_t done, size_t total) {
-  if (options.progress) options.progress(stage, done, total);
-}
-
 Table households() { return households_table(); }
 
 std::string district_of(size_t i) { return district_name(i); }
@@ -140,7 +136,7 @@ BenchReport run_scope_bench(const BenchOptions& options) {
   big->prepare_scope(scope);
   small->prepare_scope(scope);
   if (postgres) {
-    notify(options, "scope: VACUUM ANALYZE", 0, 1);
+    options.notify("scope: VACUUM ANALYZE", 0, 1);
     pg_vacuum_analyze(big_schema->conninfo());
     pg_vacuum_analyze(small_schema->conninfo());
   }
@@ -148,7 +144,7 @@ BenchReport run_scope_bench(const BenchOptions& options) {
   std::unique_ptr<Engine> from_big = device(dir.path() / "device_big.db", scope, options);
   std::unique_ptr<Engine> from_small = device(dir.path() / "device_small.db", scope, options);
 
-  notify(options, "scope: initial pull", 0, district_records);
+  options.notify("scope: initial pull", 0, district_records);
   const double small_seconds = timed_sync(*small, *from_small, district_records);
   reset_peak();
   const size_t rss_before = peak_rss_kib();
@@ -174,7 +170,7 @@ BenchReport run_scope_bench(const BenchOptions& options) {
     changed.push_back(i);
     if (inside) changed_in_district.push_back(i);
   }
-  notify(options, "scope: incremental changes", 0, changed.size());
+  options.notify("scope: incremental changes", 0, changed.size());
   update(*big, changed);
   update(*small, changed_in_district);
   const double small_incremental = timed_sync(*small, *from_small, changed_in_district.size());

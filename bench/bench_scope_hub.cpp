@@ -37,10 +37,6 @@ double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
-void notify(const BenchOptions& options, std::string_view stage, size_t done, size_t total) {
-  if (options.progress) options.progress(stage, done, total);
-}
-
 std::string count_text(size_t n) {
   std::string digits = std::to_string(n), out;
   for (size_t i = 0; i < digits.size(); ++i) {
@@ -217,7 +213,7 @@ Secrets create_tokens(const BenchOptions& options, const ScopeHubDatabases& dbs)
   for (size_t k = 0; k < options.tokens; ++k) {
     s.memory.push_back(
         create_token(*large, "bench-mem-" + std::to_string(k), memory_scope(dbs.pulled, k), false));
-    if (k % 100 == 99) notify(options, "scope: creating tokens", k + 1, options.tokens);
+    if (k % 100 == 99) options.notify("scope: creating tokens", k + 1, options.tokens);
   }
   s.memory_seconds = seconds_since(start);
   return s;
@@ -232,7 +228,7 @@ BenchFigure token_pull(const BenchOptions& options, const ScopeHubDatabases& dbs
       open_url(options, "sqlite:" + (dbs.dir / "pull_small.db").string());
   std::unique_ptr<Engine> from_large =
       open_url(options, "sqlite:" + (dbs.dir / "pull_large.db").string());
-  notify(options, "scope: pull with a scoped token", 0, expected);
+  options.notify("scope: pull with a scoped token", 0, expected);
   std::unique_ptr<HttpEngine> small_hub = client(small.url(), secrets.small);
   const double small_seconds =
       timed_pull(*from_small, *small_hub, expected, "the pull from the district's hub");
@@ -275,7 +271,7 @@ size_t change_every_district(const BenchOptions& options, HttpEngine& admin, siz
       parts[total++ % kWriters].push_back(i);
     }
   }
-  notify(options, "scope: changes on the hub", 0, total);
+  options.notify("scope: changes on the hub", 0, total);
   all_at_once(kWriters, [&](size_t w) { update_households(admin, parts[w], version); });
   return total;
 }
@@ -292,7 +288,7 @@ BenchFigure devices(const BenchOptions& options, const ScopeHubDatabases& dbs,
     hub[k] = client(large.url(), secrets.devices[k]);
     smallest = std::min(smallest, district_size(dbs.records, k));
   }
-  notify(options, "scope: devices' first pull", 0, n);
+  options.notify("scope: devices' first pull", 0, n);
   all_at_once(n, [&](size_t k) {
     timed_pull(*device[k], *hub[k], district_size(dbs.records, k),
                "device " + std::to_string(k) + "'s first pull");
@@ -302,14 +298,14 @@ BenchFigure devices(const BenchOptions& options, const ScopeHubDatabases& dbs,
   const size_t per_district = std::max<size_t>(1, smallest / 100);
   std::unique_ptr<HttpEngine> admin = client(large.url(), secrets.admin);
   const size_t changed = change_every_district(options, *admin, dbs.records, per_district, 0, 2);
-  notify(options, "scope: devices one at a time", 0, n);
+  options.notify("scope: devices one at a time", 0, n);
   std::vector<double> alone(n);
   for (size_t k = 0; k < n; ++k) {
     alone[k] = timed_sync(*device[k], *hub[k], per_district,
                           "device " + std::to_string(k) + "'s sync alone");
   }
   change_every_district(options, *admin, dbs.records, per_district, per_district, 3);
-  notify(options, "scope: devices at once", 0, n);
+  options.notify("scope: devices at once", 0, n);
   std::vector<double> together(n);
   const double wall = all_at_once(n, [&](size_t k) {
     together[k] = timed_sync(*device[k], *hub[k], per_district,
@@ -367,7 +363,7 @@ Memory serve_requests(const BenchOptions& options, const ScopeHubDatabases& dbs,
       hub->request("GET", k % 2 == 0
                               ? "/v1/tables/" + std::string(kHouseholds) + "/records?limit=10"
                               : std::string("/v1/changes?limit=10"));
-      if (k % 100 == 99) notify(options, "scope: hub memory, " + name, k + 1, total);
+      if (k % 100 == 99) options.notify("scope: hub memory, " + name, k + 1, total);
     }
   });
   m.rss_kib = process_status_kib(server.pid(), "VmRSS");
@@ -421,7 +417,7 @@ void run_scope_hub_benches(const BenchOptions& options, const ScopeHubDatabases&
   if (options.devices > 0 && dbs.records < options.devices) {
     throw Error(ErrorCode::invalid_value, "bench: fewer records than devices");
   }
-  notify(options, "scope: creating tokens", 0, options.tokens);
+  options.notify("scope: creating tokens", 0, options.tokens);
   const Secrets secrets = create_tokens(options, dbs);
   {
     ServerProcess large(dbs.dir, dbs.large_url, options.durability, true, "serve_large");
