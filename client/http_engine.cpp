@@ -183,22 +183,29 @@ ServerInfo HttpEngine::info() {
   return info;
 }
 
+ServerInfo HttpEngine::info_with_tables() {
+  ServerInfo about = info_from_json(call({"GET", "/v1?tables=true", {}, {}}).body);
+  remember_limits(about);
+  // A server that does not list them there (an older one): ask apart.
+  if (!about.tables) about.tables = list_tables();
+  return about;
+}
+
 std::optional<Scope> HttpEngine::scope() {
-  ServerInfo about = info();
+  ServerInfo about = info_with_tables();
   if (about.scope.empty()) return std::nullopt;
-  return parse_scope(about.scope, list_tables());
+  return parse_scope(about.scope, *about.tables);
 }
 
 std::optional<Scope> HttpEngine::token_scope() {
-  ServerInfo about = info();
+  ServerInfo about = info_with_tables();
   if (about.token_scope.empty()) return std::nullopt;
-  return parse_scope(about.token_scope, list_tables());
+  return parse_scope(about.token_scope, *about.tables);
 }
 
 std::optional<Scope> HttpEngine::token_write_scope() {
-  ServerInfo about = info();
-  if (about.token_write_scope.empty()) return std::nullopt;
-  return readable_write_scope(about.token_write_scope, list_tables());
+  ServerInfo about = info_with_tables();
+  return readable_write_scope(about.token_write_scope, *about.tables);
 }
 
 std::optional<Scope> HttpEngine::readable_write_scope(const std::string& text,
@@ -396,14 +403,9 @@ WrittenAndSaved HttpEngine::write_replicated_then_save(const std::vector<RemoteR
 }
 
 Overview HttpEngine::overview() {
-  ServerInfo about = info_from_json(call({"GET", "/v1?tables=true", {}, {}}).body);
-  remember_limits(about);
+  ServerInfo about = info_with_tables();
   Overview o;
   o.db_id = about.db_id;
-  if (!about.tables) {
-    throw Error(ErrorCode::internal,
-                url_.str() + ": GET /v1?tables=true answered without the tables");
-  }
   o.tables = std::move(*about.tables);
   if (!about.scope.empty()) o.scope = parse_scope(about.scope, o.tables);
   if (!about.token_scope.empty()) {

@@ -111,6 +111,10 @@ class HttpEngine final : public Engine {
 
   // The server's `GET /v1` object (db_id, backend, update_seq in one call).
   ServerInfo info();
+  // The same with `tables` set: one request (GET /v1?tables=true), two for
+  // a server that does not list them there. scope(), token_scope(),
+  // token_write_scope() and overview() parse their scopes against them.
+  ServerInfo info_with_tables();
   const HttpUrl& url() const { return url_; }
   // Bytes sent and received so far, on the wire.
   uint64_t bytes_moved() const;

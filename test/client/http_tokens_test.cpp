@@ -73,13 +73,17 @@ TEST_CASE("http engine: token_scope reads GET /v1 at every call") {
   REQUIRE(scope.has_value());
   CHECK(outpost::scope_text(*scope) == "households: district = 'south'");
   CHECK(f.requests->size() == 4);
+  // Those answers were an older server's, without the tables in GET /v1:
+  // they were asked apart. A server that lists them answers in one request.
   // A token without a scope, or no token: nullopt, and the database's own
   // scope is another thing.
   info.token_scope.clear();
+  info.tables = outpost::tables_from_json(kTables);
   f.answer(json(200, outpost::info_to_json(info)));
   CHECK_FALSE(f.engine->token_scope().has_value());
   f.answer(json(200, outpost::info_to_json(info)));
   CHECK_FALSE(f.engine->scope().has_value());
+  CHECK(f.requests->size() == 6);
 }
 
 TEST_CASE("http engine: tokens() manages the server's tokens over /v1/tokens") {
