@@ -3,8 +3,15 @@
 #   make deps    install missing Debian packages (scripts/install-deps.sh)
 #   make build   configure with CMake and build into $(BUILD_DIR)
 #   make run     deps + build + scripts/run.sh   (OUTPOST_DB, RUN_ARGS)
-#   make test    deps + build + scripts/test.sh  (TEST_ARGS passed to doctest)
-#   make clean   remove $(BUILD_DIR)
+#   make test    deps + build + scripts/test.sh  (TEST_ARGS passed to doctest;
+#                then scripts/test-abi.sh tests liboutpost.so, the C ABI)
+#   make install build + cmake --install: include/outpost.h, liboutpost.so*,
+#                outpost.pc (pkg-config) and the outpost CLI into $(PREFIX)
+#                (default /usr/local; GNUInstallDirs), staged under $(DESTDIR)
+#                when set: make install PREFIX=/usr DESTDIR=/tmp/stage
+#   make device  build only liboutpost.so, without PostgreSQL (libpq), server,
+#                CLI or tests (-DOUTPOST_DEVICE=ON), into $(BUILD_DIR)-device
+#   make clean   remove $(BUILD_DIR) and $(BUILD_DIR)-device*
 
 SHELL := /bin/bash
 .SHELLFLAGS := -euo pipefail -c
@@ -12,10 +19,12 @@ SHELL := /bin/bash
 BUILD_DIR  ?= build
 BUILD_TYPE ?= RelWithDebInfo
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
+PREFIX     ?= /usr/local
+DESTDIR    ?=
 
 export BUILD_DIR
 
-.PHONY: all deps configure build run test clean
+.PHONY: all deps configure build run test install device clean
 
 all: build
 
@@ -34,5 +43,12 @@ run: build
 test: build
 	bash scripts/test.sh
 
+install: build
+	DESTDIR="$(DESTDIR)" cmake --install $(BUILD_DIR) --prefix "$(PREFIX)"
+
+device: deps
+	cmake -S . -B $(BUILD_DIR)-device -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) -DOUTPOST_DEVICE=ON
+	cmake --build $(BUILD_DIR)-device -j$(JOBS)
+
 clean:
-	rm -rf $(BUILD_DIR)
+	rm -rf $(BUILD_DIR) $(BUILD_DIR)-device $(BUILD_DIR)-device-asan

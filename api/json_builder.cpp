@@ -48,6 +48,19 @@ bool JsonNode::is_object() const { return value_of(value_).IsObject(); }
 bool JsonNode::is_array() const { return value_of(value_).IsArray(); }
 bool JsonNode::is_string() const { return value_of(value_).IsString(); }
 bool JsonNode::is_true() const { return value_of(value_).IsTrue(); }
+bool JsonNode::is_bool() const { return value_of(value_).IsBool(); }
+
+std::optional<int64_t> JsonNode::integer() const {
+  const rapidjson::Value& v = value_of(value_);
+  if (!v.IsInt64()) return std::nullopt;
+  return v.GetInt64();
+}
+
+std::optional<double> JsonNode::number() const {
+  const rapidjson::Value& v = value_of(value_);
+  if (!v.IsNumber()) return std::nullopt;
+  return v.GetDouble();
+}
 
 std::optional<JsonNode> JsonNode::member(std::string_view name) const {
   const rapidjson::Value& v = value_of(value_);

@@ -76,6 +76,12 @@ class JsonNode {
   bool is_array() const;
   bool is_string() const;
   bool is_true() const;  // the literal true
+  bool is_bool() const;  // true or false
+  // An integer that fits int64_t; nullopt for any other value (a string,
+  // a fraction, a number out of range).
+  std::optional<int64_t> integer() const;
+  // Any number, as a double; nullopt for any other value.
+  std::optional<double> number() const;
   // The first member called `name`; nullopt when there is none or this is not
   // an object.
   std::optional<JsonNode> member(std::string_view name) const;

@@ -422,6 +422,22 @@ const ScopeClause* Scope::find(std::string_view table) const {
   return it != clauses.end() && it->table == table ? &*it : nullptr;
 }
 
+Scope parse_where(std::string_view table, std::string_view clause,
+                  const std::vector<Table>& tables) {
+  const bool known =
+      std::any_of(tables.begin(), tables.end(), [&](const Table& t) { return t.name == table; });
+  if (!known) {
+    throw Error(ErrorCode::unknown_table, "there is no table '" + std::string(table) + "'");
+  }
+  std::string trimmed(clause);
+  while (!trimmed.empty() && (trimmed.back() == ' ' || trimmed.back() == ';')) trimmed.pop_back();
+  if (trimmed.find(';') != std::string::npos) {
+    invalid_scope("a where clause is the clause of one table (no ';'): '" + std::string(clause) +
+                  "'");
+  }
+  return parse_scope(std::string(table) + ": " + trimmed, tables);
+}
+
 Scope parse_scope(std::string_view text, const std::vector<Table>& tables,
                   const ScopeLimits& limits) {
   if (text.size() > limits.max_text_bytes) {

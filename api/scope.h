@@ -66,6 +66,14 @@ constexpr ScopeLimits kStoredScopeLimits{16 * 1024 * 1024, 1000000};
 Scope parse_scope(std::string_view text, const std::vector<Table>& tables,
                   const ScopeLimits& limits = {});
 
+// A filter on one table (`records list --where`, outpost_list): `clause`
+// is a clause's text without the table ("district = 'x' AND size IN (5,
+// 6)"), parsed as the scope "table: clause". Error(unknown_table) when
+// `tables` has no `table`; Error(invalid_scope) for a bad clause or one
+// holding ';'.
+Scope parse_where(std::string_view table, std::string_view clause,
+                  const std::vector<Table>& tables);
+
 // The canonical text: clauses "table: pred AND pred" joined by "; ", with
 // string-like literals quoted ('' escaping a quote). parse_scope of this text
 // gives the same Scope back, except for a Scope without clauses (covering

@@ -111,6 +111,19 @@ void validate_table(const Table& table) {
   }
 }
 
+void check_table_put(const std::optional<Table>& existing, const Table& incoming) {
+  if (!existing) return;
+  for (const Column& column : incoming.columns) {
+    if (column.required && existing->find_column(column.name) == nullptr) {
+      throw Error(ErrorCode::schema_conflict,
+                  "table " + quote_for_message(incoming.name) + ": column " +
+                      quote_for_message(column.name) +
+                      " cannot be added as required, since records written before it existed "
+                      "do not have it (schemas only grow); add it with \"required\": false");
+    }
+  }
+}
+
 Table merge_tables(const Table& existing, const Table& incoming) {
   if (existing.name != incoming.name) {
     throw Error(ErrorCode::internal, "merge_tables: cannot merge table " +

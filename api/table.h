@@ -40,6 +40,12 @@ void validate_table(const Table& table);
 // Error(schema_conflict). Columns added to an existing table are never
 // required. Returns the merged definition.
 Table merge_tables(const Table& existing, const Table& incoming);
+// A definition put by hand (PUT /v1/tables/{t}, outpost_table_put) against
+// the stored one, if any: a column added to an existing table may not be
+// required, since records written before it lack it. Error(schema_conflict)
+// naming the column; merge_tables (replication) makes such a column
+// optional instead.
+void check_table_put(const std::optional<Table>& existing, const Table& incoming);
 
 // The history table's SQL name: "<name>_history".
 std::string history_table_name(std::string_view table);

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "bench/bench_capi.h"
 #include "bench/bench_http.h"
 #include "bench/bench_link.h"
 #include "bench/bench_put.h"
@@ -27,6 +28,8 @@ constexpr BenchScenario kScenarios[] = {
      "pull one district of a large database into a scoped device vs from a database holding "
      "only it",
      run_scope_bench},
+    {"capi", "batched writes through the C ABI (outpost_bulk_docs) and from Python vs the C++ API",
+     run_capi_bench},
 };
 
 }  // namespace

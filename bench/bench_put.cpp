@@ -34,21 +34,6 @@ std::string base36(size_t v) {
   return out;
 }
 
-Edit bench_edit(size_t i) {
-  BaselineRow row = bench_row(i);
-  Edit edit;
-  edit.kind = Edit::Kind::put;
-  edit.table = kTable;
-  edit.id = std::move(row.id);
-  edit.attributes.emplace("name", Value::from_string(std::move(row.name)));
-  edit.attributes.emplace("city", Value::from_string(std::move(row.city)));
-  edit.attributes.emplace("qty", Value::from_int(row.qty));
-  edit.attributes.emplace("seq", Value::from_int(row.seq));
-  edit.attributes.emplace("price", Value::from_float(row.price));
-  edit.attributes.emplace("active", Value::from_bool(row.active));
-  return edit;
-}
-
 double seconds_since(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
@@ -106,11 +91,34 @@ class Scratch {
   int files_ = 0;
 };
 
-// Writes records [0, count) through Engine::write, `per_write` per call, from
-// `writers` threads each taking an equal share, into the fresh database at
-// `url`. Returns the seconds the writes took.
-double time_engine(const BenchOptions& options, const std::string& url, size_t count,
-                   size_t per_write, std::string_view stage, size_t writers = 1) {
+BenchFigure figure(std::string name, std::string label, size_t records, size_t per_transaction) {
+  BenchFigure f;
+  f.name = std::move(name);
+  f.label = std::move(label);
+  f.records = records;
+  f.per_transaction = per_transaction;
+  return f;
+}
+
+}  // namespace
+
+Edit bench_edit(size_t i) {
+  BaselineRow row = bench_row(i);
+  Edit edit;
+  edit.kind = Edit::Kind::put;
+  edit.table = kTable;
+  edit.id = std::move(row.id);
+  edit.attributes.emplace("name", Value::from_string(std::move(row.name)));
+  edit.attributes.emplace("city", Value::from_string(std::move(row.city)));
+  edit.attributes.emplace("qty", Value::from_int(row.qty));
+  edit.attributes.emplace("seq", Value::from_int(row.seq));
+  edit.attributes.emplace("price", Value::from_float(row.price));
+  edit.attributes.emplace("active", Value::from_bool(row.active));
+  return edit;
+}
+
+double time_engine_writes(const BenchOptions& options, const std::string& url, size_t count,
+                          size_t per_write, std::string_view stage, size_t writers) {
   OpenOptions open_options;
   open_options.durability = options.durability;
   std::unique_ptr<Engine> engine = open_engine(url, open_options);
@@ -166,17 +174,6 @@ double time_engine(const BenchOptions& options, const std::string& url, size_t c
   return seconds;
 }
 
-BenchFigure figure(std::string name, std::string label, size_t records, size_t per_transaction) {
-  BenchFigure f;
-  f.name = std::move(name);
-  f.label = std::move(label);
-  f.records = records;
-  f.per_transaction = per_transaction;
-  return f;
-}
-
-}  // namespace
-
 BaselineRow bench_row(size_t i) {
   char id[32];
   std::snprintf(id, sizeof id, "rec%08zu", i);
@@ -213,8 +210,8 @@ BenchReport run_put_bench(const BenchOptions& options) {
   const size_t batch = options.batch == 0 ? 1 : options.batch;
   BenchFigure batched = figure("put_batched", "put batched (" + std::to_string(batch) + "/txn)",
                                options.records, batch);
-  batched.engine_seconds = time_engine(options, scratch.engine_url("batched"), options.records,
-                                       batch, "engine, batched");
+  batched.engine_seconds = time_engine_writes(options, scratch.engine_url("batched"),
+                                              options.records, batch, "engine, batched");
   batched.baseline_seconds = scratch.time_baseline(options.records, batch, "raw, batched");
   result.figures.push_back(batched);
 
@@ -225,16 +222,17 @@ BenchReport run_put_bench(const BenchOptions& options) {
     BenchFigure concurrent =
         figure("put_concurrent", "put " + std::to_string(kWriters) + " writers vs 1 raw",
                options.records, batch);
-    concurrent.engine_seconds = time_engine(options, scratch.engine_url("concurrent"),
-                                            options.records, batch, "engine, 8 writers", kWriters);
+    concurrent.engine_seconds =
+        time_engine_writes(options, scratch.engine_url("concurrent"), options.records, batch,
+                           "engine, 8 writers", kWriters);
     concurrent.baseline_seconds = batched.baseline_seconds;
     result.figures.push_back(concurrent);
   }
 
   if (options.single_records > 0) {
     BenchFigure single = figure("put_single", "put single (1/txn)", options.single_records, 1);
-    single.engine_seconds = time_engine(options, scratch.engine_url("single"),
-                                        options.single_records, 1, "engine, single");
+    single.engine_seconds = time_engine_writes(options, scratch.engine_url("single"),
+                                               options.single_records, 1, "engine, single");
     single.baseline_seconds = scratch.time_baseline(options.single_records, 1, "raw, single");
     result.figures.push_back(single);
   }

@@ -20,13 +20,7 @@ Scope parse_scope_for(Engine& engine, std::string_view text) {
 
 Scope parse_where(Engine& engine, const std::string& table, std::string_view clause) {
   require_table(engine, table);
-  std::string trimmed(clause);
-  while (!trimmed.empty() && (trimmed.back() == ' ' || trimmed.back() == ';')) trimmed.pop_back();
-  if (trimmed.find(';') != std::string::npos) {
-    throw Error(ErrorCode::invalid_scope,
-                "--where takes the clause of one table (no ';'): '" + std::string(clause) + "'");
-  }
-  return parse_scope_for(engine, table + ": " + trimmed);
+  return outpost::parse_where(table, clause, engine.list_tables());
 }
 
 namespace {
@@ -34,29 +28,9 @@ namespace {
 // How many of the records waiting for a push are listed in text output.
 constexpr size_t kWaitingShown = 10;
 
-// "scope" and "fingerprint", null without a scope.
-void scope_fields(JsonBuilder& w, const std::optional<Scope>& scope) {
-  w.string("scope");
-  if (scope) {
-    w.string(scope_text(*scope));
-  } else {
-    w.null();
-  }
-  w.string("fingerprint");
-  if (scope) {
-    w.string(scope_fingerprint(*scope));
-  } else {
-    w.null();
-  }
-}
-
 void print_scope(const Context& context, const std::optional<Scope>& scope) {
   if (context.json) {
-    JsonBuilder w;
-    w.start_object();
-    scope_fields(w, scope);
-    w.end_object();
-    std::cout << w.str() << "\n";
+    std::cout << scope_outcome_json(scope) << "\n";
     return;
   }
   if (!scope) {
@@ -72,14 +46,7 @@ void print_scope(const Context& context, const std::optional<Scope>& scope) {
 void print_outcome(const Context& context, const std::optional<Scope>& scope,
                    const PurgeOutcome& outcome) {
   if (context.json) {
-    JsonBuilder w;
-    w.start_object();
-    scope_fields(w, scope);
-    w.field_count("purged", outcome.purged);
-    w.string("waiting");
-    w.strings(outcome.waiting);
-    w.end_object();
-    std::cout << w.str() << "\n";
+    std::cout << scope_outcome_json(scope, &outcome) << "\n";
     return;
   }
   if (scope) {

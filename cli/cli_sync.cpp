@@ -9,7 +9,6 @@
 #include <atomic>
 #include <cerrno>
 #include <chrono>
-#include <climits>
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
@@ -19,7 +18,6 @@
 #include <utility>
 
 #include "api/error.h"
-#include "api/json_builder.h"
 #include "api/scope.h"
 #include "api/table.h"
 #include "cli/command.h"
@@ -28,10 +26,7 @@
 #include "reconciler/checkpoint.h"
 #include "reconciler/refusals.h"
 #include "reconciler/replicator.h"
-#include "reconciler/scoping.h"
-#include "reconciler/stop.h"
-#include "utils/backoff.h"
-#include "utils/log.h"
+#include "reconciler/sync_session.h"
 
 namespace outpost::cli {
 
@@ -194,19 +189,9 @@ void print_errors(const ReplicationReport& r) {
 }
 
 // The other database: a server (http:// or https://) or a database URL.
-struct Remote {
-  std::unique_ptr<Engine> engine;
-  HttpEngine* http = nullptr;  // engine, when it is a server
-};
-
-Remote open_remote(const Context& context, const ParsedArgs& args, const std::string& url) {
-  Remote remote;
-  if (is_http_url(url)) {
-    std::unique_ptr<HttpEngine> http = open_http_engine(url, http_client_options(args));
-    remote.http = http.get();
-    remote.engine = std::move(http);
-    return remote;
-  }
+std::unique_ptr<Engine> open_remote(const Context& context, const ParsedArgs& args,
+                                    const std::string& url) {
+  if (is_http_url(url)) return open_http_engine(url, http_client_options(args));
   for (const char* option : {"token", "insecure", "cacert"}) {
     if (args.has(option)) {
       throw UsageError(std::string("--") + option + " applies only to an http(s):// --remote");
@@ -214,79 +199,7 @@ Remote open_remote(const Context& context, const ParsedArgs& args, const std::st
   }
   OpenOptions options;
   options.durability = context.durability;
-  remote.engine = open_engine(url, options);
-  return remote;
-}
-
-// Runs `fn`; in continuous mode an unavailable remote (the hub is down, the
-// network is gone) is waited for with capped backoff until it answers or the
-// run is cancelled.
-template <typename Fn>
-auto when_reachable(bool continuous, const std::stop_token& stop, Fn&& fn) -> decltype(fn()) {
-  Backoff backoff(std::chrono::milliseconds(200), std::chrono::milliseconds(10000), INT_MAX);
-  for (;;) {
-    backoff.next_attempt();
-    try {
-      return fn();
-    } catch (const Error& e) {
-      if (!continuous || e.code() != ErrorCode::unavailable || stop.stop_requested()) throw;
-      std::cerr << "waiting for the remote: " << printable(e.message()) << "\n" << std::flush;
-      if (sleep_unless_stopped(stop, backoff.delay())) throw;
-    }
-  }
-}
-
-// Tokens with scopes (DESIGN.md section 14): a device that syncs with a
-// hub through a token with a read scope holds that scope as its own. The
-// device is the local database and the hub the server, whichever of --db
-// and --remote each is.
-struct TokenSides {
-  Engine* device = nullptr;
-  Engine* hub = nullptr;
-  bool device_is_db = true;  // the device is --db: sync(db, remote) pushes first
-
-  explicit operator bool() const { return device != nullptr; }
-};
-
-TokenSides token_sides(Engine& db, Engine& remote) {
-  const bool db_http = db.backend() == "http";
-  const bool remote_http = remote.backend() == "http";
-  if (!db_http && remote_http) return {&db, &remote, true};
-  if (db_http && !remote_http) return {&remote, &db, false};
-  return {};
-}
-
-// A scope the device adopted, for the summary and --json.
-struct Adoption {
-  Scope scope;
-  PurgeOutcome outcome;
-};
-
-std::string fingerprint_of(const std::optional<Scope>& scope) {
-  return scope ? scope_fingerprint(*scope) : std::string();
-}
-
-// "adopted_scope": {"scope", "fingerprint", "purged", "waiting"} or null.
-std::string adoption_json(const std::optional<Adoption>& adopted) {
-  JsonBuilder w;
-  if (!adopted) {
-    w.null();
-    return w.str();
-  }
-  w.start_object();
-  w.field("scope", scope_text(adopted->scope));
-  w.field("fingerprint", scope_fingerprint(adopted->scope));
-  w.field_count("purged", adopted->outcome.purged);
-  w.field_count("waiting", adopted->outcome.waiting.size());
-  w.end_object();
-  return w.str();
-}
-
-// Adds "adopted_scope" to a report's JSON object.
-std::string with_adoption(std::string json, const std::optional<Adoption>& adopted) {
-  if (json.empty() || json.back() != '}') return json;
-  json.pop_back();
-  return json + ",\"adopted_scope\":" + adoption_json(adopted) + "}";
+  return open_engine(url, options);
 }
 
 // `sync --rejected`: the documents each direction's replication recorded as
@@ -351,249 +264,60 @@ int run_sync(Context& context, const ParsedArgs& args) {
   if (pull && push) {
     throw UsageError("--pull and --push exclude each other (give neither to sync both ways)");
   }
-  ReplicationOptions options;
+  SyncSessionOptions session;
+  ReplicationOptions& options = session.replication;
   options.tables = split_list(args.get_or("tables", ""));
   for (const std::string& t : options.tables) validate_table_name(t);
   options.batch_size = static_cast<size_t>(args.get_int("batch", 1000, 1, 10000));
   options.continuous = args.has("continuous");
+  session.direction = pull ? SyncDirection::pull : push ? SyncDirection::push : SyncDirection::both;
+  session.scope_text = args.get("scope");
+  session.local_name = "--db " + context.effective_db_url();
+  session.remote_name = "--remote " + *remote_url;
 
   StopOnSignal stop_on_signal;
   options.stop = stop_on_signal.token();
   std::unique_ptr<Engine> local = context.open();
-  Remote opened = open_remote(context, args, *remote_url);
-  Engine* remote = opened.engine.get();
-  // What the whole command moves over the network, for the summary.
-  auto traffic_now = [&] {
-    std::optional<Traffic> sum;
-    for (Engine* e : {local.get(), remote}) {
-      if (std::optional<Traffic> t = e->traffic()) {
-        if (!sum) sum.emplace();
-        *sum += *t;
-      }
-    }
-    return sum;
-  };
-  const std::optional<Traffic> traffic_start = traffic_now();
+  std::unique_ptr<Engine> remote = open_remote(context, args, *remote_url);
   const std::string local_id = local->db_id();
-  // One request tells the remote's id and its token's scope (adopted below).
-  const Overview remote_view =
-      when_reachable(options.continuous, options.stop, [&] { return remote->overview(); });
-  if (local_id == remote_view.db_id) {
-    throw Error(ErrorCode::invalid_value, "--db " + context.effective_db_url() + " and --remote " +
-                                              *remote_url + " are the same database (db_id " +
-                                              local_id + ")");
-  }
-  for (const std::string& t : options.tables) {
-    if (!local->get_table(t) &&
-        !when_reachable(options.continuous, options.stop, [&] { return remote->get_table(t); })) {
-      throw Error(ErrorCode::unknown_table, "--tables: neither database has a table '" + t + "'");
-    }
-  }
-
-  if (auto text = args.get("scope")) {
-    // Parsed against the target's tables when it is local, else the
-    // source's; a scope that fails against one side is tried on the other.
-    std::vector<Engine*> sides{local.get(), remote};
-    if (push && opened.http == nullptr) std::swap(sides[0], sides[1]);
-    std::optional<Error> first;
-    for (Engine* side : sides) {
-      try {
-        const std::vector<Table> tables =
-            when_reachable(options.continuous, options.stop, [&] { return side->list_tables(); });
-        options.scope = std::make_shared<const Scope>(parse_scope(*text, tables));
-        break;
-      } catch (const Error& e) {
-        if (e.code() != ErrorCode::invalid_scope) throw;
-        if (!first) first = e;
-      }
-    }
-    if (!options.scope) throw *first;
-  }
+  SyncProgress progress(local_id);
+  session.on_notice = [&](const std::string& notice) {
+    progress.clear();
+    std::cerr << printable(notice) << "\n" << std::flush;
+  };
 
   if (args.has("rejected")) {
+    // The checks a sync makes first, and its scope; then nothing is synced.
+    options.scope = prepare_sync_session(*local, *remote, session).scope;
     if (options.continuous) throw UsageError("--rejected and --continuous exclude each other");
     return list_rejected(context, *local, *remote, options, pull, push);
   }
 
-  SyncProgress progress(local_id);
-  if (!context.json) options.progress = [&](const ReplicationProgress& p) { progress.update(p); };
-
-  // The device adopts its token's scope before anything is copied; a
-  // continuous sync checks it again every --scope-check-ms and follows a
-  // re-scope without a restart.
-  const TokenSides sides = token_sides(*local, *remote);
-  std::optional<Adoption> adopted;  // the last scope adopted
-  // One line per scope adopted (stdout; --json: "adopted_scope").
-  auto adopt = [&](const std::optional<Scope>& token_scope) {
-    PurgeOutcome outcome;
-    std::optional<Scope> scope = adopt_scope(*sides.device, *sides.hub, token_scope, &outcome);
-    if (!scope) return false;
-    if (!context.json) {
-      progress.clear();
-      std::cout << "scope: adopted the token's scope " << scope_fingerprint(*scope).substr(0, 12)
-                << " (" << printable(scope_text(*scope)) << "); " << count(outcome.purged)
-                << " purged, " << count(outcome.waiting.size()) << " waiting for a push\n"
-                << std::flush;
-    }
-    adopted = Adoption{std::move(*scope), std::move(outcome)};
-    return true;
-  };
-  bool rescoped = false;
-  if (sides) {
-    rescoped = when_reachable(options.continuous, options.stop, [&] {
-      return adopt(sides.hub == remote ? remote_view.token_scope : sides.hub->token_scope());
-    });
-  }
-  const std::chrono::milliseconds scope_check{
+  session.scope_check = std::chrono::milliseconds{
       args.get_int("scope-check-ms", 30000, 10, int64_t{24} * 3600 * 1000)};
-
-  // One run in the requested directions. After a re-scope, what the hub
-  // lacks is pushed before anything is pulled (the pull then purges what
-  // left the scope, which only a push can let go): a push runs first, and
-  // then the sync (whose two directions run side by side).
-  auto one_run = [&](const ReplicationOptions& o, bool push_first) {
-    std::pair<ReplicationReport, std::string> out;
-    if (pull || push) {
-      out.first = pull ? replicate(*remote, *local, o) : replicate(*local, *remote, o);
-      out.second = replication_report_to_json(out.first);
-      return out;
-    }
-    ReplicationReport first;
-    if (push_first && sides) {
-      first = replicate(*sides.device, *sides.hub, o);
-      if (first.fatal || first.cancelled) {
-        out.first = first;
-        out.second = replication_report_to_json(first);
-        return out;
-      }
-    }
-    SyncReport report = sync(*local, *remote, o);
-    if (push_first && sides) {
-      // The same direction as the device's push in the sync.
-      ReplicationReport& same = sides.device_is_db ? report.a_to_b : report.b_to_a;
-      first.add(same);
-      same = std::move(first);
-      // Measured over the sync alone: the command's summary counts it all.
-      report.traffic.reset();
-    }
-    out.first = report.combined();
-    out.second = sync_report_to_json(report);
-    return out;
-  };
-
-  ReplicationReport total;
-  std::string what = pull ? "pull" : push ? "push" : "sync";
-  std::string json;
-  // Continuous: a run that stops because the remote went away (every retry
-  // of a call failed) starts again from its checkpoints once it is back.
-  Backoff again(std::chrono::milliseconds(500), std::chrono::milliseconds(10000), INT_MAX);
-  for (bool done = false; !done;) {
-    again.next_attempt();
-    if (options.continuous && rescoped) {
-      // A new scope: push, then pull once (which rescans the new scope and
-      // purges what left it), then follow the feeds again.
-      ReplicationOptions once = options;
-      once.continuous = false;
-      auto [run, text] = one_run(once, true);
-      const bool retry = !options.stop.stop_requested() && run.fatal &&
-                         run.fatal->code() == ErrorCode::unavailable;
-      if (retry) {
-        run.fatal.reset();
-        total.add(run);
-        progress.clear();
-        std::cerr << "remote unavailable, reconnecting\n" << std::flush;
-        sleep_unless_stopped(options.stop, again.delay());
-        continue;
-      }
-      std::optional<Error> fatal = run.fatal;
-      total.add(run);
-      json = std::move(text);
-      if (fatal || options.stop.stop_requested()) {
-        total.fatal = fatal;
-        break;
-      }
-      rescoped = false;
-    }
-    // A continuous run is stopped early when the token's scope changes
-    // (checked every --scope-check-ms by a thread of its own).
-    std::stop_source round;
-    std::stop_callback forward(options.stop, [&round] { round.request_stop(); });
-    ReplicationOptions each = options;
-    each.stop = round.get_token();
-    std::atomic<bool> changed{false};
-    std::jthread watcher;
-    const std::string held = sides ? fingerprint_of(sides.device->scope()) : std::string();
-    // Whether the token's scope is no longer the one the device holds.
-    auto scope_moved = [&] {
-      try {
-        std::optional<Scope> now = sides.hub->token_scope();
-        return now && scope_fingerprint(*now) != held;
-      } catch (const Error& e) {
-        // Unreachable or refused: the runs meet the same and report it.
-        log_debug("sync", "cannot read the token's scope", {{"message", e.message()}});
-        return false;
-      }
-    };
-    if (options.continuous && sides) {
-      watcher = std::jthread([&](std::stop_token stop) {
-        while (!sleep_unless_stopped(stop, scope_check)) {
-          if (scope_moved()) {
-            changed = true;
-            round.request_stop();
-            return;
-          }
-        }
-      });
-    }
-    auto [run, text] = one_run(each, rescoped);
-    if (watcher.joinable()) {
-      watcher.request_stop();
-      watcher.join();
-    }
-    // A run that failed just after a re-scope, before the watcher saw it (a
-    // table left the token's scope, so the old scope is refused): the
-    // re-scope is carried out all the same.
-    if (options.continuous && sides && !changed && run.fatal && !options.stop.stop_requested() &&
-        scope_moved()) {
-      changed = true;
-    }
-    json = std::move(text);
-    if (changed && !options.stop.stop_requested()) {
-      // Stopped for the re-scope, not by the user.
-      run.cancelled = false;
-      run.fatal.reset();
-      total.add(run);
-      total.cancelled = false;
+  if (!context.json) {
+    options.progress = [&](const ReplicationProgress& p) { progress.update(p); };
+    // One line per scope adopted (stdout; --json: "adopted_scope").
+    session.on_adopt = [&](const ScopeAdoption& a) {
       progress.clear();
-      rescoped =
-          when_reachable(true, options.stop, [&] { return adopt(sides.hub->token_scope()); });
-      again = Backoff(std::chrono::milliseconds(500), std::chrono::milliseconds(10000), INT_MAX);
-      continue;
-    }
-    const bool retry = options.continuous && !options.stop.stop_requested() && run.fatal &&
-                       run.fatal->code() == ErrorCode::unavailable;
-    if (!retry) {
-      std::optional<Error> fatal = run.fatal;
-      total.add(run);
-      total.fatal = fatal;
-      done = true;
-      continue;
-    }
-    run.fatal.reset();
-    total.add(run);
-    progress.clear();
-    std::cerr << "remote unavailable, reconnecting\n" << std::flush;
-    sleep_unless_stopped(options.stop, again.delay());
+      std::cout << "scope: adopted the token's scope " << scope_fingerprint(a.scope).substr(0, 12)
+                << " (" << printable(scope_text(a.scope)) << "); " << count(a.outcome.purged)
+                << " purged, " << count(a.outcome.waiting.size()) << " waiting for a push\n"
+                << std::flush;
+    };
   }
+
+  SyncSessionReport report = run_sync_session(*local, *remote, std::move(session));
   progress.clear();
+  ReplicationReport& total = report.total;
 
   if (context.json) {
-    std::cout << with_adoption(json, adopted) << "\n";
+    std::cout << report.json << "\n";
     return total.ok() ? 0 : 1;
   }
   print_errors(total);
-  if (traffic_start) total.traffic = *traffic_now() - *traffic_start;
-  std::cout << summary_line(what, total) << "\n";
+  if (report.traffic) total.traffic = *report.traffic;
+  std::cout << summary_line(pull ? "pull" : push ? "push" : "sync", total) << "\n";
   std::cout.flush();
   if (total.fatal) throw *total.fatal;
   return total.ok() ? 0 : 1;

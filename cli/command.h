@@ -16,13 +16,14 @@
 #include <vector>
 
 #include "api/engine.h"
+#include "api/version.h"
 #include "cli/args.h"
 #include "client/http_engine.h"
 #include "engine/open.h"
 
 namespace outpost::cli {
 
-inline constexpr std::string_view kVersion = "0.1.0";
+inline constexpr std::string_view kVersion = kOutpostVersion;
 
 // The global options, as they apply to the command being run.
 struct Context {

@@ -2,10 +2,12 @@
 
 #include <cstdlib>
 
-#include "engine/postgres/pg_connection.h"
-#include "engine/postgres/pg_storage.h"
 #include "engine/record_engine.h"
 #include "engine/sqlite/sqlite_storage.h"
+#if OUTPOST_WITH_POSTGRES
+#include "engine/postgres/pg_connection.h"
+#include "engine/postgres/pg_storage.h"
+#endif
 
 namespace outpost {
 
@@ -22,9 +24,15 @@ bool is_postgres_url(std::string_view url) {
 std::unique_ptr<Engine> open_engine(const std::string& given, const OpenOptions& options) {
   std::string url = given.empty() ? default_database_url() : given;
   if (is_postgres_url(url)) {
+#if OUTPOST_WITH_POSTGRES
     // Messages never repeat the URL: it may carry a password.
     std::string conninfo = pg_conninfo_from_url(url);
     return std::make_unique<RecordEngine>(std::make_unique<PgStorage>(conninfo, options), options);
+#else
+    // A device build (OUTPOST_DEVICE) leaves engine/postgres/ and libpq out.
+    throw Error(ErrorCode::unavailable,
+                "this build of outpost has no PostgreSQL support (built with OUTPOST_DEVICE)");
+#endif
   }
   std::string path = url;
   if (url.starts_with("sqlite:")) {

@@ -73,7 +73,7 @@ typedef enum outpost_code {
  * frees that message first. */
 typedef struct outpost_error {
   outpost_code code;
-  char *message; /* owned: freed by outpost_error_clear(); NULL when OK */
+  char* message; /* owned: freed by outpost_error_clear(); NULL when OK */
 } outpost_error;
 
 /* An open database. Opaque. */
@@ -84,17 +84,29 @@ typedef struct outpost_db outpost_db;
  * ---------------------------------------------------------------------- */
 
 /* The library's version, e.g. "0.1.0". Static: do not free. Any thread. */
-OUTPOST_EXPORT const char *outpost_version(void);
+OUTPOST_EXPORT const char* outpost_version(void);
 /* OUTPOST_ABI_VERSION of the library actually loaded. Any thread. */
 OUTPOST_EXPORT int outpost_abi_version(void);
 /* The wire name of a code ("invalid_value"; "cancelled" for
  * OUTPOST_CANCELLED; "unknown" for a number that is no code). Static: do
  * not free. Any thread. */
-OUTPOST_EXPORT const char *outpost_code_name(int code);
+OUTPOST_EXPORT const char* outpost_code_name(int code);
 /* Frees a string returned by outpost. NULL is fine. Any thread. */
-OUTPOST_EXPORT void outpost_free(void *p);
+OUTPOST_EXPORT void outpost_free(void* p);
 /* Frees err->message and resets err to OUTPOST_OK. NULL is fine. */
-OUTPOST_EXPORT void outpost_error_clear(outpost_error *err);
+OUTPOST_EXPORT void outpost_error_clear(outpost_error* err);
+
+/* Log lines ("2026-11-22T10:00:00.123456Z WARN sync: message key=value")
+ * go to stderr, from level "info" up, unless changed here. Sets the least
+ * level written: "debug", "info", "warn", "error" or "off"; another name is
+ * OUTPOST_INVALID_VALUE. Process-wide; any thread. */
+OUTPOST_EXPORT outpost_code outpost_log_level(const char* level, outpost_error* err);
+/* Where log lines go instead of stderr (NULL: back to stderr). `sink` is
+ * called with one line at a time, NUL-terminated and ending in '\n',
+ * borrowed for the call, from whichever thread logs; calls never overlap.
+ * Process-wide; any thread. */
+typedef void (*outpost_log_fn)(void* user_data, const char* line);
+OUTPOST_EXPORT void outpost_log_sink(outpost_log_fn sink, void* user_data);
 
 /* ----------------------------------------------------------------------
  * Opening
@@ -108,32 +120,33 @@ OUTPOST_EXPORT void outpost_error_clear(outpost_error *err);
  *   "token": "T"                                  (http: bearer token)
  *   "cacert": "FILE", "insecure": true            (https)
  * On success *db holds the handle; close it with outpost_close(). */
-OUTPOST_EXPORT outpost_code outpost_open(const char *url, const char *options_json,
-                                         outpost_db **db, outpost_error *err);
+OUTPOST_EXPORT outpost_code outpost_open(const char* url, const char* options_json, outpost_db** db,
+                                         outpost_error* err);
 /* Closes the handle and frees it. NULL is fine. No other call on `db` may
  * run or start during or after it; cancel running syncs first. */
-OUTPOST_EXPORT void outpost_close(outpost_db *db);
+OUTPOST_EXPORT void outpost_close(outpost_db* db);
 /* {"db_id", "backend", "update_seq", "scope"}: the database's identity and
  * feed position ("scope" is its own scope's text, or null). */
-OUTPOST_EXPORT outpost_code outpost_info(outpost_db *db, char **out_json, outpost_error *err);
+OUTPOST_EXPORT outpost_code outpost_info(outpost_db* db, char** out_json, outpost_error* err);
 
 /* ----------------------------------------------------------------------
  * Tables (docs/http-api.md, "Server and tables")
  * ---------------------------------------------------------------------- */
 
-/* Creates table `name` or extends it with more columns (columns are never
- * removed or retyped: OUTPOST_SCHEMA_CONFLICT). `table_json` is the body of
- * PUT /v1/tables/{t}: {"columns": [{"name", "type", "required"?}]}.
- * *out_json (may be NULL) receives the definition now stored. */
-OUTPOST_EXPORT outpost_code outpost_table_put(outpost_db *db, const char *name,
-                                              const char *table_json, char **out_json,
-                                              outpost_error *err);
+/* Creates table `name`, or extends it with the columns it lacks: the
+ * tables' create and extend in one call, as PUT /v1/tables/{t}. Columns are
+ * never removed or retyped, and a column added to an existing table may
+ * not be required (both OUTPOST_SCHEMA_CONFLICT). `table_json`:
+ * {"columns": [{"name", "type", "required"?}]}. *out_json (may be NULL)
+ * receives the definition now stored. */
+OUTPOST_EXPORT outpost_code outpost_table_put(outpost_db* db, const char* name,
+                                              const char* table_json, char** out_json,
+                                              outpost_error* err);
 /* {"name", "columns": [...]}; OUTPOST_UNKNOWN_TABLE when there is none. */
-OUTPOST_EXPORT outpost_code outpost_table_get(outpost_db *db, const char *name, char **out_json,
-                                              outpost_error *err);
+OUTPOST_EXPORT outpost_code outpost_table_get(outpost_db* db, const char* name, char** out_json,
+                                              outpost_error* err);
 /* {"tables": [...]}. */
-OUTPOST_EXPORT outpost_code outpost_table_list(outpost_db *db, char **out_json,
-                                               outpost_error *err);
+OUTPOST_EXPORT outpost_code outpost_table_list(outpost_db* db, char** out_json, outpost_error* err);
 
 /* ----------------------------------------------------------------------
  * Records. A write answers the write result {"table", "id", "revision"}.
@@ -143,47 +156,49 @@ OUTPOST_EXPORT outpost_code outpost_table_list(outpost_db *db, char **out_json,
  * record's whole new content.
  * ---------------------------------------------------------------------- */
 
-OUTPOST_EXPORT outpost_code outpost_put(outpost_db *db, const char *table, const char *id,
-                                        const char *revision, const char *attributes_json,
-                                        char **out_json, outpost_error *err);
+OUTPOST_EXPORT outpost_code outpost_put(outpost_db* db, const char* table, const char* id,
+                                        const char* revision, const char* attributes_json,
+                                        char** out_json, outpost_error* err);
 /* A new record with a generated id (a UUID v4), named in the result. */
-OUTPOST_EXPORT outpost_code outpost_create(outpost_db *db, const char *table,
-                                           const char *attributes_json, char **out_json,
-                                           outpost_error *err);
-OUTPOST_EXPORT outpost_code outpost_delete(outpost_db *db, const char *table, const char *id,
-                                           const char *revision, char **out_json,
-                                           outpost_error *err);
+OUTPOST_EXPORT outpost_code outpost_create(outpost_db* db, const char* table,
+                                           const char* attributes_json, char** out_json,
+                                           outpost_error* err);
+/* Writes a tombstone on leaf `revision`, or on the winner when NULL (then
+ * OUTPOST_NOT_FOUND when the record is absent or already deleted). */
+OUTPOST_EXPORT outpost_code outpost_delete(outpost_db* db, const char* table, const char* id,
+                                           const char* revision, char** out_json,
+                                           outpost_error* err);
 /* Keeps leaf `revision` (NULL: the winner) with `attributes_json` (NULL:
  * that leaf's own values) and deletes every other live leaf, in one
  * transaction. */
-OUTPOST_EXPORT outpost_code outpost_resolve(outpost_db *db, const char *table, const char *id,
-                                            const char *revision, const char *attributes_json,
-                                            char **out_json, outpost_error *err);
+OUTPOST_EXPORT outpost_code outpost_resolve(outpost_db* db, const char* table, const char* id,
+                                            const char* revision, const char* attributes_json,
+                                            char** out_json, outpost_error* err);
 /* Many edits in one transaction: the body of POST /v1/bulk_docs,
  * {"docs": [{"table", "id"?, "revision"?, "deleted"?, "attributes",
  * "resolve"?}, ...]} ("new_edits": false writes replicated revisions).
  * *out_json is the array of write results, one per document in order; a
  * document that fails has "error" and "message" there and the others are
  * written all the same (the call still returns OUTPOST_OK). */
-OUTPOST_EXPORT outpost_code outpost_bulk_docs(outpost_db *db, const char *body_json,
-                                              char **out_json, outpost_error *err);
+OUTPOST_EXPORT outpost_code outpost_bulk_docs(outpost_db* db, const char* body_json,
+                                              char** out_json, outpost_error* err);
 /* The record as GET /v1/tables/{t}/records/{id} answers it. `options_json`
  * may be NULL; keys: "rev": "R" (that revision, not the winner),
  * "conflicts": true, "ancestry": true. OUTPOST_NOT_FOUND when absent. */
-OUTPOST_EXPORT outpost_code outpost_get(outpost_db *db, const char *table, const char *id,
-                                        const char *options_json, char **out_json,
-                                        outpost_error *err);
+OUTPOST_EXPORT outpost_code outpost_get(outpost_db* db, const char* table, const char* id,
+                                        const char* options_json, char** out_json,
+                                        outpost_error* err);
 /* Live records in id order: {"records": [...], "next"}. `options_json` may
  * be NULL; keys: "after": "ID", "limit": N (default 1000), "where": a scope
  * clause of this table ("district = 'north' AND size IN (5, 6)"). */
-OUTPOST_EXPORT outpost_code outpost_list(outpost_db *db, const char *table,
-                                         const char *options_json, char **out_json,
-                                         outpost_error *err);
+OUTPOST_EXPORT outpost_code outpost_list(outpost_db* db, const char* table,
+                                         const char* options_json, char** out_json,
+                                         outpost_error* err);
 /* Records with conflicts: {"conflicts": [{"table", "id", "winner",
  * "conflicts"}], "next"}. `options_json` may be NULL; keys: "table",
  * "after", "limit". */
-OUTPOST_EXPORT outpost_code outpost_conflicts(outpost_db *db, const char *options_json,
-                                              char **out_json, outpost_error *err);
+OUTPOST_EXPORT outpost_code outpost_conflicts(outpost_db* db, const char* options_json,
+                                              char** out_json, outpost_error* err);
 
 /* ----------------------------------------------------------------------
  * The change feed (docs/http-api.md, "The change feed")
@@ -195,20 +210,21 @@ OUTPOST_EXPORT outpost_code outpost_conflicts(outpost_db *db, const char *option
  * ms until an entry exists; outpost_cancel ends the wait with what there
  * is), "scope": "SCOPE" (only records in the scope, plus removed entries).
  * Pass "last_seq" back as "since". */
-OUTPOST_EXPORT outpost_code outpost_changes(outpost_db *db, const char *options_json,
-                                            char **out_json, outpost_error *err);
+OUTPOST_EXPORT outpost_code outpost_changes(outpost_db* db, const char* options_json,
+                                            char** out_json, outpost_error* err);
 
 /* ----------------------------------------------------------------------
  * Sync (as `outpost sync` does; docs/cli.md, docs/replication.md)
  * ---------------------------------------------------------------------- */
 
-/* Called from a syncing thread as the sync moves on (both directions may
- * call it at once, from two threads), with the progress of one direction
+/* Called from a syncing thread as the sync moves on (the two directions
+ * run on two threads; their calls are serialised, never two at once),
+ * with the progress of one direction
  * as JSON: {"direction": "push" or "pull", "changes_read",
  * "revisions_written", "already_present", "errors", "seconds", "last_seq",
  * "bytes"?}. The text is borrowed for the call. Return 0 to go on, anything
  * else to cancel the sync. */
-typedef int (*outpost_progress_fn)(void *user_data, const char *progress_json);
+typedef int (*outpost_progress_fn)(void* user_data, const char* progress_json);
 
 /* Replicates between `db` and the database at `url` (a hub's
  * http(s)://HOST:PORT or any database URL) until both hold the same
@@ -222,21 +238,23 @@ typedef int (*outpost_progress_fn)(void *user_data, const char *progress_json);
  * A device syncing through a token with a scope adopts it (and reports it
  * as "adopted_scope"). `progress` may be NULL.
  * *report_json (may be NULL) receives the report, the JSON of
- * `outpost sync --json`, also when the call fails after the sync started.
- * Returns OUTPOST_OK when every document was copied; OUTPOST_CANCELLED when
- * cancelled (the only way a continuous sync ends); the error's code when
- * the sync stopped on one; and the first refused document's code when
- * documents were refused (the report lists them). Blocks; cancel it from
- * another thread with outpost_cancel(). */
-OUTPOST_EXPORT outpost_code outpost_sync(outpost_db *db, const char *url,
-                                         const char *options_json, outpost_progress_fn progress,
-                                         void *user_data, char **report_json,
-                                         outpost_error *err);
+ * `outpost sync --json`, whenever copying began, also when the call then
+ * fails. Returns OUTPOST_OK when every document was copied;
+ * OUTPOST_CANCELLED when cancelled (the only way a continuous sync ends);
+ * the error's code when the sync stopped on one; when documents failed,
+ * the first one's code (the report's "errors" lists them), or
+ * OUTPOST_FORBIDDEN when only documents refused by earlier syncs remain
+ * (the report's "refused" counts them). Blocks; cancel it from another
+ * thread with outpost_cancel(). */
+OUTPOST_EXPORT outpost_code outpost_sync(outpost_db* db, const char* url, const char* options_json,
+                                         outpost_progress_fn progress, void* user_data,
+                                         char** report_json, outpost_error* err);
 
 /* Cancels every outpost_sync and waiting outpost_changes running on `db`
  * now; they return soon (OUTPOST_CANCELLED, or a changes page with what
- * there is). Calls started afterwards are not affected. Any thread. */
-OUTPOST_EXPORT void outpost_cancel(outpost_db *db);
+ * there is; a long-poll on a server, http(s)://, runs to its timeout).
+ * Calls started afterwards are not affected. Any thread. */
+OUTPOST_EXPORT void outpost_cancel(outpost_db* db);
 
 /* ----------------------------------------------------------------------
  * The database's scope (DESIGN.md section 14; `outpost scope`)
@@ -244,19 +262,19 @@ OUTPOST_EXPORT void outpost_cancel(outpost_db *db);
 
 /* {"scope", "fingerprint"}, both null when the database holds every
  * record. */
-OUTPOST_EXPORT outpost_code outpost_scope_get(outpost_db *db, char **out_json,
-                                              outpost_error *err);
+OUTPOST_EXPORT outpost_code outpost_scope_get(outpost_db* db, char** out_json, outpost_error* err);
 /* Sets the database's scope from its text ("households: district =
  * 'north'; visits"); NULL or "" clears it, as outpost_scope_clear. Narrowing
  * purges what fell out of it, but only what a database without a scope
  * has acknowledged; the rest waits for a push. *out_json (may be NULL):
- * {"scope", "fingerprint", "purged", "waiting"}. Local databases only. */
-OUTPOST_EXPORT outpost_code outpost_scope_set(outpost_db *db, const char *scope,
-                                              char **out_json, outpost_error *err);
+ * {"scope", "fingerprint", "purged": N, "waiting": ["table/id", ...]}.
+ * Local databases only (OUTPOST_INVALID_VALUE for a server). */
+OUTPOST_EXPORT outpost_code outpost_scope_set(outpost_db* db, const char* scope, char** out_json,
+                                              outpost_error* err);
 /* Clears the database's scope: it holds every record again and the next
  * sync pulls what it lacks. *out_json (may be NULL) as outpost_scope_set. */
-OUTPOST_EXPORT outpost_code outpost_scope_clear(outpost_db *db, char **out_json,
-                                                outpost_error *err);
+OUTPOST_EXPORT outpost_code outpost_scope_clear(outpost_db* db, char** out_json,
+                                                outpost_error* err);
 
 #ifdef __cplusplus
 }

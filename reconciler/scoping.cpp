@@ -356,4 +356,28 @@ std::vector<std::pair<std::string, std::string>> purge_if_kept(
   return left;
 }
 
+std::string scope_outcome_json(const std::optional<Scope>& scope, const PurgeOutcome* outcome) {
+  JsonBuilder w;
+  w.start_object();
+  w.string("scope");
+  if (scope) {
+    w.string(scope_text(*scope));
+  } else {
+    w.null();
+  }
+  w.string("fingerprint");
+  if (scope) {
+    w.string(scope_fingerprint(*scope));
+  } else {
+    w.null();
+  }
+  if (outcome != nullptr) {
+    w.field_count("purged", outcome->purged);
+    w.string("waiting");
+    w.strings(outcome->waiting);
+  }
+  w.end_object();
+  return w.str();
+}
+
 }  // namespace outpost

@@ -33,6 +33,12 @@ struct PurgeOutcome {
   std::vector<std::string> waiting;
 };
 
+// {"scope", "fingerprint"} (both null without a scope), plus "purged" and
+// "waiting" when `outcome` is given: what `outpost scope` prints with
+// --json and the C ABI's scope calls answer.
+std::string scope_outcome_json(const std::optional<Scope>& scope,
+                               const PurgeOutcome* outcome = nullptr);
+
 // Purges the records `ids` of `table` from `db` that a keeper has
 // acknowledged (see above), logging `reason`; absent ids are ignored.
 PurgeOutcome purge_acknowledged(Engine& db, const std::string& table,

@@ -19,6 +19,9 @@ DEFAULT_PACKAGES=(
   openssl      # CLI, for test certificates
   procps
   clang-format # make test checks the formatting (scripts/check-format.sh)
+  # scripts/test-abi.sh: the C ABI test is built with the C compiler, the
+  # library checked with readelf/nm/strip, the Python binding's tests run
+  gcc binutils python3 python3-pytest
 )
 
 mode=install

@@ -8,7 +8,9 @@
 # starts a cluster (scripts/pg-cluster.sh), exports OUTPOST_TEST_PG and the PG*
 # variables so the SQLite and PostgreSQL suites both run, runs
 # $BUILD_DIR/outpost_tests, and always stops and removes the cluster, also
-# when the tests fail or the run is interrupted. Exits with the tests' status.
+# when the tests fail or the run is interrupted. When they pass, runs
+# scripts/test-abi.sh (liboutpost.so, the C ABI and its bindings) unless
+# OUTPOST_SKIP_ABI=1. Exits with the status of the first that failed.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -60,4 +62,14 @@ status=$?
 set -e
 test_pid=
 echo "test: outpost_tests exited with status $status" >&2
+if [[ $status -eq 0 && ${OUTPOST_SKIP_ABI:-0} != 1 ]]; then
+  bash scripts/test-abi.sh &
+  test_pid=$!
+  set +e
+  wait "$test_pid"
+  status=$?
+  set -e
+  test_pid=
+  echo "test: test-abi.sh exited with status $status" >&2
+fi
 exit "$status"

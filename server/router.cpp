@@ -521,17 +521,7 @@ HttpResponse Router::put_table(Context& c) {
   const std::string& name = c.segments[2];
   Table table = table_from_json(c.request.body, name, options_.json);
   table.name = name;
-  if (std::optional<Table> existing = engine_.get_table(name)) {
-    for (const Column& column : table.columns) {
-      if (column.required && existing->find_column(column.name) == nullptr) {
-        throw Error(ErrorCode::schema_conflict,
-                    "table " + quote_for_message(name) + ": column " +
-                        quote_for_message(column.name) +
-                        " cannot be added as required, since records written before it existed "
-                        "do not have it (schemas only grow); add it with \"required\": false");
-      }
-    }
-  }
+  check_table_put(engine_.get_table(name), table);
   return json_response(200, table_to_json(engine_.put_table(table)));
 }
 
