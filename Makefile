@@ -9,6 +9,7 @@
 #                outpost.pc (pkg-config) and the outpost CLI into $(PREFIX)
 #                (default /usr/local; GNUInstallDirs), staged under $(DESTDIR)
 #                when set: make install PREFIX=/usr DESTDIR=/tmp/stage
+#                (stripped; as root without DESTDIR, ldconfig runs after)
 #   make device  build only liboutpost.so, without PostgreSQL (libpq), server,
 #                CLI or tests (-DOUTPOST_DEVICE=ON), into $(BUILD_DIR)-device
 #   make clean   remove $(BUILD_DIR) and $(BUILD_DIR)-device*
@@ -43,8 +44,11 @@ run: build
 test: build
 	bash scripts/test.sh
 
+# Stripped copies; then, installing for real as root, ldconfig, so that the
+# loader finds liboutpost.so.1 under /usr/local/lib at once.
 install: build
-	DESTDIR="$(DESTDIR)" cmake --install $(BUILD_DIR) --prefix "$(PREFIX)"
+	DESTDIR="$(DESTDIR)" cmake --install $(BUILD_DIR) --prefix "$(PREFIX)" --strip
+	if [[ -z "$(DESTDIR)" && $$(id -u) -eq 0 ]] && command -v ldconfig >/dev/null; then ldconfig; fi
 
 device: deps
 	cmake -S . -B $(BUILD_DIR)-device -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) -DOUTPOST_DEVICE=ON

@@ -4,9 +4,10 @@
  * Conventions, for every function below unless it says otherwise:
  *
  * - Return value: an outpost_code, OUTPOST_OK (0) on success. On failure
- *   the out-parameters are left as they were (NULL for strings), nothing
- *   was stored, and `err`, when not NULL, is filled with the code and a
- *   message. `err` may be NULL when the caller wants only the code.
+ *   the out-parameters are left untouched, nothing was stored, and `err`,
+ *   when not NULL, is filled with the code and a message; on success `err`
+ *   is left untouched. `err` may be NULL when the caller wants only the
+ *   code.
  * - JSON: records, tables, write results, change pages and reports go in
  *   and out as the JSON of the HTTP API (docs/http-api.md), so a binding
  *   reuses one format. Attribute values are typed: {"size": {"int": "6"}}.
@@ -98,12 +99,15 @@ OUTPOST_EXPORT void outpost_error_clear(outpost_error* err);
 
 /* Log lines ("2026-11-22T10:00:00.123456Z WARN sync: message key=value")
  * go to stderr, from level "info" up, unless changed here. Sets the least
- * level written: "debug", "info", "warn", "error" or "off"; another name is
- * OUTPOST_INVALID_VALUE. Process-wide; any thread. */
+ * level written: "debug", "info", "warn" (or "warning"), "error" or "off",
+ * in any case; another name is OUTPOST_INVALID_VALUE. Process-wide; any
+ * thread. */
 OUTPOST_EXPORT outpost_code outpost_log_level(const char* level, outpost_error* err);
 /* Where log lines go instead of stderr (NULL: back to stderr). `sink` is
  * called with one line at a time, NUL-terminated and ending in '\n',
  * borrowed for the call, from whichever thread logs; calls never overlap.
+ * The sink may call outpost: what it logs meanwhile is dropped, and an
+ * outpost_log_sink() from inside it takes effect once it returns.
  * Process-wide; any thread. */
 typedef void (*outpost_log_fn)(void* user_data, const char* line);
 OUTPOST_EXPORT void outpost_log_sink(outpost_log_fn sink, void* user_data);
@@ -240,8 +244,9 @@ typedef int (*outpost_progress_fn)(void* user_data, const char* progress_json);
  * *report_json (may be NULL) receives the report, the JSON of
  * `outpost sync --json`, whenever copying began, also when the call then
  * fails. Returns OUTPOST_OK when every document was copied;
- * OUTPOST_CANCELLED when cancelled (the only way a continuous sync ends);
- * the error's code when the sync stopped on one; when documents failed,
+ * OUTPOST_CANCELLED when cancelled (a continuous sync ends so, or on an
+ * error other than OUTPOST_UNAVAILABLE, which it waits out); the error's
+ * code when the sync stopped on one; when documents failed,
  * the first one's code (the report's "errors" lists them), or
  * OUTPOST_FORBIDDEN when only documents refused by earlier syncs remain
  * (the report's "refused" counts them). Blocks; cancel it from another

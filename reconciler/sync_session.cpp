@@ -254,7 +254,6 @@ SyncSessionReport run_sync_session(Engine& local, Engine& remote, SyncSessionOpt
       ReplicationOptions each = options;
       each.stop = round.get_token();
       std::atomic<bool> changed{false};
-      std::jthread watcher;
       const std::string held = sides ? fingerprint_of(sides.device->scope()) : std::string();
       // Whether the token's scope is no longer the one the device holds.
       auto scope_moved = [&] {
@@ -265,8 +264,14 @@ SyncSessionReport run_sync_session(Engine& local, Engine& remote, SyncSessionOpt
           // Unreachable or refused: the runs meet the same and report it.
           log_debug("sync", "cannot read the token's scope", {{"message", e.message()}});
           return false;
+        } catch (...) {
+          // Nothing may leave the watcher's thread (std::terminate).
+          return false;
         }
       };
+      // Declared after everything its thread uses, so that it is joined
+      // before they go, also when a run throws.
+      std::jthread watcher;
       if (options.continuous && sides) {
         watcher = std::jthread([&](std::stop_token stop) {
           while (!sleep_unless_stopped(stop, session.scope_check)) {
@@ -316,15 +321,12 @@ SyncSessionReport run_sync_session(Engine& local, Engine& remote, SyncSessionOpt
       if (notice) notice("remote unavailable, reconnecting");
       sleep_unless_stopped(options.stop, again.delay());
     }
-  } catch (const Error& e) {
-    // Between runs (adopting a new scope, reading the device's own): what
-    // ends the session, like a run's fatal error, unless it is the stop
-    // request ending a wait for the remote.
-    if (options.stop.stop_requested()) {
-      total.cancelled = true;
-    } else {
-      total.fatal = e;
-    }
+  } catch (const Error&) {
+    // Between runs (adopting a new scope, reading the device's own): the
+    // stop request ending a wait for the remote cancels the session; any
+    // other error ends it as thrown, with no run's report to stand for it.
+    if (!options.stop.stop_requested()) throw;
+    total.cancelled = true;
   }
 
   // Ended between runs before any run's report: the runs added up.

@@ -63,7 +63,10 @@ struct SyncSessionReport {
 
 // Throws Error for what stops it before any run (same database, a table
 // neither side has, an invalid scope, an unreachable remote in one-shot
-// mode); once runs start, failures land in total.fatal.
+// mode) and for what fails between two runs of a continuous session
+// (adopting a new scope). A run's failure lands in total.fatal. A stop
+// request that ends a wait for the remote returns with total.cancelled,
+// except before the first run, where the wait's error is thrown.
 SyncSessionReport run_sync_session(Engine& local, Engine& remote, SyncSessionOptions options);
 
 // What run_sync_session checks before any run, for callers that stop there

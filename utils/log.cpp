@@ -4,6 +4,7 @@
 #include <charconv>
 #include <cstdio>
 #include <mutex>
+#include <optional>
 
 #include "utils/time.h"
 
@@ -19,6 +20,15 @@ std::mutex& sink_mutex() {
 std::function<void(std::string_view)>& sink() {
   static std::function<void(std::string_view)> s;
   return s;
+}
+
+// Set while this thread runs the sink. The sink may itself log (a line
+// that is then dropped: writing it would take the lock this thread holds)
+// or replace itself (the new sink takes over once it returns).
+thread_local bool t_in_sink = false;
+std::optional<std::function<void(std::string_view)>>& replacement() {
+  static std::optional<std::function<void(std::string_view)>> r;
+  return r;
 }
 
 bool needs_quotes(std::string_view v) {
@@ -109,6 +119,11 @@ void set_log_level(LogLevel level) { g_level.store(level, std::memory_order_rela
 LogLevel log_level() { return g_level.load(std::memory_order_relaxed); }
 
 void set_log_sink(std::function<void(std::string_view)> s) {
+  if (t_in_sink) {
+    // This thread holds the lock, inside the sink being replaced.
+    replacement() = std::move(s);
+    return;
+  }
   std::lock_guard lock(sink_mutex());
   sink() = std::move(s);
 }
@@ -136,11 +151,21 @@ std::string format_log_line(LogLevel level, std::string_view component, std::str
 
 void log(LogLevel level, std::string_view component, std::string_view message,
          std::initializer_list<LogField> fields) {
-  if (!log_enabled(level)) return;
+  if (!log_enabled(level) || t_in_sink) return;
   const std::string line = format_log_line(level, component, message, fields);
   std::lock_guard lock(sink_mutex());
   if (sink()) {
-    sink()(line);
+    t_in_sink = true;
+    try {
+      sink()(line);
+    } catch (...) {
+      // A sink that throws loses its line; the caller goes on.
+    }
+    t_in_sink = false;
+    if (replacement()) {
+      sink() = std::move(*replacement());
+      replacement().reset();
+    }
   } else {
     std::fwrite(line.data(), 1, line.size(), stderr);
     std::fflush(stderr);

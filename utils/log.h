@@ -26,7 +26,9 @@ LogLevel log_level();
 inline bool log_enabled(LogLevel level) { return level >= log_level() && level != LogLevel::off; }
 
 // Replaces where lines go (each `line` ends in '\n'); an empty function
-// restores stderr. For tests and embedding applications.
+// restores stderr. For tests and embedding applications. The sink is called
+// under a lock, one line at a time; a line it logs itself is dropped, and a
+// set_log_sink from inside it takes effect once it returns.
 void set_log_sink(std::function<void(std::string_view line)> sink);
 
 struct LogField {

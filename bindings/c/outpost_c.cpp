@@ -82,7 +82,11 @@ outpost_code guarded(outpost_error* err, Fn&& fn) noexcept {
   } catch (const std::bad_alloc&) {
     return fail(err, OUTPOST_INTERNAL, "out of memory");
   } catch (const std::exception& e) {
-    return fail(err, OUTPOST_INTERNAL, std::string("unexpected failure: ") + e.what());
+    try {
+      return fail(err, OUTPOST_INTERNAL, std::string("unexpected failure: ") + e.what());
+    } catch (...) {
+      return fail(err, OUTPOST_INTERNAL, "unexpected failure");
+    }
   } catch (...) {
     return fail(err, OUTPOST_INTERNAL, "unexpected failure of an unknown kind");
   }
@@ -95,6 +99,14 @@ outpost_code guarded(outpost_error* err, Fn&& fn) noexcept {
 std::string required(const char* text, std::string_view name) {
   if (text == nullptr) invalid(std::string(name) + " is NULL");
   return text;
+}
+
+// A database URL: never empty (open_engine would take $OUTPOST_DB, which
+// is the CLI's default, not a library's).
+std::string required_url(const char* text) {
+  std::string url = required(text, "url");
+  if (url.empty()) invalid("url is empty: name a database (sqlite:PATH) or a hub (http://...)");
+  return url;
 }
 
 outpost::Engine& engine_of(outpost_db* db) {
@@ -358,7 +370,7 @@ outpost_code outpost_open(const char* url, const char* options_json, outpost_db*
                           outpost_error* err) {
   return guarded(err, [&] {
     if (db == nullptr) invalid("db (where the handle goes) is NULL");
-    const std::string target = required(url, "url");
+    const std::string target = required_url(url);
     const Options o(options_json, "outpost_open options",
                     {"durability", "busy_timeout_ms", "token", "cacert", "insecure"});
     auto handle = std::make_unique<outpost_db>();
@@ -552,6 +564,8 @@ outpost_code outpost_changes(outpost_db* db, const char* options_json, char** ou
                              outpost_error* err) {
   return guarded(err, [&] {
     Engine& engine = engine_of(db);
+    // Registered first: a cancel from now on ends the wait.
+    Cancellable cancel(db);
     const Options o(options_json, "outpost_changes options",
                     {"since", "limit", "tables", "timeout_ms", "scope"});
     ChangesRequest request;
@@ -565,7 +579,6 @@ outpost_code outpost_changes(outpost_db* db, const char* options_json, char** ou
     if (std::optional<std::string> text = o.string("scope")) {
       request.scope = std::make_shared<const Scope>(parse_scope(*text, engine.list_tables()));
     }
-    Cancellable cancel(db);
     request.stop = cancel.source().get_token();
     give(out_json, changes_to_json(engine.changes(request)));
   });
@@ -576,7 +589,11 @@ outpost_code outpost_sync(outpost_db* db, const char* url, const char* options_j
                           outpost_error* err) {
   return guarded(err, [&]() -> outpost_code {
     Engine& local = engine_of(db);
-    const std::string remote_url = required(url, "url");
+    // Registered first: a cancel from now on, while the options are read
+    // and the other database opened too, stops this sync.
+    Cancellable cancel(db);
+    std::stop_source& stop = cancel.source();
+    const std::string remote_url = required_url(url);
     const Options o(options_json, "outpost_sync options",
                     {"token", "cacert", "insecure", "direction", "tables", "scope", "batch",
                      "continuous", "scope_check_ms"});
@@ -604,8 +621,6 @@ outpost_code outpost_sync(outpost_db* db, const char* url, const char* options_j
     options.remote_name = remote_url;
 
     std::unique_ptr<Engine> remote = open_url(remote_url, o, db->durability, db->busy_timeout_ms);
-    Cancellable cancel(db);
-    std::stop_source& stop = cancel.source();
     options.replication.stop = stop.get_token();
     // The callback is called from one thread at a time; a non-zero answer
     // cancels.
@@ -628,16 +643,17 @@ outpost_code outpost_sync(outpost_db* db, const char* url, const char* options_j
       ran = run_sync_session(local, *remote, std::move(options));
     } catch (const Error&) {
       // Cancelled while waiting for an unreachable hub, before any run.
-      if (continuous && stop.stop_requested()) {
-        return fail(err, OUTPOST_CANCELLED, "the sync was cancelled");
-      }
+      if (stop.stop_requested()) return fail(err, OUTPOST_CANCELLED, "the sync was cancelled");
       throw;
     }
     const SyncSessionReport& report = *ran;
     give(report_json, report.json);
-    // A continuous sync ends only when stopped.
-    const bool stopped =
-        report.total.cancelled || callback_stopped || (continuous && stop.stop_requested());
+    // Cancelled: stopped by the request (a continuous sync ends only so,
+    // unless an error ends it), or failed after it. A one-shot sync that
+    // completed all the same is complete.
+    const bool requested = stop.stop_requested() && !report.total.fatal;
+    const bool stopped = report.total.cancelled || callback_stopped ||
+                         (requested && (continuous || !report.total.ok()));
     return sync_outcome(report, stopped, err);
   });
 }

@@ -3,6 +3,7 @@
 
 #include <doctest/doctest.h>
 
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
@@ -58,6 +59,31 @@ TEST_CASE("log levels and sink") {
   CHECK(lines[0].find(" WARN test: kept k=v\n") != std::string::npos);
   CHECK(lines[1].find(" ERROR test: kept too\n") != std::string::npos);
   for (const std::string& l : lines) CHECK(l.find('\n') == l.size() - 1);  // never interleaved
+}
+
+TEST_CASE("log: a sink may log and replace itself without deadlocking") {
+  std::vector<std::string> first;
+  std::vector<std::string> second;
+  const LogLevel saved = log_level();
+  set_log_level(LogLevel::info);
+  set_log_sink([&](std::string_view l) {
+    first.emplace_back(l);
+    // Logging from inside the sink is dropped, not a deadlock.
+    log_info("test", "from inside the sink");
+    // Replacing the sink takes effect once this call returns.
+    set_log_sink([&](std::string_view l2) { second.emplace_back(l2); });
+    log_info("test", "still inside");
+  });
+  log_info("test", "one");
+  log_info("test", "two");
+  set_log_sink([](std::string_view) { throw std::runtime_error("a sink that throws"); });
+  log_info("test", "lost, and the caller goes on");
+  set_log_sink(nullptr);
+  set_log_level(saved);
+  REQUIRE(first.size() == 1);
+  CHECK(first[0].find("test: one") != std::string::npos);
+  REQUIRE(second.size() == 1);
+  CHECK(second[0].find("test: two") != std::string::npos);
 }
 
 }  // namespace outpost

@@ -68,10 +68,10 @@ _PROTOTYPES = {
     "outpost_log_sink": (None, [LOG_FN, ctypes.c_void_p]),
 }
 
-# Functions added to ABI 1 after its first release: a library of the same
-# ABI version built before them loads all the same, and calling one of them
-# raises (see missing()).
-_ADDED_LATER = {"outpost_log_level", "outpost_log_sink"}
+# Functions added to ABI 1 after its first release (none yet): a library
+# of the same ABI version built before them would load all the same, and
+# calling one of them raises (see missing()).
+_ADDED_LATER: set = set()
 _missing: set = set()
 
 _lock = threading.Lock()

@@ -287,6 +287,8 @@ class Database:
         self._lib = _lib.load()
         self.url = os.fspath(url) if isinstance(url, os.PathLike) else url
         opts = {k: v for k, v in options.items() if v is not None}
+        if isinstance(opts.get("cacert"), os.PathLike):
+            opts["cacert"] = os.fspath(opts["cacert"])
         if token is not None:
             opts["token"] = token
         self._state = threading.Condition()
@@ -609,8 +611,9 @@ class Database:
         ``sync`` once it has returned.
 
         Raises an :class:`Error` (its ``report`` attribute holds the report
-        when the sync started): :class:`Cancelled` when cancelled (the only
-        way a continuous sync ends; see :meth:`cancel`), the stopping error,
+        when the sync started): :class:`Cancelled` when cancelled (how a
+        continuous sync ends, unless an error other than Unavailable ends
+        it; see :meth:`cancel`), the stopping error,
         or the first refused document's code. In the main thread, Ctrl-C
         cancels the sync and raises KeyboardInterrupt.
         """
@@ -694,10 +697,13 @@ class Database:
             while not done.is_set():
                 try:
                     done.wait(0.2)
-                except KeyboardInterrupt as e:
+                except BaseException as e:  # Ctrl-C, SystemExit from a handler, ...
                     # Cancel, and wait for the sync to return all the same:
                     # the handle is in use until it does.
                     interrupted = interrupted or e
+                if interrupted is not None:
+                    # Again at every turn: a cancel that came before the
+                    # worker entered outpost_sync does not reach it.
                     lib.outpost_cancel(h)
             if interrupted is not None:
                 raise interrupted
