@@ -131,7 +131,7 @@ std::filesystem::path shared_library() {
 
 // Runs bindings/python/bench.py; its figure, or one that says why not.
 BenchFigure python_figure(const BenchOptions& options, const std::filesystem::path& dir,
-                          double cxx_seconds) {
+                          double cxx_seconds, const std::string& last_revision) {
   BenchFigure f;
   f.name = "python_batched";
   f.records = options.records;
@@ -173,6 +173,13 @@ BenchFigure python_figure(const BenchOptions& options, const std::filesystem::pa
   std::optional<JsonNode> seconds = doc ? doc->root().member("seconds") : std::nullopt;
   if (!seconds || !seconds->number()) {
     throw Error(ErrorCode::internal, "bench capi: python bench printed no figure: " + output);
+  }
+  // The same records, so the same revision for the last one.
+  std::optional<JsonNode> revision = doc->root().member("last_revision");
+  if (!revision || revision->string() != last_revision) {
+    throw Error(ErrorCode::internal, "bench capi: Python stored another revision for " +
+                                         bench_record_id(options.records - 1) +
+                                         " than the C++ API (" + last_revision + "): " + output);
   }
   f.label = "python, bulk (" + std::to_string(options.batch) + "/txn)";
   f.engine_seconds = *seconds->number();
@@ -223,13 +230,20 @@ BenchReport run_capi_bench(const BenchOptions& options) {
   c.values.push_back({"rounds", kRounds});
   // The same edit makes the same revision, whichever way it came in.
   const size_t last = options.records - 1;
-  if (revision_of(cxx_url, last) != revision_of(c_url, last)) {
+  const std::string last_revision = revision_of(cxx_url, last);
+  if (last_revision != revision_of(c_url, last)) {
     throw Error(ErrorCode::internal,
                 "bench capi: the C ABI and the C++ API stored different revisions for " +
                     bench_record_id(last));
   }
   report.figures.push_back(c);
-  report.figures.push_back(python_figure(options, dir.path(), c.baseline_seconds));
+  // Python too, the best of kRounds runs (each its own process).
+  BenchFigure python = python_figure(options, dir.path(), c.baseline_seconds, last_revision);
+  for (int round = 2; round <= kRounds && python.rates; ++round) {
+    const BenchFigure again = python_figure(options, dir.path(), c.baseline_seconds, last_revision);
+    if (again.rates && again.engine_seconds < python.engine_seconds) python = again;
+  }
+  report.figures.push_back(python);
   return report;
 }
 

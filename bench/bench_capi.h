@@ -3,10 +3,10 @@
 // (Engine::write) and through the C ABI (include/outpost.h: the bulk_docs
 // JSON built per batch, as a C program builds it, and outpost_bulk_docs),
 // in one run on fresh SQLite files, in turns, the best of three rounds
-// each; then from Python (bindings/python,
+// each; then from Python (best of three runs) (bindings/python,
 // ctypes over liboutpost.so) when python3, the package and the library are
 // found. The C++ API is the baseline: ratio = C ABI (or Python) rate / C++
-// rate. Both paths must store the same revision for the same record.
+// rate. Every path must store the same revision for the same record.
 // Thread-safety: see bench.h.
 #pragma once
 
