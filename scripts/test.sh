@@ -50,26 +50,25 @@ cluster_env=$(OUTPOST_PG_OWNER_PID=$$ bash scripts/pg-cluster.sh start)
 eval "$cluster_env"
 echo "test: OUTPOST_TEST_PG=$OUTPOST_TEST_PG" >&2
 
-# TEST_ARGS is split on whitespace (no globbing): TEST_ARGS='-tc=*sqlite* -s'.
-read -ra extra_args <<<"${TEST_ARGS:-}"
-# In the background so that a signal to this script is handled at once (the
-# trap then stops the tests and the cluster) rather than after the tests end.
-"$tests" "${extra_args[@]}" "$@" &
-test_pid=$!
-set +e
-wait "$test_pid"
-status=$?
-set -e
-test_pid=
-echo "test: outpost_tests exited with status $status" >&2
-if [[ $status -eq 0 && ${OUTPOST_SKIP_ABI:-0} != 1 ]]; then
-  bash scripts/test-abi.sh &
+# Runs "$@" in the background, so that a signal to this script is handled
+# at once (the trap then stops it and the cluster) rather than after it ends;
+# sets `status` to its exit status.
+run_waited() {
+  "$@" &
   test_pid=$!
   set +e
   wait "$test_pid"
   status=$?
   set -e
   test_pid=
+}
+
+# TEST_ARGS is split on whitespace (no globbing): TEST_ARGS='-tc=*sqlite* -s'.
+read -ra extra_args <<<"${TEST_ARGS:-}"
+run_waited "$tests" "${extra_args[@]}" "$@"
+echo "test: outpost_tests exited with status $status" >&2
+if [[ $status -eq 0 && ${OUTPOST_SKIP_ABI:-0} != 1 ]]; then
+  run_waited bash scripts/test-abi.sh
   echo "test: test-abi.sh exited with status $status" >&2
 fi
 exit "$status"

@@ -7,7 +7,9 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <memory>
+#include <string>
 
 #include "api/engine.h"
 #include "client/http_engine.h"
@@ -33,6 +35,33 @@ class ServedEngine {
   std::unique_ptr<server::Router> router_;
   std::unique_ptr<server::Server> server_;
   std::unique_ptr<HttpEngine> client_;
+};
+
+// "households: district = 'D'": the scope the token tests give a district.
+std::string district_scope(const std::string& district);
+
+// A database behind a Router and Server with auth (the engine's own
+// tokens) on a free loopback port, and clients that call it with a token.
+// Thread-safety: as ServedEngine.
+class AuthHub {
+ public:
+  explicit AuthHub(Engine& engine);  // `engine` must outlive this
+  ~AuthHub();
+  AuthHub(const AuthHub&) = delete;
+  AuthHub& operator=(const AuthHub&) = delete;
+
+  std::string url() const;
+  // A token reading and writing households, scoped to `district` (a scope
+  // names its tables; unscoped when empty); returns its secret.
+  std::string add_token(const std::string& name, const std::string& district);
+  void rescope(const std::string& name, const std::string& district, int64_t grace_micros);
+  // A client calling the hub with the token `secret`, retrying quickly.
+  std::unique_ptr<HttpEngine> client(const std::string& secret) const;
+
+ private:
+  Engine& engine_;
+  std::unique_ptr<server::Router> router_;
+  std::unique_ptr<server::Server> server_;
 };
 
 }  // namespace outpost::test

@@ -15,11 +15,9 @@
 
 #include "api/error.h"
 #include "api/scope.h"
-#include "api/tokens.h"
 #include "client/http_engine.h"
 #include "reconciler/peers.h"
-#include "server/router.h"
-#include "server/server.h"
+#include "reconciler/served.h"
 
 namespace outpost::test {
 namespace {
@@ -57,42 +55,6 @@ std::vector<Peer> two_with_notes() {
   }
   return peers;
 }
-
-// A hub database behind a Router and Server with auth on loopback.
-class AuthHub {
- public:
-  explicit AuthHub(Engine& engine) : engine_(engine) {
-    server::RouterOptions routing;
-    routing.auth = true;
-    router_ = std::make_unique<server::Router>(engine, routing);
-    server::ServerOptions serving;
-    serving.port = 0;
-    server_ = std::make_unique<server::Server>(*router_, serving);
-    server_->start();
-  }
-  ~AuthHub() { server_->stop(std::chrono::seconds(5)); }
-
-  // A token reading and writing households in `district`; returns a
-  // client that calls the hub with it.
-  std::unique_ptr<HttpEngine> scoped_client(const std::string& name, const std::string& district) {
-    Token token;
-    token.name = name;
-    const std::string text =
-        scope_text(parse_scope("households: district = '" + district + "'", engine_.list_tables()));
-    token.scope = text;
-    token.write_scope = text;
-    HttpClientOptions options;
-    options.token = engine_.tokens()->create_token(token);
-    options.retry_base = std::chrono::milliseconds(1);
-    options.retry_cap = std::chrono::milliseconds(5);
-    return open_http_engine("http://127.0.0.1:" + std::to_string(server_->port()), options);
-  }
-
- private:
-  Engine& engine_;
-  std::unique_ptr<server::Router> router_;
-  std::unique_ptr<server::Server> server_;
-};
 
 }  // namespace
 
@@ -223,7 +185,7 @@ TEST_CASE("sync session: a device adopts its token's scope, once, and reports it
   create(hub_db, "households", "a", hh("d1", "a"));
   create(hub_db, "households", "b", hh("d2", "b"));
   AuthHub hub(hub_db);
-  std::unique_ptr<HttpEngine> worker = hub.scoped_client("worker", "d1");
+  std::unique_ptr<HttpEngine> worker = hub.client(hub.add_token("worker", "d1"));
 
   std::vector<std::string> adopted;
   SyncSessionOptions options = session_options();

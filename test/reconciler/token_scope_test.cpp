@@ -17,8 +17,7 @@
 #include "reconciler/peers.h"
 #include "reconciler/replicator.h"
 #include "reconciler/scoping.h"
-#include "server/router.h"
-#include "server/server.h"
+#include "reconciler/served.h"
 #include "utils/sha256.h"
 
 namespace outpost::test {
@@ -37,10 +36,6 @@ std::string district_of(const Attributes& a) {
   return it == a.end() ? std::string() : it->second.text();
 }
 
-std::string district_scope(const std::string& district) {
-  return "households: district = '" + district + "'";
-}
-
 // The canonical text of district_scope(district).
 std::string canonical(const std::string& district) {
   return scope_text(parse_scope(district_scope(district), {households_table()}));
@@ -52,62 +47,6 @@ std::vector<std::string> ids_of(Engine& engine) {
   std::sort(ids.begin(), ids.end());
   return ids;
 }
-
-// A hub database behind a Router and Server with auth, and clients that
-// call it with a token.
-class AuthHub {
- public:
-  explicit AuthHub(Engine& engine) : engine_(engine) {
-    server::RouterOptions routing;
-    routing.auth = true;
-    router_ = std::make_unique<server::Router>(engine, routing);
-    server::ServerOptions serving;
-    serving.port = 0;
-    server_ = std::make_unique<server::Server>(*router_, serving);
-    server_->start();
-  }
-  ~AuthHub() { server_->stop(std::chrono::seconds(5)); }
-
-  std::string url() const { return "http://127.0.0.1:" + std::to_string(server_->port()); }
-
-  // A token reading and writing households, scoped to `district` (a scope
-  // names its tables; unscoped when empty); returns its secret.
-  std::string add_token(const std::string& name, const std::string& district) {
-    Token token;
-    token.name = name;
-    if (district.empty()) {
-      token.read = {"households"};
-      token.write = {"households"};
-    } else {
-      const std::string text =
-          scope_text(parse_scope(district_scope(district), engine_.list_tables()));
-      token.scope = text;
-      token.write_scope = text;
-    }
-    return engine_.tokens()->create_token(token);
-  }
-
-  void rescope(const std::string& name, const std::string& district, int64_t grace_micros) {
-    TokenUpdate update;
-    update.scope = district_scope(district);
-    update.write_scope = district_scope(district);
-    update.grace_micros = grace_micros;
-    engine_.tokens()->update_token(name, update);
-  }
-
-  std::unique_ptr<HttpEngine> client(const std::string& secret) const {
-    HttpClientOptions options;
-    options.token = secret;
-    options.retry_base = std::chrono::milliseconds(1);
-    options.retry_cap = std::chrono::milliseconds(5);
-    return open_http_engine(url(), options);
-  }
-
- private:
-  Engine& engine_;
-  std::unique_ptr<server::Router> router_;
-  std::unique_ptr<server::Server> server_;
-};
 
 // Sync as `outpost sync` does it with a hub: adopt the token's scope, then
 // push first, then pull.
