@@ -25,10 +25,6 @@ namespace outpost {
 
 namespace {
 
-double seconds_since(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-}
-
 // Throws the error a C ABI call reported.
 void check(outpost_code code, outpost_error& err, const char* what) {
   if (code == OUTPOST_OK) return;

@@ -21,6 +21,10 @@
 
 namespace outpost {
 
+double seconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
 ScratchDir::ScratchDir(const std::filesystem::path& parent) {
   std::error_code ec;
   std::filesystem::path base = parent.empty() ? std::filesystem::temp_directory_path(ec) : parent;

@@ -3,6 +3,7 @@
 // and the record shape they all write. Thread-safety: plain values and RAII owners of one thread.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <filesystem>
 #include <memory>
@@ -26,6 +27,9 @@ std::string served_bench_url(const std::string& db_url, size_t records, const st
 
 // A device database for a bench: the SQLite file `file`.
 std::unique_ptr<Engine> open_bench_device(const std::filesystem::path& file, Durability durability);
+
+// Seconds since `start`, on the steady clock every bench times with.
+double seconds_since(std::chrono::steady_clock::time_point start);
 
 // A fresh directory under `parent` (empty: the system's temporary
 // directory), removed with everything in it at the end of its scope.

@@ -34,10 +34,6 @@ std::string base36(size_t v) {
   return out;
 }
 
-double seconds_since(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-}
-
 // Where the writes of one figure go: a fresh SQLite file, or a fresh schema
 // of the PostgreSQL database named by --db (dropped afterwards).
 class Scratch {

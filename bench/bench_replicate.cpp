@@ -22,10 +22,6 @@ constexpr size_t kCatchUpRecords = 100;
 constexpr size_t kCatchUpEdits = 10000;
 constexpr size_t kDeepEdits = 10000;
 
-double seconds_since(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-}
-
 std::unique_ptr<Engine> fresh(const BenchOptions& options, const std::filesystem::path& file) {
   OpenOptions open_options;
   open_options.durability = options.durability;

@@ -25,10 +25,6 @@ constexpr size_t kDistrict = 7;  // the one pulled
 constexpr size_t kIncrementalChanges = 10000;
 constexpr size_t kBatch = kScopeBatch;
 
-double seconds_since(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-}
-
 Table households() { return households_table(); }
 
 std::string district_of(size_t i) { return district_name(i); }

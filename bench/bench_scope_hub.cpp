@@ -33,10 +33,6 @@ constexpr size_t kMemoryClients = 4;
 // Threads that make the hub's changes through the admin token.
 constexpr size_t kWriters = 4;
 
-double seconds_since(Clock::time_point start) {
-  return std::chrono::duration<double>(Clock::now() - start).count();
-}
-
 std::string count_text(size_t n) {
   std::string digits = std::to_string(n), out;
   for (size_t i = 0; i < digits.size(); ++i) {
