@@ -4,7 +4,11 @@
 #   make build   configure with CMake and build into $(BUILD_DIR)
 #   make run     deps + build + scripts/run.sh   (OUTPOST_DB, RUN_ARGS)
 #   make test    deps + build + scripts/test.sh  (TEST_ARGS passed to doctest;
-#                then scripts/test-abi.sh tests liboutpost.so, the C ABI)
+#                then scripts/test-abi.sh tests liboutpost.so, the C ABI, and
+#                scripts/test-ui.sh the web console in headless Chromium,
+#                saving screenshots under $(BUILD_DIR)/ui-shots)
+#   make screenshots  build + the console's browser tests, copying their
+#                screenshots into docs/images/ (docs/operations.md)
 #   make install build + cmake --install: include/outpost.h, liboutpost.so*,
 #                outpost.pc (pkg-config) and the outpost CLI into $(PREFIX)
 #                (default /usr/local; GNUInstallDirs), staged under $(DESTDIR)
@@ -25,7 +29,7 @@ DESTDIR    ?=
 
 export BUILD_DIR
 
-.PHONY: all deps configure build run test install device clean
+.PHONY: all deps configure build run test screenshots install device clean
 
 all: build
 
@@ -43,6 +47,9 @@ run: build
 
 test: build
 	bash scripts/test.sh
+
+screenshots: build
+	OUTPOST_UI_DOCS_SHOTS=docs/images bash scripts/test-ui.sh -k screenshots
 
 # Stripped copies; then, installing for real as root, ldconfig, so that the
 # loader finds liboutpost.so.1 under /usr/local/lib at once.

@@ -1,6 +1,7 @@
 #include "api/checkpoint.h"
 
 #include <algorithm>
+#include <map>
 #include <set>
 #include <tuple>
 
@@ -139,6 +140,10 @@ std::vector<TokenPeers> token_peers(const std::string& self_db_id,
                                     const std::vector<Token>& tokens) {
   std::vector<TokenPeers> out;
   out.reserve(tokens.size());
+  // Each token's pulls, newest first: a token costs in proportion to its
+  // own devices, not to every checkpoint.
+  std::multimap<std::string, const PeerCheckpoint*> by_token;
+  for (const PeerCheckpoint& p : peers) by_token.emplace(p.token, &p);
   for (const Token& token : tokens) {
     TokenPeers entry;
     entry.name = token.name;
@@ -152,10 +157,11 @@ std::vector<TokenPeers> token_peers(const std::string& self_db_id,
     }
     // `peers` is newest first: a device's first pull seen is its newest.
     std::set<std::string> seen;
-    for (const PeerCheckpoint& p : peers) {
-      const Checkpoint& c = p.checkpoint;
-      if (p.token != token.name || c.source_db_id != self_db_id || c.target_db_id.empty() ||
-          c.target_db_id == self_db_id || !seen.insert(c.target_db_id).second) {
+    auto [first, last] = by_token.equal_range(token.name);
+    for (auto it = first; it != last; ++it) {
+      const Checkpoint& c = it->second->checkpoint;
+      if (c.source_db_id != self_db_id || c.target_db_id.empty() || c.target_db_id == self_db_id ||
+          !seen.insert(c.target_db_id).second) {
         continue;
       }
       TokenDevice device;

@@ -76,6 +76,19 @@ std::vector<PurgeLogEntry> Engine::purge_log(size_t, size_t) {
   not_from_here("show its purge log");
 }
 
+std::vector<TableCounts> Engine::table_counts() { not_from_here("count its records"); }
+TableCounts Engine::count_in_scope(const std::string&, const ScopeClause&) {
+  not_from_here("count its records");
+}
+ScopeChangeCounts Engine::scope_change_counts(const std::string&, const ScopeClause*,
+                                              const ScopeClause*) {
+  not_from_here("count its records");
+}
+std::vector<RevisionNode> Engine::revision_tree(const std::string&, const std::string&,
+                                                const Scope*) {
+  not_from_here("show a revision tree");
+}
+
 namespace {
 
 WriteResult write_one(Engine& engine, Edit edit) {

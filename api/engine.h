@@ -60,6 +60,24 @@ struct Overview {
   std::optional<Scope> token_write_scope;  // Engine::token_write_scope
 };
 
+// A table's live records (winners not deleted: rows of T) and, of those,
+// the ones with conflicts (Engine::table_counts, count_in_scope).
+struct TableCounts {
+  std::string table;
+  int64_t records = 0;
+  int64_t conflicts = 0;
+  friend bool operator==(const TableCounts&, const TableCounts&) = default;
+};
+
+// What a change of scope on one table would do to its live records
+// (Engine::scope_change_counts).
+struct ScopeChangeCounts {
+  int64_t enter = 0;  // match the new clause, not the old one
+  int64_t leave = 0;  // match the old clause, not the new one
+  int64_t stay = 0;   // match both
+  friend bool operator==(const ScopeChangeCounts&, const ScopeChangeCounts&) = default;
+};
+
 // What write_replicated_then_save did.
 struct WrittenAndSaved {
   std::vector<WriteResult> results;  // as write_replicated's
@@ -156,6 +174,29 @@ class Engine {
   virtual PurgeResult purge(const PurgeRequest& request);
   // The purge log, oldest first, at most `limit` entries after the first `skip`.
   virtual std::vector<PurgeLogEntry> purge_log(size_t skip, size_t limit);
+
+  // Counts for a console (the defaults throw Error(internal): a remote
+  // database cannot count from here).
+  //
+  // Every table's live records and conflicts, in name order. The counts are
+  // maintained with every write, in its transaction, so reading them costs
+  // the same whatever the tables hold, and a read after a commit reflects it.
+  virtual std::vector<TableCounts> table_counts();
+  // The live records of `table` that `clause` matches (its table name is not
+  // looked at), and their conflicts: counted on each call, in proportion to
+  // the records it matches.
+  virtual TableCounts count_in_scope(const std::string& table, const ScopeClause& clause);
+  // Of the live records of `table`: how many a change of its clause from
+  // `from` to `to` lets in, drops, and keeps. A null clause matches nothing
+  // (the table outside the scope); a `*` clause matches every record.
+  // Counted on each call with one query.
+  virtual ScopeChangeCounts scope_change_counts(const std::string& table, const ScopeClause* from,
+                                                const ScopeClause* to);
+  // Every node of a record's revision tree, by generation then revision;
+  // exactly one is the winner. Error(not_found) when the record does not
+  // exist, or is out of `scope` (which then reads as absent).
+  virtual std::vector<RevisionNode> revision_tree(const std::string& table, const std::string& id,
+                                                  const Scope* scope = nullptr);
 
   // Local (non-replicated) documents: JSON texts stored by id.
   virtual std::optional<std::string> get_local(const std::string& id) = 0;

@@ -173,6 +173,17 @@ struct RecordPage {
   std::string next;  // id to pass as `after`; empty at the end
 };
 
+// One node of a record's revision tree as a console draws it
+// (Engine::revision_tree). `parent` is empty for a root.
+struct RevisionNode {
+  Revision revision;
+  Revision parent;
+  bool deleted = false;
+  bool leaf = false;
+  bool stub = false;    // the body is not held (a replicated ancestor)
+  bool winner = false;  // the winning leaf (DESIGN.md section 4); exactly one node
+};
+
 struct ConflictEntry {
   std::string table;
   std::string id;

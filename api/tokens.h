@@ -67,6 +67,9 @@ struct TokenUpdate {
   // How long the write scope being replaced stays honoured for replicated
   // revisions; 0 ends it at once.
   int64_t grace_micros = kDefaultRescopeGraceMicros;
+  // Only answer the token as it would be: nothing is saved (a console's
+  // re-scope preview).
+  bool dry_run = false;
 };
 
 class TokenStore {

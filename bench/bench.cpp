@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "bench/bench_capi.h"
+#include "bench/bench_console.h"
 #include "bench/bench_http.h"
 #include "bench/bench_link.h"
 #include "bench/bench_put.h"
@@ -30,6 +31,10 @@ constexpr BenchScenario kScenarios[] = {
      run_scope_bench},
     {"capi", "batched writes through the C ABI (outpost_bulk_docs) and from Python vs the C++ API",
      run_capi_bench},
+    {"console",
+     "the web console's overview page loaded over loopback from a hub of many records and "
+     "tokens vs counting the records by paging",
+     run_console_bench},
 };
 
 }  // namespace

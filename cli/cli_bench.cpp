@@ -134,15 +134,18 @@ int run_bench(Context& context, const ParsedArgs& args) {
     throw UsageError("'" + name + "' is not a bench scenario (scenarios: " + scenario_names() +
                      ")");
   }
+  // `console` measures a hub of the size issue 19 names, filled in large batches.
+  const bool console = name == "console";
   BenchOptions options;
   options.db_url = context.db_url;
-  options.records = static_cast<size_t>(args.get_int("records", 100000, 1));
-  options.batch = static_cast<size_t>(args.get_int("batch", 1000, 1));
+  options.records = static_cast<size_t>(args.get_int("records", console ? 1000000 : 100000, 1));
+  options.batch = static_cast<size_t>(args.get_int("batch", console ? 10000 : 1000, 1));
   options.single_records = static_cast<size_t>(args.get_int("single", 2000, 0));
   options.durability = context.durability;
   options.dir = args.get_or("dir", "");
   options.devices = static_cast<size_t>(args.get_int("devices", 32, 0, 100));
-  options.tokens = static_cast<size_t>(args.get_int("tokens", 10000, 0, 1'000'000));
+  options.tokens =
+      static_cast<size_t>(args.get_int("tokens", console ? 1000 : 10000, 0, 1'000'000));
   if (std::optional<std::string> profiles = args.get("profiles")) {
     options.link_profiles = split_list(*profiles);
     if (options.link_profiles.empty()) throw UsageError("--profiles needs at least one profile");
@@ -165,14 +168,17 @@ int run_bench(Context& context, const ParsedArgs& args) {
 }
 
 constexpr OptionSpec kOptions[] = {
-    {"records", "N", "records written in batches (default 100000)"},
-    {"batch", "N", "records per write call and transaction in the batched figure (default 1000)"},
+    {"records", "N", "records written in batches (default 100000; console 1000000)"},
+    {"batch", "N",
+     "records per write call and transaction in the batched figure (default 1000; console "
+     "10000)"},
     {"single", "N", "records written one per write call afterwards (default 2000; 0 skips)"},
     {"dir", "DIR", "where the temporary databases go (default $TMPDIR or /tmp)"},
     {"devices", "N",
      "scope: devices syncing with the hub at once (default 32, at most 100; 0 skips)"},
     {"tokens", "N",
-     "scope: tokens of distinct scopes for the hub's memory (default 10000; 0 skips)"},
+     "scope: tokens of distinct scopes for the hub's memory (default 10000; 0 skips); console: "
+     "tokens scoped to a district, with their devices (default 1000)"},
     {"profiles", "LIST",
      "link: the link profiles to run, of fast,3G,2G,2G-drop (default: all four)"},
 };
@@ -219,7 +225,21 @@ const Command kCommands[] = {
          "        sync an incremental round (1% of every district changed) one at a time,\n"
          "        then all at once (aggregate rate, p50/p99 per device); the hub's RSS\n"
          "        after --tokens requests each with a token of its own scope, against a\n"
-         "        fresh server after as many requests with 1 token (target: < 50 MiB more).\n\n"
+         "        fresh server after as many requests with 1 token (target: < 50 MiB more).\n"
+         "  console  the web console's overview page on a hub (SQLite, or PostgreSQL with\n"
+         "        --db postgres:...) of N records (default 1 000 000, written --batch 10 000\n"
+         "        per call, 1 in 2 000 with a conflict) and --tokens tokens (default 1 000)\n"
+         "        scoped to a district each, with their devices' checkpoints (healthy, stale,\n"
+         "        silent, never synced). Through an `outpost serve` process with an admin\n"
+         "        token, over loopback, one after the other: GET /ui/, every file of the\n"
+         "        page's module graph, GET /v1, /v1/tables?counts=true and /v1/devices (what\n"
+         "        overview.js asks). Prints the request list with each request's median,\n"
+         "        the cold load, the best and the median of 5 loads and the bytes on the\n"
+         "        wire, against counting the records by paging\n"
+         "        GET /v1/tables/households/records?limit=10000 to the end (the ratio);\n"
+         "        then GET /v1/tables?counts=true with a token scoped to one district, and\n"
+         "        GET /v1/devices?pending=true for one token. The time to fill the hub\n"
+         "        is printed apart. The counts the page got must equal the records written.\n\n"
          "The bench writes fresh databases and removes them: files in a temporary\n"
          "directory for sqlite, fresh schemas of the --db database for postgres:...\n"
          "(never its existing tables). On PostgreSQL `put` also measures 8 concurrent\n"

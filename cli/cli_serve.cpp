@@ -6,6 +6,7 @@
 #include <signal.h>
 
 #include <chrono>
+#include <filesystem>
 #include <iostream>
 
 #include "api/error.h"
@@ -89,6 +90,13 @@ int run_serve(Context& context, const ParsedArgs& args) {
       static_cast<size_t>(args.get_int("max-scope-bytes", 64 * 1024, 16, 16 * 1024 * 1024));
   routing.scope_limits.max_in_values =
       static_cast<size_t>(args.get_int("max-scope-values", 10'000, 1, 1'000'000));
+  routing.console = !args.has("no-console");
+  routing.console_dir = args.get_or("ui-dir", "");
+  if (!routing.console_dir.empty() &&
+      !std::filesystem::is_regular_file(std::filesystem::path(routing.console_dir) /
+                                        "index.html")) {
+    throw UsageError("--ui-dir " + routing.console_dir + " holds no index.html");
+  }
 
   // Block the stop signals before any thread starts (opening a SQLite file
   // starts its checkpointer), so that every thread inherits the mask and
@@ -154,6 +162,9 @@ constexpr OptionSpec kOptions[] = {
     {"max-longpoll-ms", "MS", "longest long-poll (default 300000)"},
     {"max-scope-bytes", "BYTES", "longest scope text, asked or set on a token (default 65536)"},
     {"max-scope-values", "N", "most literals in one IN list of a scope (default 10000)"},
+    {"no-console", "", "do not serve the web console at /ui/"},
+    {"ui-dir", "DIR",
+     "serve the console's files from DIR (development) instead of the built-in ones"},
     {"read-timeout-ms", "MS",
      "time to read one whole request, TLS handshake included (default 30000)"},
     {"idle-timeout-ms", "MS", "idle keep-alive connections are closed after (default 60000)"},
@@ -173,7 +184,9 @@ const Command kCommands[] = {
                 "once as 'admin token: <secret>'; make more with 'outpost tokens create'.\n"
                 "Prints 'listening on http://HOST:PORT' when ready. SIGINT or SIGTERM stop it\n"
                 "gracefully: requests in flight finish, long-polls return early, exit 0.\n"
-                "Logs one line per request on stderr at --log-level info (the default here).\n",
+                "Logs one line per request on stderr at --log-level info (the default here).\n"
+                "The web console is at http://HOST:PORT/ui/ (sign in with a token; see\n"
+                "docs/operations.md#the-web-console).\n",
      .options = kOptions,
      .max_args = 0,
      .run = run_serve},

@@ -18,13 +18,13 @@
 #include <utility>
 
 #include "api/error.h"
+#include "api/refusals.h"
 #include "api/scope.h"
 #include "api/table.h"
 #include "cli/command.h"
 #include "cli/output.h"
 #include "client/http_engine.h"
 #include "reconciler/checkpoint.h"
-#include "reconciler/refusals.h"
 #include "reconciler/replicator.h"
 #include "reconciler/sync_session.h"
 
@@ -203,7 +203,7 @@ std::unique_ptr<Engine> open_remote(const Context& context, const ParsedArgs& ar
 }
 
 // `sync --rejected`: the documents each direction's replication recorded as
-// refused (reconciler/refusals.h), read from the direction's source.
+// refused (api/refusals.h), read from the direction's source.
 int list_rejected(Context& context, Engine& local, Engine& remote,
                   const ReplicationOptions& options, bool pull, bool push) {
   struct Direction {

@@ -77,6 +77,12 @@ class HttpTokenStore final : public TokenStore {
   }
 
   Token update_token(const std::string& name, const TokenUpdate& update) override {
+    if (update.dry_run) {
+      // Never send a re-scope that was meant to save nothing.
+      throw Error(ErrorCode::invalid_value,
+                  "a re-scope preview is asked with PUT /v1/tokens/{name}?dry_run=true; this "
+                  "client saves re-scopes only");
+    }
     return token_from_json(engine_.request("PUT", token_path(name), token_update_to_json(update)));
   }
 

@@ -904,6 +904,7 @@ std::vector<std::string> RecordEngine::check() {
         }
       });
     }
+    check_counts(*txn, *cat, problems);
     return problems;
   });
 }

@@ -64,6 +64,14 @@ class RecordEngine final : public Engine, private TokenStore {
   PurgeResult purge(const PurgeRequest& request) override;
   std::vector<PurgeLogEntry> purge_log(size_t skip, size_t limit) override;
 
+  // Counts and revision trees for a console (record_engine_counts.cpp)
+  std::vector<TableCounts> table_counts() override;
+  TableCounts count_in_scope(const std::string& table, const ScopeClause& clause) override;
+  ScopeChangeCounts scope_change_counts(const std::string& table, const ScopeClause* from,
+                                        const ScopeClause* to) override;
+  std::vector<RevisionNode> revision_tree(const std::string& table, const std::string& id,
+                                          const Scope* scope = nullptr) override;
+
   std::optional<std::string> get_local(const std::string& id) override;
   void put_local(const std::string& id, const std::string& json) override;
   std::vector<std::pair<std::string, std::string>> list_local() override;
@@ -129,6 +137,8 @@ class RecordEngine final : public Engine, private TokenStore {
   ChangesPage read_scoped(const ChangesRequest& request);
   // The columns with scope indexes, from _meta.
   std::vector<std::string> indexed_columns(Transaction& txn, const Table& table);
+  // check(): the maintained counts against T, one line per table that differs.
+  void check_counts(Transaction& txn, const Catalog& catalog, std::vector<std::string>& problems);
   void notify_commit();
   // Runs `body` (which begins and ends its own transaction), again with
   // jittered backoff while it throws RetryableError.

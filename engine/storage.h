@@ -17,6 +17,7 @@
 #include <string_view>
 #include <vector>
 
+#include "api/engine.h"
 #include "api/record.h"
 #include "api/scope.h"
 #include "api/table.h"
@@ -222,6 +223,21 @@ class Storage {
   // An index on (column, _id) over T and its tombstones, when missing.
   virtual void create_scope_index(Transaction& txn, const Table& table,
                                   const std::string& column) = 0;
+
+  // ---------------------------------------------------------- counts
+  // Each table's live records (rows of T) and conflicted ones, maintained
+  // by the backend with every change of T in the same transaction, so that
+  // reading them does not scan T. Tables without rows may be left out.
+  virtual std::vector<TableCounts> maintained_counts(Transaction& txn) = 0;
+  // The same counted from T, over the rows `clause` matches (every row
+  // when null): check() compares the two; count_in_scope uses it.
+  virtual TableCounts count_rows(Transaction& txn, const Table& table,
+                                 const ScopeClause* clause) = 0;
+  // The rows of T that match `to` and not `from` (enter), `from` and not
+  // `to` (leave), and both (stay), in one statement. A null clause matches
+  // no row.
+  virtual ScopeChangeCounts count_scope_change(Transaction& txn, const Table& table,
+                                               const ScopeClause* from, const ScopeClause* to) = 0;
 
   // Change feed: entries after `since` (a cursor this storage issued, "" for
   // the beginning), optionally filtered by table names, at most `limit`.

@@ -270,10 +270,12 @@ Token RecordEngine::update_token(const std::string& name, const TokenUpdate& upd
     if (token.scope != found->scope || token.write_scope != found->write_scope) {
       token.rescoped_at_micros = now;
     }
+    if (update.dry_run) return token;  // the transaction rolls back
     storage_->update_token_scopes(*txn, token);
     txn->commit();
     return token;
   });
+  if (update.dry_run) return out;
   // The feed under this scope wants indexes on the columns it names. The
   // token is stored already: an index that cannot be made now is made when
   // the scope is next prepared, and is no reason to report a failure.

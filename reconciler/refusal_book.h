@@ -1,4 +1,4 @@
-// The refusals of one replication run (reconciler/refusals.h): the list
+// The refusals of one replication run (api/refusals.h): the list
 // saved on the source by earlier runs, the documents this run could not
 // write, and what the retry pass takes out to try again.
 //
@@ -20,7 +20,7 @@
 #include <string>
 #include <vector>
 
-#include "reconciler/refusals.h"
+#include "api/refusals.h"
 
 namespace outpost {
 

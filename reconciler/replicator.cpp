@@ -15,12 +15,12 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "api/refusals.h"
 #include "api/round_trips.h"
 #include "api/table.h"
 #include "reconciler/checkpoint.h"
 #include "reconciler/checkpointer.h"
 #include "reconciler/refusal_book.h"
-#include "reconciler/refusals.h"
 #include "reconciler/scoping.h"
 #include "reconciler/stop.h"
 #include "reconciler/table_gate.h"

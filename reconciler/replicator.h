@@ -36,7 +36,7 @@
 // column the target lacks is retried once the source's definition is copied
 // again (a column added mid-run). A document refused for good (forbidden,
 // invalid_revision, too_large, ...) or that the source cannot produce is
-// recorded in the source database (reconciler/refusals.h) before the
+// recorded in the source database (api/refusals.h) before the
 // checkpoint moves past it, reported in the run's errors, and tried again
 // by every later run (after the feed in one-shot mode, so that one
 // superseded by a newer revision just written is found present; before it

@@ -6,7 +6,7 @@
 
 #include "api/checkpoint.h"
 #include "api/json_builder.h"
-#include "reconciler/refusals.h"
+#include "api/refusals.h"
 #include "utils/log.h"
 
 namespace outpost {

@@ -22,6 +22,9 @@ DEFAULT_PACKAGES=(
   # scripts/test-abi.sh: the C ABI test is built with the C compiler, the
   # library checked with readelf/nm/strip, the Python binding's tests run
   gcc binutils python3 python3-pytest
+  # scripts/test-ui.sh: the web console in a real browser, driven over the
+  # DevTools protocol (test/ui/cdp.py uses Debian's WebSocket client)
+  chromium python3-websocket fonts-dejavu-core
 )
 
 mode=install

@@ -10,7 +10,9 @@
 # $BUILD_DIR/outpost_tests, and always stops and removes the cluster, also
 # when the tests fail or the run is interrupted. When they pass, runs
 # scripts/test-abi.sh (liboutpost.so, the C ABI and its bindings) unless
-# OUTPOST_SKIP_ABI=1. Exits with the status of the first that failed.
+# OUTPOST_SKIP_ABI=1, then scripts/test-ui.sh (the web console in headless
+# Chromium) unless OUTPOST_SKIP_UI=1. Exits with the status of the first
+# that failed.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -70,5 +72,9 @@ echo "test: outpost_tests exited with status $status" >&2
 if [[ $status -eq 0 && ${OUTPOST_SKIP_ABI:-0} != 1 ]]; then
   run_waited bash scripts/test-abi.sh
   echo "test: test-abi.sh exited with status $status" >&2
+fi
+if [[ $status -eq 0 && ${OUTPOST_SKIP_UI:-0} != 1 ]]; then
+  run_waited bash scripts/test-ui.sh
+  echo "test: test-ui.sh exited with status $status" >&2
 fi
 exit "$status"

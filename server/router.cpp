@@ -13,6 +13,7 @@
 #include "api/checkpoint.h"
 #include "api/json_builder.h"
 #include "server/query.h"
+#include "server/router_internal.h"
 #include "utils/log.h"
 #include "utils/text.h"
 #include "utils/time.h"
@@ -51,21 +52,6 @@ bool iequals(std::string_view a, std::string_view b) {
          });
 }
 
-HttpResponse json_response(int status, std::string body) {
-  HttpResponse response;
-  response.status = status;
-  response.body = std::move(body);
-  return response;
-}
-
-// An error answer; the code travels with it for the metrics.
-HttpResponse error_response(const Error& error, int status = 0) {
-  HttpResponse response =
-      json_response(status != 0 ? status : http_status(error.code()), error_to_json(error));
-  response.error = error.code();
-  return response;
-}
-
 Error too_many(std::string_view what, size_t n, size_t max) {
   return Error(ErrorCode::too_large, std::string(what) + " holds " + std::to_string(n) +
                                          " documents; at most " + std::to_string(max) +
@@ -73,35 +59,6 @@ Error too_many(std::string_view what, size_t n, size_t max) {
 }
 
 }  // namespace
-
-struct Router::Context {
-  const HttpRequest& request;
-  std::vector<std::string> segments;  // decoded path segments
-  Query query;
-  Token token;  // admin when auth is off
-  bool may_wait = true;
-  // The token's record-level scopes (DESIGN.md section 14), parsed for this
-  // request only: a scope costs nothing between requests. Null / nullopt:
-  // the token's table lists alone.
-  std::shared_ptr<const Scope> read_scope;
-  std::optional<WriteScope> write_scope;
-
-  void require_read(const std::string& table) const {
-    if (!token.can_read(table)) {
-      throw Error(ErrorCode::forbidden,
-                  "this token may not read table " + quote_for_message(table));
-    }
-  }
-  void require_write(const std::string& table) const {
-    if (!token.can_write(table)) {
-      throw Error(ErrorCode::forbidden,
-                  "this token may not write table " + quote_for_message(table));
-    }
-  }
-  void require_admin() const {
-    if (!token.admin) throw Error(ErrorCode::forbidden, "this needs an admin token");
-  }
-};
 
 std::string_view HttpRequest::header(std::string_view name) const {
   for (const auto& [k, v] : headers) {
@@ -231,6 +188,10 @@ void Router::finish(const HttpRequest& request, const std::string& route, HttpRe
 // Allow header. A path template segment "{name}" matches any non-empty
 // segment; a null handler is GET /v1/health, answered without a token.
 const Router::Route Router::kRoutes[] = {
+    {"GET", "/", &Router::redirect_to_console, false},
+    {"GET", "/ui", &Router::redirect_to_console, false},
+    {"GET", "/ui/", &Router::get_console, false},
+    {"GET", "/ui/{file}", &Router::get_console, false},
     {"GET", "/metrics", &Router::get_metrics, true},
     {"GET", "/v1", &Router::get_root, true},
     {"GET", "/v1/health", nullptr, false},
@@ -251,6 +212,7 @@ const Router::Route Router::kRoutes[] = {
     {"GET", "/v1/local/{id}", &Router::get_local, true},
     {"PUT", "/v1/local/{id}", &Router::put_local, true},
     {"GET", "/v1/peers", &Router::list_peers, true},
+    {"GET", "/v1/devices", &Router::list_devices, true},
     {"GET", "/v1/tokens", &Router::list_tokens, true},
     {"POST", "/v1/tokens", &Router::create_token, true},
     {"GET", "/v1/tokens/{name}", &Router::get_token, true},
@@ -355,8 +317,13 @@ HttpResponse Router::dispatch(const HttpRequest& request, std::string& route, bo
                       quote_for_message(media.substr(0, 100)));
     }
   }
-  Context context{request, std::move(match.segments), Query(match.query_text),
-                  std::move(match.token), may_wait};
+  Context context{request,
+                  std::move(match.segments),
+                  Query(match.query_text),
+                  std::move(match.token),
+                  may_wait,
+                  nullptr,
+                  std::nullopt};
   parse_token_scopes(context);
   return (this->*(match.handler))(context);
 }
@@ -505,7 +472,9 @@ std::vector<Table> Router::readable_tables(const Context& c) {
 }
 
 HttpResponse Router::list_tables(Context& c) {
-  return json_response(200, tables_to_json(readable_tables(c)));
+  std::vector<Table> tables = readable_tables(c);
+  if (c.query.flag("counts")) return json_response(200, tables_with_counts(c, tables));
+  return json_response(200, tables_to_json(tables));
 }
 
 HttpResponse Router::get_table(Context& c) {
@@ -529,6 +498,11 @@ HttpResponse Router::list_records(Context& c) {
   const std::string& table = c.segments[2];
   c.require_read(table);
   std::shared_ptr<const Scope> scope = read_scope(c);
+  if (std::optional<std::string> where = c.query.get("where"); where && !where->empty()) {
+    // A condition on this table (`outpost list --where`), within the scope.
+    Scope asked = parse_where(table, *where, readable_tables(c));
+    scope = std::make_shared<const Scope>(scope ? intersect_scopes(*scope, asked) : asked);
+  }
   RecordPage page =
       engine_.list_records(table, c.query.get_or("after"),
                            c.query.count("limit", kDefaultPage, options_.max_page), scope.get());
@@ -575,7 +549,32 @@ HttpResponse Router::get_record(Context& c) {
                                                 " of record " + quote_for_message(id) +
                                                 " in table " + quote_for_message(table));
   }
-  return json_response(200, record_to_json(*record));
+  std::string body = record_to_json(*record);
+  if (c.query.flag("tree")) {
+    // The whole revision tree, for the console's graph: spliced into the
+    // record's object.
+    JsonBuilder w;
+    w.start_array();
+    for (const RevisionNode& node : engine_.revision_tree(table, id, options.scope.get())) {
+      w.start_object();
+      w.field("revision", node.revision.str());
+      w.string("parent");
+      if (node.parent.empty()) {
+        w.null();
+      } else {
+        w.string(node.parent.str());
+      }
+      w.field_bool("deleted", node.deleted);
+      w.field_bool("leaf", node.leaf);
+      w.field_bool("stub", node.stub);
+      w.field_bool("winner", node.winner);
+      w.end_object();
+    }
+    w.end_array();
+    body.pop_back();  // the record object's closing brace
+    body += ",\"tree\":" + w.str() + "}";
+  }
+  return json_response(200, body);
 }
 
 HttpResponse Router::put_record(Context& c) {
@@ -972,7 +971,16 @@ HttpResponse Router::update_token(Context& c) {
   TokenUpdate update = token_update_from_json(c.request.body, options_.json);
   check_scope_limits(update.scope);
   check_scope_limits(update.write_scope);
-  return json_response(200, token_to_json(store.update_token(c.segments[2], update)));
+  if (!c.query.flag("dry_run")) {
+    return json_response(200, token_to_json(store.update_token(c.segments[2], update)));
+  }
+  // The token as it would be, and what that would move; nothing is saved.
+  std::optional<Token> before = find_token(store, c.segments[2]);
+  if (!before) throw no_token(c.segments[2]);
+  update.dry_run = true;
+  const Token after = store.update_token(c.segments[2], update);
+  return json_response(200, "{\"token\":" + token_to_json(after) +
+                                ",\"preview\":" + rescope_preview(*before, after) + "}");
 }
 
 HttpResponse Router::revoke_token(Context& c) {

@@ -23,6 +23,7 @@
 #include <string_view>
 #include <vector>
 
+#include "api/devices.h"
 #include "api/engine.h"
 #include "api/json.h"
 #include "api/limits.h"
@@ -61,6 +62,16 @@ struct RouterOptions {
   std::chrono::seconds auth_failure_window{600};
 
   std::string version = "0.1.0";  // reported by GET /v1
+
+  // The web console (server/ui_assets.h) at /ui/: off with false; read from
+  // `console_dir` at each request when it is set (development), else the
+  // copy compiled in.
+  bool console = true;
+  std::string console_dir;
+  // GET /v1/devices: the ages that make a device healthy or stale, and how
+  // many pending changes one device's count reads at most.
+  HealthThresholds health;
+  size_t max_pending_count = 1000;
 };
 
 class Router {
@@ -161,6 +172,19 @@ class Router {
   HttpResponse bulk_get(Context& c);
   HttpResponse bulk_docs(Context& c);
   HttpResponse list_peers(Context& c);
+  // The web console and what only it asks (router_console.cpp).
+  HttpResponse get_console(Context& c);
+  HttpResponse redirect_to_console(Context& c);
+  HttpResponse list_devices(Context& c);
+  // The changes of this database `device` has yet to pull with `token`.
+  void count_pending(const Token& token, const std::shared_ptr<const Scope>& scope,
+                     DeviceStatus& device, bool same_scope);
+  // GET /v1/tables?counts=true: the tables with their counts, under the
+  // token's scope when it has one.
+  std::string tables_with_counts(Context& c, const std::vector<Table>& tables);
+  // What re-scoping `before` into `after` would move (PUT /v1/tokens/{name}
+  // ?dry_run=true).
+  std::string rescope_preview(const Token& before, const Token& after);
   // Tokens (admin only).
   TokenStore& token_store(Context& c);
   void check_scope_limits(const std::optional<std::string>& text);

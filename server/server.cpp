@@ -643,6 +643,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     res->set(http::field::content_type, response.content_type);
     res->set(http::field::accept_encoding, kAcceptedCodings);
     res->set(http::field::vary, "Accept-Encoding");
+    res->set("X-Content-Type-Options", "nosniff");
     for (auto& [name, value] : response.headers) res->set(name, value);
     res->body() = std::move(response.body);
     res->keep_alive(keep_alive_ && !server_.stopping_);

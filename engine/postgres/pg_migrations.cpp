@@ -10,9 +10,8 @@ namespace outpost {
 
 namespace {
 
-// Advisory lock keys (the two-int4 form, so they never collide with
-// anything keyed by one bigint): class 'outp', then the purpose.
-constexpr int kLockClass = 0x6f757470;
+// Advisory lock keys: class kPgLockClass (pg_schema.h), then the purpose.
+constexpr int kLockClass = kPgLockClass;
 constexpr int kMigrationLock = 1;
 constexpr int kCatalogLock = 2;
 
@@ -53,10 +52,15 @@ ALTER TABLE "_tokens" ADD COLUMN "scope" TEXT NOT NULL DEFAULT '',
   ADD COLUMN "earlier_write_scopes" TEXT NOT NULL DEFAULT '',
   ADD COLUMN "rescoped_at" TEXT;
 )sql",
+    // Maintained counts (pg_counts.cpp): the migration also gives every table
+    // its triggers and counts it once (see kCountsVersion).
+    kPgCountFunctionsSql,
 };
 constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
 // The version from which tables have tombstone tables.
 constexpr int kTombstonesVersion = 2;
+// The version from which tables have maintained counts.
+constexpr int kCountsVersion = 4;
 
 std::string sql_type(ValueType type) {
   switch (type) {
@@ -116,7 +120,7 @@ std::string pg_create_table_sql(const Table& table) {
          cols + ", CONSTRAINT " +
          pg_quote_identifier("_" + history_table_name(table.name) + "_pk") +
          " PRIMARY KEY(\"_id\", \"_rev\")) WITH (fillfactor=90);\n" +
-         pg_create_tombstones_sql(table);
+         pg_create_tombstones_sql(table) + "\n" + pg_create_counts_sql(table);
 }
 
 std::string pg_create_tombstones_sql(const Table& table) {
@@ -170,6 +174,9 @@ void PgStorage::migrate(PgConnection& conn) {
         conn.exec(pg_create_tombstones_sql(table));
         fill_tombstones(conn, table);
       }
+    }
+    if (version > 0 && version < kCountsVersion) {
+      for (const Table& table : read_tables(conn)) seed_counts(conn, table);
     }
     if (version == 0) {
       conn.query("INSERT INTO \"_meta\"(\"key\",\"value\") VALUES('db_id',$1)",

@@ -15,6 +15,11 @@ namespace outpost {
 
 class PgConnection;
 
+// Advisory lock keys (the two-int4 form, so they never collide with
+// anything keyed by one bigint): class 'outp', then the purpose.
+constexpr int kPgLockClass = 0x6f757470;
+constexpr int kPgCountsLock = 3;  // one compaction of "_count_deltas" at a time
+
 // The schema version this build creates and understands.
 int pg_schema_version();
 
@@ -28,6 +33,10 @@ void pg_lock_catalog(PgConnection& conn);
 std::string pg_create_table_sql(const Table& table);
 // CREATE TABLE for T's tombstone table alone (DESIGN.md section 14).
 std::string pg_create_tombstones_sql(const Table& table);
+// The maintained counts (pg_counts.cpp): "_count_deltas" and the trigger
+// functions (a migration), and the triggers on one T.
+extern const char* const kPgCountFunctionsSql;
+std::string pg_create_counts_sql(const Table& table);
 // ALTER TABLE statements adding `added` to T_history, T, then T's tombstones.
 std::string pg_add_columns_sql(const std::string& table, const std::vector<Column>& added);
 

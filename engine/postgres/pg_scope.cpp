@@ -391,4 +391,36 @@ void PgStorage::create_scope_index(Transaction& txn, const Table& table,
             " ON " + tomb_of(table) + "(" + col + ",\"_id\")");
 }
 
+// ---------------------------------------------------------------- counts
+
+TableCounts PgStorage::count_rows(Transaction& txn, const Table& table, const ScopeClause* clause) {
+  Txn& t = txn_of(txn);
+  t.sync_all();
+  ScopeClause everything{table.name, {}};
+  PgParams params;
+  std::string c = condition_of(table, clause ? *clause : everything, params);
+  PgResult res = t.conn().query_once(
+      "SELECT count(*),count(*) FILTER (WHERE \"_conflicted\") FROM " + t_of(table) + " WHERE " + c,
+      params);
+  return TableCounts{table.name, res.int64(0, 0), res.int64(0, 1)};
+}
+
+ScopeChangeCounts PgStorage::count_scope_change(Transaction& txn, const Table& table,
+                                                const ScopeClause* from, const ScopeClause* to) {
+  Txn& t = txn_of(txn);
+  t.sync_all();
+  // A null clause matches nothing; a comparison with a null column is
+  // unknown, which counts as not matching.
+  PgParams params;
+  std::string f = from ? condition_of(table, *from, params) : "false";
+  std::string n = to ? condition_of(table, *to, params) : "false";
+  PgResult res = t.conn().query_once(
+      "SELECT count(*) FILTER (WHERE \"t\" AND NOT \"f\"),count(*) FILTER (WHERE \"f\" AND NOT "
+      "\"t\"),count(*) FILTER (WHERE \"f\" AND \"t\") FROM (SELECT coalesce(" +
+          f + ",false) AS \"f\",coalesce(" + n + ",false) AS \"t\" FROM " + t_of(table) +
+          " WHERE " + f + " OR " + n + ") s",
+      params);
+  return ScopeChangeCounts{res.int64(0, 0), res.int64(0, 1), res.int64(0, 2)};
+}
+
 }  // namespace outpost

@@ -25,13 +25,15 @@
 // Files: pg_storage.cpp (open, catalog, locking, buffered writes, revision
 // tree, reads), pg_txn.{h,cpp} (a transaction and its write buffer),
 // pg_migrations.cpp, pg_feed.cpp, pg_scope.cpp, pg_tokens.cpp and
-// pg_local.cpp, as on SQLite; pg_position.h and pg_values.h are shared
+// pg_local.cpp, as on SQLite, and pg_counts.cpp (maintained counts:
+// delta rows written by triggers); pg_position.h and pg_values.h are shared
 // internals.
 //
 // Thread-safety: safe from several threads; a transaction belongs to the
 // thread that began it and holds one pooled connection until it ends.
 #pragma once
 
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -127,6 +129,12 @@ class PgStorage final : public Storage {
   void for_each_record(Transaction& txn, const Table& table,
                        const std::function<void(const std::string& id)>& visit) override;
 
+  // Counts (pg_counts.cpp)
+  std::vector<TableCounts> maintained_counts(Transaction& txn) override;
+  TableCounts count_rows(Transaction& txn, const Table& table, const ScopeClause* clause) override;
+  ScopeChangeCounts count_scope_change(Transaction& txn, const Table& table,
+                                       const ScopeClause* from, const ScopeClause* to) override;
+
   FeedPage read_changes(Transaction& txn, std::string_view since,
                         const std::vector<std::string>& tables, size_t limit) override;
   std::string last_cursor(Transaction& txn) override;
@@ -170,6 +178,12 @@ class PgStorage final : public Storage {
   std::vector<std::string> list_conflicted_where(Transaction& txn, const Table& table,
                                                  std::string_view after, size_t limit,
                                                  const ScopeClause& clause);
+  // Gives a table that had none its count triggers and counts it once (a
+  // migration; pg_counts.cpp).
+  static void seed_counts(PgConnection& conn, const Table& table);
+  // Called by a write transaction after its commit, on its connection:
+  // compacts "_count_deltas" now and then (pg_counts.cpp).
+  void after_write_commit(PgConnection& conn);
   void check_feed_horizon(PgConnection& conn);
   void lock_ids(Txn& txn, const Table& table, std::vector<std::string> ids, bool read_trees);
   void flush(Txn& txn);
@@ -185,6 +199,11 @@ class PgStorage final : public Storage {
   std::mutex listener_mu_;
   std::unique_ptr<PgListener> listener_;
   std::shared_ptr<std::function<void()>> on_change_;
+
+  // Maintained counts (pg_counts.cpp): write commits of this process, and
+  // whether a read summed so many delta rows that the next commit compacts.
+  std::atomic<uint64_t> write_commits_{0};
+  std::atomic<bool> compact_wanted_{false};
 
   std::mutex hook_mu_;
   std::function<void()> before_commit_;  // tests only (pg_test_hooks.h)

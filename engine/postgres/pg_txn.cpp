@@ -42,6 +42,15 @@ void PgStorage::Txn::commit() {
     throw Error(ErrorCode::internal, "PostgreSQL rolled the transaction back at commit");
   }
   if (writer()) {
+    if (wrote_changes) {
+      try {
+        owner_.after_write_commit(*conn_);
+      } catch (const Error&) {
+        // Compaction is an optimisation: a later commit does it. The
+        // connection's state is unknown, so it is not reused.
+        conn_.discard();
+      }
+    }
     std::function<void()> hook;
     {
       std::lock_guard lock(owner_.hook_mu_);

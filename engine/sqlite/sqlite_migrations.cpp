@@ -46,10 +46,19 @@ ALTER TABLE "_tokens" ADD COLUMN "write_scope" TEXT NOT NULL DEFAULT '';
 ALTER TABLE "_tokens" ADD COLUMN "earlier_write_scopes" TEXT NOT NULL DEFAULT '';
 ALTER TABLE "_tokens" ADD COLUMN "rescoped_at" TEXT;
 )sql",
+    // Maintained counts (sqlite_counts.cpp): the migration also gives every
+    // table its triggers and counts it once (see kCountsVersion). IF NOT
+    // EXISTS: a database whose version was set back migrates again.
+    R"sql(
+CREATE TABLE IF NOT EXISTS "_counts"("table" TEXT PRIMARY KEY NOT NULL,
+  "records" INTEGER NOT NULL, "conflicts" INTEGER NOT NULL) STRICT;
+)sql",
 };
 constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
 // The version from which tables have tombstone tables.
 constexpr int kTombstonesVersion = 3;
+// The version from which tables have maintained counts.
+constexpr int kCountsVersion = 5;
 
 }  // namespace
 
@@ -85,6 +94,9 @@ void SqliteStorage::migrate(SqliteConnection& conn) {
         create_tombstones(conn, table);
         fill_tombstones(conn, table);
       }
+    }
+    if (version > 0 && version < kCountsVersion) {
+      for (const Table& table : read_tables(conn)) create_counts(conn, table);
     }
     if (version == 0) {
       auto ins = conn.prepare("INSERT INTO \"_meta\"(\"key\",\"value\") VALUES('db_id',?)");

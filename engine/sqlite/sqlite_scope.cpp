@@ -402,4 +402,38 @@ void SqliteStorage::create_scope_index(Transaction& txn, const Table& table,
             tomb_of(table) + "(" + col + ",\"_id\")");
 }
 
+// ---------------------------------------------------------------- counts
+
+TableCounts SqliteStorage::count_rows(Transaction& txn, const Table& table,
+                                      const ScopeClause* clause) {
+  ScopeClause everything{table.name, {}};
+  Condition c = condition_of(table, clause ? *clause : everything);
+  SqliteStatement stmt(
+      conn_of(txn).handle(),
+      "SELECT count(*),coalesce(sum(\"_conflicted\"),0) FROM " + t_of(table) + " WHERE " + c.sql);
+  int index = 1;
+  bind_condition(stmt, index, c);
+  stmt.step();
+  return TableCounts{table.name, stmt.column_int(0), stmt.column_int(1)};
+}
+
+ScopeChangeCounts SqliteStorage::count_scope_change(Transaction& txn, const Table& table,
+                                                    const ScopeClause* from,
+                                                    const ScopeClause* to) {
+  // A null clause matches nothing; an IN over a null column is unknown,
+  // which counts as not matching.
+  Condition f = from ? condition_of(table, *from) : Condition{"0", {}};
+  Condition t = to ? condition_of(table, *to) : Condition{"0", {}};
+  SqliteStatement stmt(conn_of(txn).handle(),
+                       "SELECT coalesce(sum(\"t\" AND NOT \"f\"),0),"
+                       "coalesce(sum(\"f\" AND NOT \"t\"),0),coalesce(sum(\"f\" AND \"t\"),0) "
+                       "FROM (SELECT coalesce(" +
+                           f.sql + ",0) AS \"f\",coalesce(" + t.sql + ",0) AS \"t\" FROM " +
+                           t_of(table) + " WHERE (" + f.sql + ") OR (" + t.sql + "))");
+  int index = 1;
+  for (const Condition* c : {&f, &t, &f, &t}) bind_condition(stmt, index, *c);
+  stmt.step();
+  return ScopeChangeCounts{stmt.column_int(0), stmt.column_int(1), stmt.column_int(2)};
+}
+
 }  // namespace outpost

@@ -278,6 +278,7 @@ void SqliteStorage::create_table(Transaction& txn, const Table& table) {
             "\"_stub\" INTEGER NOT NULL, \"_seq\" INTEGER NOT NULL" +
             cols + ", PRIMARY KEY(\"_id\", \"_rev\")) WITHOUT ROWID, STRICT");
   create_tombstones(conn, table);
+  create_counts(conn, table);
   auto stmt = conn.prepare("INSERT INTO \"_tables\"(\"name\") VALUES(?)");
   stmt->bind_text(1, table.name);
   stmt->run();

@@ -5,7 +5,8 @@
 // WAL checkpoints run on a thread of their own (sqlite_checkpointer.h).
 // Split like PgStorage: sqlite_storage.cpp (open, transactions, catalog,
 // revision tree, reads), sqlite_migrations.cpp, sqlite_feed.cpp,
-// sqlite_tokens.cpp and sqlite_local.cpp.
+// sqlite_tokens.cpp, sqlite_local.cpp and sqlite_counts.cpp (maintained
+// counts; the scoped ones are in sqlite_scope.cpp).
 // Thread-safety: safe from several threads; a transaction holds its
 // connection exclusively until it ends.
 #pragma once
@@ -104,6 +105,12 @@ class SqliteStorage final : public Storage {
   void for_each_record(Transaction& txn, const Table& table,
                        const std::function<void(const std::string& id)>& visit) override;
 
+  // Counts (sqlite_counts.cpp)
+  std::vector<TableCounts> maintained_counts(Transaction& txn) override;
+  TableCounts count_rows(Transaction& txn, const Table& table, const ScopeClause* clause) override;
+  ScopeChangeCounts count_scope_change(Transaction& txn, const Table& table,
+                                       const ScopeClause* from, const ScopeClause* to) override;
+
   FeedPage read_changes(Transaction& txn, std::string_view since,
                         const std::vector<std::string>& tables, size_t limit) override;
   std::string last_cursor(Transaction& txn) override;
@@ -131,6 +138,9 @@ class SqliteStorage final : public Storage {
   // filled from the history of a table that had none (a migration).
   static void create_tombstones(SqliteConnection& conn, const Table& table);
   static void fill_tombstones(SqliteConnection& conn, const Table& table);
+  // The triggers that keep "_counts" (sqlite_counts.cpp), and the table's
+  // row there, counted from T as it is.
+  static void create_counts(SqliteConnection& conn, const Table& table);
   static std::vector<Table> read_tables(SqliteConnection& conn);
   // list_winners and list_conflicted under a scope clause (sqlite_scope.cpp).
   std::vector<std::pair<std::string, WinnerRow>> list_winners_where(Transaction& txn,

@@ -11,9 +11,9 @@
 #include <iostream>
 #include <map>
 
+#include "api/refusals.h"
 #include "engine/open.h"
 #include "reconciler/peers.h"
-#include "reconciler/refusals.h"
 #include "reconciler/served.h"
 #include "reconciler/workload.h"
 #include "reconciler/wrappers.h"

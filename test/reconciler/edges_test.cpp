@@ -11,10 +11,10 @@
 #include <thread>
 
 #include "api/json.h"
+#include "api/refusals.h"
 #include "reconciler/checkpoint.h"
 #include "reconciler/checkpointer.h"
 #include "reconciler/peers.h"
-#include "reconciler/refusals.h"
 #include "reconciler/served.h"
 #include "reconciler/wrappers.h"
 

@@ -26,11 +26,11 @@
 #include <tuple>
 #include <vector>
 
+#include "api/refusals.h"
 #include "api/scope.h"
 #include "engine/open.h"
 #include "reconciler/checkpoint.h"
 #include "reconciler/peers.h"
-#include "reconciler/refusals.h"
 #include "reconciler/replicator.h"
 #include "reconciler/scoping.h"
 #include "reconciler/wrappers.h"

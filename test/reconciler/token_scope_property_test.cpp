@@ -40,13 +40,13 @@
 #include <tuple>
 #include <vector>
 
+#include "api/refusals.h"
 #include "api/scope.h"
 #include "api/tokens.h"
 #include "client/http_engine.h"
 #include "engine/backends.h"
 #include "engine/open.h"
 #include "reconciler/peers.h"
-#include "reconciler/refusals.h"
 #include "reconciler/replicator.h"
 #include "reconciler/scoping.h"
 #include "server/router.h"

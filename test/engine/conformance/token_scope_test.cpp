@@ -374,7 +374,7 @@ TEST_CASE("token scope: a database from before token scopes keeps its tokens wor
     std::string secret = engine.tokens()->create_token(plain);
     const bool pg = db.backend() == "postgres";
     const std::string previous = pg ? "2" : "3";
-    const std::string current = pg ? "3" : "4";
+    const std::string current = pg ? "4" : "5";
     CHECK(db.raw_query("SELECT \"value\" FROM \"_meta\" WHERE \"key\"='schema_version'")
               .at(0)
               .at(0) == std::optional<std::string>(current));

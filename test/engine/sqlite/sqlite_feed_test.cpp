@@ -170,7 +170,8 @@ TEST_CASE(
     CHECK(engine->check().empty());
   }
   CHECK(run_sql(file, "SELECT \"value\" FROM \"_meta\" WHERE \"key\"='schema_version'") ==
-        std::to_string(4));
+        std::to_string(5));
+  CHECK(run_sql(file, "SELECT \"records\" FROM \"_counts\" WHERE \"table\"='items'") == "1");
   CHECK(run_sql(file, "SELECT count(*) FROM \"_superseded\"") == "1");
   CHECK(run_sql(file, "SELECT count(*) FROM \"_purges\"") == "0");
   // The deleted record's tombstone row was filled from its history, with

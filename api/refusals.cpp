@@ -1,4 +1,4 @@
-#include "reconciler/refusals.h"
+#include "api/refusals.h"
 
 #include "api/json_builder.h"
 #include "api/revision.h"

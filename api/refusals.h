@@ -9,7 +9,8 @@
 //
 // The list of one replication is a local document on the source, under
 // refusals_local_id(replication id); `outpost sync --rejected` lists it.
-// Encoding and decoding are pure.
+// Encoding and decoding are pure. The value lives in api/ because the server
+// reads these lists too (GET /v1/devices).
 // Thread-safety: plain value types and pure functions.
 #pragma once
 
