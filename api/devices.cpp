@@ -13,6 +13,10 @@ namespace outpost {
 namespace {
 
 constexpr std::string_view kRefusalPrefix = "refused-";
+// A refusal list the replicator writes holds at most kMaxRefusals entries
+// (a few MiB); a larger document was not written by it and is not parsed
+// (any token may write its own local documents).
+constexpr size_t kMaxRefusalListBytes = 8 * 1024 * 1024;
 
 // "" for 0 (never), else the canonical text.
 std::string timestamp_or_empty(int64_t micros) {
@@ -78,6 +82,7 @@ std::vector<TokenStatus> token_statuses(
   for (const auto& [stored, body] : local) {
     auto [token, id] = split_token_local_id(stored);
     if (token.empty() || !id.starts_with(kRefusalPrefix)) continue;
+    if (body.size() > kMaxRefusalListBytes) continue;
     if (std::optional<std::vector<Refusal>> list = refusals_from_json(body)) {
       std::vector<Refusal>& into = refused[token];
       into.insert(into.end(), list->begin(), list->end());
@@ -173,7 +178,8 @@ std::string devices_summary_to_json(std::string_view update_seq, int64_t now_mic
       {Health::healthy, 0}, {Health::stale, 0}, {Health::silent, 0}, {Health::never, 0}};
   std::vector<std::pair<const std::string*, const Refusal*>> refusals;
   for (const TokenStatus& t : tokens) {
-    if (t.token.revoked) continue;
+    const bool expired = t.token.expires_at_micros && *t.token.expires_at_micros <= now_micros;
+    if (t.token.revoked || expired) continue;
     ++live;
     if (t.devices.empty()) ++health[Health::never];
     for (const DeviceStatus& d : t.devices) ++health[d.health];

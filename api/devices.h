@@ -83,8 +83,8 @@ std::string devices_to_json(std::string_view update_seq, int64_t now_micros,
 // overview): {"update_seq", "now", "thresholds", "summary": {"tokens":
 // live tokens, "health": {"healthy", "stale", "silent": devices; "never":
 // live tokens without a device}, "refusal_count", "refusals": the newest
-// `max_refusals` of all tokens, each with its "token"}}. Revoked tokens
-// are left out.
+// `max_refusals` of all tokens, each with its "token"}}. Revoked and
+// expired tokens are left out.
 std::string devices_summary_to_json(std::string_view update_seq, int64_t now_micros,
                                     const HealthThresholds& thresholds,
                                     const std::vector<TokenStatus>& tokens,

@@ -422,8 +422,8 @@ const ScopeClause* Scope::find(std::string_view table) const {
   return it != clauses.end() && it->table == table ? &*it : nullptr;
 }
 
-Scope parse_where(std::string_view table, std::string_view clause,
-                  const std::vector<Table>& tables) {
+Scope parse_where(std::string_view table, std::string_view clause, const std::vector<Table>& tables,
+                  const ScopeLimits& limits) {
   const bool known =
       std::any_of(tables.begin(), tables.end(), [&](const Table& t) { return t.name == table; });
   if (!known) {
@@ -435,7 +435,7 @@ Scope parse_where(std::string_view table, std::string_view clause,
     invalid_scope("a where clause is the clause of one table (no ';'): '" + std::string(clause) +
                   "'");
   }
-  return parse_scope(std::string(table) + ": " + trimmed, tables);
+  return parse_scope(std::string(table) + ": " + trimmed, tables, limits);
 }
 
 Scope parse_scope(std::string_view text, const std::vector<Table>& tables,

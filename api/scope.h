@@ -70,9 +70,9 @@ Scope parse_scope(std::string_view text, const std::vector<Table>& tables,
 // is a clause's text without the table ("district = 'x' AND size IN (5,
 // 6)"), parsed as the scope "table: clause". Error(unknown_table) when
 // `tables` has no `table`; Error(invalid_scope) for a bad clause or one
-// holding ';'.
-Scope parse_where(std::string_view table, std::string_view clause,
-                  const std::vector<Table>& tables);
+// holding ';' or beyond `limits`.
+Scope parse_where(std::string_view table, std::string_view clause, const std::vector<Table>& tables,
+                  const ScopeLimits& limits = {});
 
 // The canonical text: clauses "table: pred AND pred" joined by "; ", with
 // string-like literals quoted ('' escaping a quote). parse_scope of this text

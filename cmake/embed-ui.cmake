@@ -12,7 +12,8 @@ string(APPEND body "#include \"server/ui_assets.h\"\n\nnamespace outpost::server
 set(table "")
 set(count 0)
 foreach(name ${files})
-  if(IS_DIRECTORY ${UI_DIR}/${name})
+  # Directories and hidden files (an editor's swap file) are not the console's.
+  if(IS_DIRECTORY ${UI_DIR}/${name} OR name MATCHES "^\\.")
     continue()
   endif()
   if(NOT name MATCHES "^[A-Za-z0-9][A-Za-z0-9._-]*$")

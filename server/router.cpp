@@ -500,7 +500,7 @@ HttpResponse Router::list_records(Context& c) {
   std::shared_ptr<const Scope> scope = read_scope(c);
   if (std::optional<std::string> where = c.query.get("where"); where && !where->empty()) {
     // A condition on this table (`outpost list --where`), within the scope.
-    Scope asked = parse_where(table, *where, readable_tables(c));
+    Scope asked = parse_where(table, *where, readable_tables(c), options_.scope_limits);
     scope = std::make_shared<const Scope>(scope ? intersect_scopes(*scope, asked) : asked);
   }
   RecordPage page =

@@ -178,7 +178,7 @@ class Router {
   HttpResponse list_devices(Context& c);
   // The changes of this database `device` has yet to pull with `token`.
   void count_pending(const Token& token, const std::shared_ptr<const Scope>& scope,
-                     DeviceStatus& device, bool same_scope);
+                     const std::vector<Table>& tables, DeviceStatus& device, bool same_scope);
   // GET /v1/tables?counts=true: the tables with their counts, under the
   // token's scope when it has one.
   std::string tables_with_counts(Context& c, const std::vector<Table>& tables);

@@ -9,6 +9,7 @@
 #include "server/router_internal.h"
 #include "server/ui_assets.h"
 #include "utils/log.h"
+#include "utils/sha256.h"
 #include "utils/time.h"
 
 namespace outpost::server {
@@ -79,7 +80,14 @@ HttpResponse Router::redirect_to_console(Context&) {
 }
 
 std::string Router::tables_with_counts(Context& c, const std::vector<Table>& tables) {
-  std::shared_ptr<const Scope> scope = read_scope(c);
+  if (c.query.get("scope")) {
+    // Counting a scope asked per request could scan every table on an
+    // unindexed column; the token's own scope has its indexes.
+    throw Error(ErrorCode::invalid_value,
+                "counts=true counts what the token may read; count a scope= through "
+                "GET /v1/tables/{t}/records?scope= instead");
+  }
+  const std::shared_ptr<const Scope>& scope = c.read_scope;
   std::vector<TableCounts> all;
   // The maintained counts serve whatever a scope leaves whole (`*`).
   const bool any_whole = !scope || std::any_of(tables.begin(), tables.end(), [&](const Table& t) {
@@ -110,11 +118,18 @@ std::string Router::tables_with_counts(Context& c, const std::vector<Table>& tab
 
 std::string Router::rescope_preview(const Token& before, const Token& after) {
   const std::vector<Table> tables = engine_.list_tables();
-  // A token of table lists reads the `*` clauses of its list.
+  auto exists = [&](const std::string& name) {
+    return std::any_of(tables.begin(), tables.end(),
+                       [&](const Table& t) { return t.name == name; });
+  };
+  // A token of table lists reads the `*` clauses of its list (a listed
+  // table that does not exist yet holds nothing to move).
   auto scope_of = [&](const Token& t) {
     if (!t.scope.empty()) return parse_scope(t.scope, tables, kStoredScopeLimits);
     Scope whole;
-    for (const std::string& name : t.read) whole.clauses.push_back(ScopeClause{name, {}});
+    for (const std::string& name : t.read) {
+      if (exists(name)) whole.clauses.push_back(ScopeClause{name, {}});
+    }
     std::sort(whole.clauses.begin(), whole.clauses.end(),
               [](const ScopeClause& a, const ScopeClause& b) { return a.table < b.table; });
     return whole;
@@ -197,10 +212,11 @@ HttpResponse Router::list_devices(Context& c) {
       if (!token.scope.empty()) {
         scope = std::make_shared<const Scope>(parse_scope(token.scope, tables, kStoredScopeLimits));
       }
-      const std::string fingerprint = token.scope.empty() ? "" : scope_fingerprint(*scope);
+      // As the report judges caught_up (token_peers): the stored text's hash.
+      const std::string fingerprint = token.scope.empty() ? "" : sha256_hex(token.scope);
       for (DeviceStatus& device : status.devices) {
         if (device.last_pull.empty()) continue;
-        count_pending(token, scope, device, device.synced_scope_fingerprint == fingerprint);
+        count_pending(token, scope, tables, device, device.synced_scope_fingerprint == fingerprint);
       }
     }
   }
@@ -215,14 +231,21 @@ HttpResponse Router::list_devices(Context& c) {
 // max_pending_count entries. A device that last pulled under another scope
 // starts again from the beginning of the token's scope.
 void Router::count_pending(const Token& token, const std::shared_ptr<const Scope>& scope,
-                           DeviceStatus& device, bool same_scope) {
+                           const std::vector<Table>& tables, DeviceStatus& device,
+                           bool same_scope) {
   ChangesRequest request;
   request.since = same_scope ? device.pull_seq : "";
   request.scope = scope;
   request.stubs_count = !scope;
-  request.tables = device.pull_tables;
-  if (request.tables.empty() && !token.admin) request.tables = token.read;
-  if (request.tables.empty() && !token.admin) {
+  // The tables its pull asked (a device's checkpoint says which), of those
+  // the token may read and that exist.
+  for (const Table& table : tables) {
+    const bool asked = device.pull_tables.empty() ||
+                       std::find(device.pull_tables.begin(), device.pull_tables.end(),
+                                 table.name) != device.pull_tables.end();
+    if (asked && token.can_read(table.name)) request.tables.push_back(table.name);
+  }
+  if (request.tables.empty()) {
     device.pending = 0;
     return;
   }

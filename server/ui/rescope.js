@@ -60,6 +60,13 @@ export function rescopeControl(tok, onSaved, opts = {}) {
     const run = button('Preview', {'data-action': 'preview-run'}, async () => {
       const b = bodyOf();
       clear(err);
+      if (b.scope === undefined && b.write_scope === undefined) {
+        // Nothing would change: say so rather than preview a no-op.
+        clear(out);
+        save.disabled = true;
+        err.appendChild(h('p', null, 'Type the new read scope (or a new write scope) first.'));
+        return;
+      }
       clear(out).appendChild(h('p', {class: 'muted'}, 'Counting…'));
       save.disabled = true;
       run.disabled = true;

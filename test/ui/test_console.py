@@ -288,6 +288,15 @@ def test_hostile_values_render_as_text(hub, console, make_device):
     # A conflict between two hostile values, for the conflicts page.
     make_conflict(hub, make_device, "households", PAYLOADS[0],
                   {"village": '"><svg onload=alert(1)>'}, {"village": "<img src=x onerror=alert(1)>"})
+    # A token whose scope literal is markup, and refusals (recorded by a
+    # device's pull on the hub) whose ids and messages are: the devices page
+    # and the overview's refusals show them.
+    hostile_scope = "households: district = '<img src=x onerror=alert(1)>'"
+    field = api.create_token("field-7", scope=hostile_scope, write_scope=hostile_scope)
+    refused = {"refused": [{"table": "households", "id": p, "revision": "1-" + "0" * 32,
+                            "error": "forbidden", "message": p, "at": f"2026-12-0{i + 1}T00:00:00.000000Z"}
+                           for i, p in enumerate(PAYLOADS)]}
+    api.with_token(field["secret"]).put("/v1/local/refused-0123", refused)
 
     console.sign_in(hub.token)
     b = console.b
@@ -326,6 +335,10 @@ def test_hostile_values_render_as_text(hub, console, make_device):
                         ("tokens", "tokens"), ("overview", "overview")):
         console.go(route, page)
         _assert_harmless(console, page)
+    console.go("devices", "devices")
+    text = b.evaluate("document.querySelector('main').textContent")
+    assert "<img src=x onerror=alert(1)>" in text, "the hostile scope is not shown as text"
+    assert all(p in text for p in PAYLOADS), "the hostile refusals are not shown as text"
     console.go("conflicts", "conflicts")
     assert console.exists(f"section{sel_attr('data-conflict', 'households/' + PAYLOADS[0])}"), \
         "the hostile conflict is not listed"
@@ -576,10 +589,10 @@ def test_changes_page_is_live(hub, console):
                "the record written through the API to appear on the open changes page")
     assert b.evaluate("window.__notReloaded === 1"), "the page was reloaded"
     feed = api.get("/v1/changes")
-    entry = next(c for c in feed["results"] if c["id"] == "live-1") if "results" in feed else None
+    entry = next((c for c in feed["results"] if c["id"] == "live-1"), None)
+    assert entry is not None, "live-1 is not in the API's feed"
     seq = b.evaluate("document.querySelector('tr[data-id=\"live-1\"]').dataset.seq")
-    if entry is not None:
-        assert seq == str(entry["seq"]), f"live-1 shows seq {seq}, the feed says {entry['seq']}"
+    assert seq == str(entry["seq"]), f"live-1 shows seq {seq}, the feed says {entry['seq']}"
 
     # Filtered on the visits table: a households write does not show, a visits one does.
     b.type("#changes-tables", "visits")
