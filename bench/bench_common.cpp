@@ -25,6 +25,21 @@ double seconds_since(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
+std::string count_text(double n) {
+  std::string digits = std::to_string(static_cast<long long>(n)), out;
+  for (size_t i = 0; i < digits.size(); ++i) {
+    if (i > 0 && (digits.size() - i) % 3 == 0) out += ' ';
+    out += digits[i];
+  }
+  return out;
+}
+
+std::string fixed(double value, int digits) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.*f", digits, value);
+  return text;
+}
+
 ScratchDir::ScratchDir(const std::filesystem::path& parent) {
   std::error_code ec;
   std::filesystem::path base = parent.empty() ? std::filesystem::temp_directory_path(ec) : parent;

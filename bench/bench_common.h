@@ -31,6 +31,11 @@ std::unique_ptr<Engine> open_bench_device(const std::filesystem::path& file, Dur
 // Seconds since `start`, on the steady clock every bench times with.
 double seconds_since(std::chrono::steady_clock::time_point start);
 
+// Figures as the reports print them: a whole number in groups of three
+// ("1 000 000", truncated), and `value` with `digits` decimals.
+std::string count_text(double n);
+std::string fixed(double value, int digits);
+
 // A fresh directory under `parent` (empty: the system's temporary
 // directory), removed with everything in it at the end of its scope.
 class ScratchDir {

@@ -44,21 +44,6 @@ constexpr int64_t kMinute = int64_t{60} * 1000000;
 constexpr int64_t kHour = 60 * kMinute;
 constexpr int64_t kDay = 24 * kHour;
 
-std::string count_text(double n) {
-  std::string digits = std::to_string(static_cast<long long>(n)), out;
-  for (size_t i = 0; i < digits.size(); ++i) {
-    if (i > 0 && (digits.size() - i) % 3 == 0) out += ' ';
-    out += digits[i];
-  }
-  return out;
-}
-
-std::string fixed(double value, int digits) {
-  char text[32];
-  std::snprintf(text, sizeof text, "%.*f", digits, value);
-  return text;
-}
-
 std::string ms(double seconds) { return fixed(seconds * 1000.0, 1) + " ms"; }
 
 std::string kib(double bytes) { return fixed(bytes / 1024.0, 1) + " KiB"; }

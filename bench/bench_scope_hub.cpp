@@ -33,21 +33,6 @@ constexpr size_t kMemoryClients = 4;
 // Threads that make the hub's changes through the admin token.
 constexpr size_t kWriters = 4;
 
-std::string count_text(size_t n) {
-  std::string digits = std::to_string(n), out;
-  for (size_t i = 0; i < digits.size(); ++i) {
-    if (i > 0 && (digits.size() - i) % 3 == 0) out += ' ';
-    out += digits[i];
-  }
-  return out;
-}
-
-std::string fixed(double value, int digits) {
-  char text[32];
-  std::snprintf(text, sizeof text, "%.*f", digits, value);
-  return text;
-}
-
 // Records of `district` among [0, records).
 size_t district_size(size_t records, size_t district) {
   return records > district ? (records - district + kDistricts - 1) / kDistricts : 0;

@@ -167,6 +167,10 @@ RemoteRevision remote_of(const std::string& table, const std::string& id,
 // attributes and conflicts, the conflict list. Equal dumps = unchanged db.
 std::string dump(Engine& engine);
 
+// Runs `statements` on the database directly, bypassing the engine (tests
+// that undo a migration or damage what the engine keeps); REQUIREs success.
+void run_raw(TestDatabase& db, const std::string& statements);
+
 // ------------------------------------------------------------------ misc --
 
 bool is_uuid_v4(std::string_view text);

@@ -43,22 +43,6 @@ double fill(Engine& engine, const std::string& table, size_t n) {
   return seconds_since(start);
 }
 
-void run_raw(TestDatabase& db, const std::string& statements) {
-  if (db.backend() == "postgres") {
-    db.raw_query(statements + "; SELECT 1");
-    return;
-  }
-  sqlite3* conn = nullptr;
-  REQUIRE(sqlite3_open(db.url().substr(7).c_str(), &conn) == SQLITE_OK);
-  sqlite3_busy_timeout(conn, 10000);
-  char* error = nullptr;
-  const int rc = sqlite3_exec(conn, statements.c_str(), nullptr, nullptr, &error);
-  const std::string message = error ? error : "";
-  sqlite3_free(error);
-  sqlite3_close(conn);
-  REQUIRE_MESSAGE(rc == SQLITE_OK, message);
-}
-
 std::string drop_triggers(const std::string& backend, const std::string& t) {
   if (backend == "postgres") {
     return "DROP TRIGGER \"_counts_inserted\" ON \"" + t +

@@ -70,24 +70,6 @@ Revision branch(Engine& engine, const std::string& table, const std::string& id,
   return chain.back().revision;
 }
 
-// Writes to a database directly, bypassing the engine (the migration and
-// drift tests undo or damage what the engine keeps).
-void run_raw(TestDatabase& db, const std::string& statements) {
-  if (db.backend() == "postgres") {
-    db.raw_query(statements + "; SELECT 1");
-    return;
-  }
-  sqlite3* conn = nullptr;
-  REQUIRE(sqlite3_open(db.url().substr(7).c_str(), &conn) == SQLITE_OK);
-  sqlite3_busy_timeout(conn, 10000);
-  char* error = nullptr;
-  const int rc = sqlite3_exec(conn, statements.c_str(), nullptr, nullptr, &error);
-  const std::string message = error ? error : "";
-  sqlite3_free(error);
-  sqlite3_close(conn);
-  REQUIRE_MESSAGE(rc == SQLITE_OK, message);
-}
-
 ScopeClause clause(Engine& engine, const std::string& text) {
   Scope scope = parse_scope(text, engine.list_tables());
   REQUIRE(scope.clauses.size() == 1);

@@ -346,24 +346,6 @@ TEST_CASE("token scope: re-scoping refuses missing, revoked and admin tokens and
   });
 }
 
-// Runs `statements` on the database directly, with write access (the
-// migration tests undo what the newest migration did).
-void run_raw(TestDatabase& db, const std::string& statements) {
-  if (db.backend() == "postgres") {
-    db.raw_query(statements + "; SELECT 1");
-    return;
-  }
-  sqlite3* conn = nullptr;
-  REQUIRE(sqlite3_open(db.url().substr(7).c_str(), &conn) == SQLITE_OK);
-  sqlite3_busy_timeout(conn, 10000);
-  char* error = nullptr;
-  const int rc = sqlite3_exec(conn, statements.c_str(), nullptr, nullptr, &error);
-  const std::string message = error ? error : "";
-  sqlite3_free(error);
-  sqlite3_close(conn);
-  REQUIRE_MESSAGE(rc == SQLITE_OK, message);
-}
-
 TEST_CASE("token scope: a database from before token scopes keeps its tokens working") {
   run_on_backends([](Engine& engine, TestDatabase& db) {
     make_tables(engine);
