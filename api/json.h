@@ -57,9 +57,11 @@ struct ServerInfo {
   // when it holds every record.
   std::string scope;
   // The calling token, through a server with auth ("token" in JSON): its
-  // name and its read and write scopes (canonical texts; empty: its table
-  // lists alone). Empty name: no token (no auth, or a local database).
+  // name, whether it is an admin token, and its read and write scopes
+  // (canonical texts; empty: its table lists alone). Empty name: no token
+  // (no auth, or a local database).
   std::string token_name;
+  bool token_admin = false;
   std::string token_scope;
   std::string token_write_scope;
   // The tables the caller may read, when asked for (GET /v1?tables=true):

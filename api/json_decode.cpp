@@ -555,6 +555,9 @@ ServerInfo info_from_json(std::string_view text, const JsonLimits& limits) {
                  : std::string();
     };
     info.token_name = text("name");
+    auto admin = token->FindMember("admin");
+    info.token_admin =
+        admin != token->MemberEnd() && admin->value.IsBool() && admin->value.GetBool();
     info.token_scope = text("scope");
     info.token_write_scope = text("write_scope");
   }

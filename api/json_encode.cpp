@@ -276,6 +276,8 @@ std::string info_to_json(const ServerInfo& info) {
     w.key("token");
     w.start_object();
     w.field("name", info.token_name);
+    w.key("admin");
+    w.boolean(info.token_admin);
     if (!info.token_scope.empty()) {
       w.field("scope", info.token_scope);
       w.field("scope_fingerprint", sha256_hex(info.token_scope));

@@ -442,6 +442,7 @@ HttpResponse Router::get_root(Context& c) {
   if (std::optional<Scope> scope = engine_.scope()) info.scope = scope_text(*scope);
   if (options_.auth) {
     info.token_name = c.token.name;
+    info.token_admin = c.token.admin;
     info.token_scope = c.token.scope;
     info.token_write_scope = c.token.write_scope;
   }

@@ -109,6 +109,13 @@ async function route() {
   try {
     ctx.info = await hubInfo(key === 'overview');
     if (!ctx.current()) return;
+    // Devices and tokens are for admin tokens; a hub that does not say
+    // (no auth, or an older one) shows them and lets the API answer.
+    const admin = !ctx.info.token || ctx.info.token.admin !== false;
+    for (const k of ['devices', 'tokens']) {
+      const link = document.querySelector('nav a[data-nav="' + k + '"]');
+      if (link) link.hidden = !admin;
+    }
     if (!page) {
       clear(main);
       main.appendChild(h('h1', null, 'Page not found'));

@@ -266,6 +266,12 @@ TEST_CASE("console: table counts are the API's records and conflicts, under the 
     CHECK(all["households"].second == 2);
 
     const std::string north = c.scoped_token("north", "households: district = 'north'");
+    // GET /v1 says which tokens are admin (the console shows its admin pages to them).
+    CHECK(parse(c.call("GET", "/v1")).root().member("token")->member("admin")->is_true());
+    CHECK(
+        !parse(c.call("GET", "/v1", "", north)).root().member("token")->member("admin")->is_true());
+    CHECK(
+        parse(c.call("GET", "/v1", "", north)).root().member("token")->member("admin")->is_bool());
     auto seen = counts_of(c.call("GET", "/v1/tables?counts=true", "", north));
     HttpResponse listed = c.call("GET", "/v1/tables/households/records?limit=100", "", north);
     JsonDoc doc = parse(listed);

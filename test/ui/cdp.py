@@ -117,6 +117,8 @@ class Chromium:
                 "--disable-background-networking", "--disable-sync", "--disable-translate",
                 "--disable-component-update", "--disable-default-apps", "--mute-audio",
                 "--hide-scrollbars", "--force-color-profile=srgb", "--lang=en-US",
+                # A container's /dev/shm may be a few MiB: use /tmp instead.
+                "--disable-dev-shm-usage",
                 "about:blank"]
         self._stderr = open(os.path.join(self.profile, "chromium.stderr"), "w")
         # Its own process group, so that close() ends chromium and all its

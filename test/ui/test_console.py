@@ -102,6 +102,9 @@ def test_signin_and_overview_counts_equal_the_api(hub, console, make_device):
         "a refused token was kept in sessionStorage"
 
     console.sign_in(hub.token)
+    hidden = b.evaluate("""['devices', 'tokens'].map(k =>
+        document.querySelector('nav a[data-nav="' + k + '"]').hidden)""")
+    assert hidden == [False, False], f"admin links hidden from the admin: hidden={hidden}"
 
     counts = api_counts(api)
     conflicts = api_conflicts(api)
@@ -395,6 +398,9 @@ def test_scoped_token_sees_nothing_out_of_scope(hub, console, make_device):
         visited.append(where)
 
     check("overview")
+    hidden = b.evaluate("""['devices', 'tokens'].map(k =>
+        document.querySelector('nav a[data-nav="' + k + '"]').hidden)""")
+    assert hidden == [True, True], f"admin-only links shown to a scoped token: hidden={hidden}"
     mine = api_counts(amina)
     assert mine == {"households": {"records": 3, "conflicts": 1}}, f"API counts for amina: {mine}"
     shown = b.evaluate("""Array.from(document.querySelectorAll('tr[data-table]'))
