@@ -41,24 +41,30 @@ constexpr int64_t kCompactAbove = 256;
 }  // namespace
 
 // The functions the triggers call, created by a migration (pg_migrations.cpp).
+// Each keeps the search_path it was created with, so that a write made by a
+// session with another search_path (an operator's psql) still counts into
+// this database's "_count_deltas".
 const char* const kPgCountFunctionsSql = R"sql(
 CREATE TABLE IF NOT EXISTS "_count_deltas"("table" TEXT COLLATE "C" NOT NULL,
   "records" BIGINT NOT NULL, "conflicts" BIGINT NOT NULL);
-CREATE OR REPLACE FUNCTION "_counts_inserted"() RETURNS trigger LANGUAGE plpgsql AS $f$
+CREATE OR REPLACE FUNCTION "_counts_inserted"() RETURNS trigger LANGUAGE plpgsql
+  SET search_path FROM CURRENT AS $f$
 BEGIN
   INSERT INTO "_count_deltas"("table","records","conflicts")
     SELECT TG_TABLE_NAME, count(*), count(*) FILTER (WHERE "_conflicted") FROM "_new"
     HAVING count(*) > 0;
   RETURN NULL;
 END $f$;
-CREATE OR REPLACE FUNCTION "_counts_deleted"() RETURNS trigger LANGUAGE plpgsql AS $f$
+CREATE OR REPLACE FUNCTION "_counts_deleted"() RETURNS trigger LANGUAGE plpgsql
+  SET search_path FROM CURRENT AS $f$
 BEGIN
   INSERT INTO "_count_deltas"("table","records","conflicts")
     SELECT TG_TABLE_NAME, -count(*), -count(*) FILTER (WHERE "_conflicted") FROM "_old"
     HAVING count(*) > 0;
   RETURN NULL;
 END $f$;
-CREATE OR REPLACE FUNCTION "_counts_flagged"() RETURNS trigger LANGUAGE plpgsql AS $f$
+CREATE OR REPLACE FUNCTION "_counts_flagged"() RETURNS trigger LANGUAGE plpgsql
+  SET search_path FROM CURRENT AS $f$
 BEGIN
   INSERT INTO "_count_deltas"("table","records","conflicts")
     VALUES(TG_TABLE_NAME, 0, CASE WHEN NEW."_conflicted" THEN 1 ELSE -1 END);

@@ -130,5 +130,23 @@ TEST_CASE("postgres counts: delta rows are compacted, and the counts stay exact"
   CHECK(db->engine().check().empty());
 }
 
+TEST_CASE("postgres counts: a write from a session with another search_path still counts") {
+  auto db = pg_database();
+  if (!db) return;
+  create_table(db->engine(), items_table());
+  create(db->engine(), "items", "a", item("a"));
+  create(db->engine(), "items", "b", item("b"));
+  // An operator's psql with a search_path that does not name the
+  // database's schema removes a row of T by its qualified name: the
+  // trigger must still find "_count_deltas".
+  const std::string schema = *db->raw_query("SELECT current_schema()").at(0).at(0);
+  db->raw_query("SET search_path TO pg_catalog; DELETE FROM \"" + schema +
+                "\".\"items\" WHERE \"_id\" = 'a'; RESET search_path; SELECT 1");
+  std::vector<TableCounts> counts = db->engine().table_counts();
+  REQUIRE(counts.size() == 1);
+  CHECK(counts[0].records == 1);
+  CHECK(static_cast<int64_t>(all_records(db->engine(), "items").size()) == 1);
+}
+
 }  // namespace
 }  // namespace outpost::test
