@@ -67,8 +67,16 @@ export async function render(ctx) {
   } catch (e) {
     if (e && e.name === 'AbortError') throw e;
   }
-  if (/^\d+$/.test(us)) since = String(Math.max(0, Number(us) - BACKLOG));
-  else since = us;
+  if (/^\d+$/.test(us)) {
+    since = String(Math.max(0, Number(us) - BACKLOG));
+  } else {
+    // A PostgreSQL hub's positions (XID:SEQ) cannot be stepped back: the
+    // page lists what changes from now on.
+    since = us;
+    main.insertBefore(h('p', {class: 'muted small', id: 'changes-from-now'},
+      'Listing the changes made from now on (this hub cannot show the ones before). ' +
+      'Browse the records pages for what is already there.'), errSlot);
+  }
   if (since === '0') since = '';
   let first = true;
   let inflight = null;

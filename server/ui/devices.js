@@ -126,7 +126,9 @@ function tokenSection(tok, withPending, now) {
         h('td', {'data-field': 'last_pull'}, ago(d.last_pull, now)),
         h('td', {'data-field': 'last_push'}, ago(d.last_push, now)),
         pcell,
-        h('td', {'data-field': 'caught_up'}, d.caught_up
+        h('td', {'data-field': 'caught_up'}, !d.last_pull
+          ? h('span', {class: 'muted', title: 'it only pushed: it holds nothing of the hub\'s'}, '—')
+          : d.caught_up
           ? h('span', {class: 'ok-text'}, 'yes')
           : h('span', {class: 'warn-text', title: 'has not pulled the whole scope since the last re-scope'}, 'not yet'),
         fpMatch === false ? h('span', {class: 'muted small', title: d.synced_scope_fingerprint}, ' (older scope)') : null),
