@@ -296,6 +296,12 @@ std::vector<WriteResult> HttpEngine::post_bulk_docs(const std::vector<Doc>& docs
   const bool new_edits = new_edits_of(static_cast<const Doc*>(nullptr));
   const EncodedDocs encoded = encode_bulk_docs(docs);
   const size_t envelope = bulk_docs_request_from_parts(new_edits, encoded, 0, 0).size();
+  // What the local document adds to the request that carries it.
+  const size_t local_bytes =
+      local
+          ? bulk_docs_request_from_parts(new_edits, encoded, 0, 0, local->id, local->json).size() -
+                envelope
+          : 0;
 
   std::vector<WriteResult> results(docs.size());
   size_t at = 0;
@@ -321,9 +327,10 @@ std::vector<WriteResult> HttpEngine::post_bulk_docs(const std::vector<Doc>& docs
       ++end;
     }
     // The local document goes with the last request, when every document
-    // before it was written.
+    // before it was written and it still fits the server's limit (else the
+    // caller stores it apart).
     const bool with_local =
-        local != nullptr && end == docs.size() &&
+        local != nullptr && end == docs.size() && bytes + local_bytes <= limits.body_bytes &&
         std::all_of(results.begin(), results.begin() + static_cast<std::ptrdiff_t>(at),
                     [](const WriteResult& r) { return r.ok(); });
     std::vector<WriteResult> part;

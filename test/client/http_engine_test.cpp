@@ -273,6 +273,35 @@ TEST_CASE("http engine: a document exactly at the advertised body limit goes alo
   CHECK((*f.requests)[2].body.size() == exact);
 }
 
+TEST_CASE("http engine: a checkpoint that would not fit with the last batch is saved apart") {
+  // The last batch exactly fills the advertised limit: the checkpoint sent
+  // with it would make the request too large (a fatal 413 before).
+  outpost::RemoteRevision doc;
+  doc.table = "items";
+  doc.id = "exact";
+  doc.attributes.emplace("name", outpost::Value::from_string(std::string(300, 'x')));
+  doc.revision = outpost::compute_revision("items", doc.id, {}, false, doc.attributes);
+  const std::vector<outpost::RemoteRevision> docs{doc};
+  const outpost::EncodedDocs encoded = outpost::encode_bulk_docs(docs);
+  const size_t exact = outpost::bulk_docs_request_from_parts(false, encoded, 0, 1).size();
+  Fixture f;
+  f.advertise(exact, 100);
+  f.answer(
+      json(200, outpost::write_results_to_json({{"items", "exact", doc.revision, std::nullopt}})));
+  f.answer(json(200, R"({"ok":true})"));
+  const std::string checkpoint = R"({"last_seq":"7","updated_at":"2026-12-06T00:00:00Z"})";
+  outpost::WrittenAndSaved out =
+      f.engine->write_replicated_then_save(docs, "checkpoint-id", checkpoint);
+  REQUIRE(out.results.size() == 1);
+  CHECK(out.results[0].ok());
+  CHECK(out.saved);
+  REQUIRE(f.requests->size() == 3);  // GET /v1, the batch alone, then the checkpoint
+  CHECK((*f.requests)[1].body.size() == exact);
+  CHECK((*f.requests)[2].method == "PUT");
+  CHECK((*f.requests)[2].target == "/v1/local/checkpoint-id");
+  CHECK((*f.requests)[2].body == checkpoint);
+}
+
 TEST_CASE("http engine: a 413 for a request of several documents reads the limits again, once") {
   outpost::RemoteRevision doc;
   doc.table = "items";
