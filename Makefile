@@ -16,7 +16,12 @@
 #                (stripped; as root without DESTDIR, ldconfig runs after)
 #   make device  build only liboutpost.so, without PostgreSQL (libpq), server,
 #                CLI or tests (-DOUTPOST_DEVICE=ON), into $(BUILD_DIR)-device
-#   make clean   remove $(BUILD_DIR) and $(BUILD_DIR)-device*
+#   make fuzz    build the libFuzzer targets with clang into build-fuzz and
+#                run each for FUZZ_SECONDS (default here 600; make test runs
+#                them for 30 s each) after replaying test/fuzz/regressions/;
+#                FUZZ_FILTER=json picks targets by name (scripts/fuzz.sh,
+#                docs/fuzzing.md)
+#   make clean   remove $(BUILD_DIR), $(BUILD_DIR)-device* and build-fuzz
 
 SHELL := /bin/bash
 .SHELLFLAGS := -euo pipefail -c
@@ -26,10 +31,12 @@ BUILD_TYPE ?= RelWithDebInfo
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 PREFIX     ?= /usr/local
 DESTDIR    ?=
+FUZZ_SECONDS ?= 600
+FUZZ_FILTER  ?=
 
 export BUILD_DIR
 
-.PHONY: all deps configure build run test screenshots install device clean
+.PHONY: all deps configure build run test screenshots install device fuzz clean
 
 all: build
 
@@ -61,5 +68,8 @@ device: deps
 	cmake -S . -B $(BUILD_DIR)-device -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) -DOUTPOST_DEVICE=ON
 	cmake --build $(BUILD_DIR)-device -j$(JOBS)
 
+fuzz: deps
+	FUZZ_SECONDS=$(FUZZ_SECONDS) bash scripts/fuzz.sh $(FUZZ_FILTER)
+
 clean:
-	rm -rf $(BUILD_DIR) $(BUILD_DIR)-device $(BUILD_DIR)-device-asan
+	rm -rf $(BUILD_DIR) $(BUILD_DIR)-device $(BUILD_DIR)-device-asan build-fuzz

@@ -13,7 +13,7 @@ struct CodeInfo {
   int status;
 };
 
-constexpr std::array<CodeInfo, 18> kCodes{{
+constexpr std::array<CodeInfo, 19> kCodes{{
     {ErrorCode::invalid_json, "invalid_json", 400},
     {ErrorCode::invalid_value, "invalid_value", 400},
     {ErrorCode::invalid_name, "invalid_name", 400},
@@ -32,13 +32,19 @@ constexpr std::array<CodeInfo, 18> kCodes{{
     {ErrorCode::unsupported_media_type, "unsupported_media_type", 415},
     {ErrorCode::unavailable, "unavailable", 503},
     {ErrorCode::internal, "internal", 500},
+    {ErrorCode::disk_full, "disk_full", 507},
 }};
+
+// One entry per code: disk_full is the last enumerator.
+static_assert(kCodes.size() == static_cast<size_t>(ErrorCode::disk_full) + 1);
+
+constexpr CodeInfo kInternal{ErrorCode::internal, "internal", 500};
 
 const CodeInfo& info(ErrorCode code) {
   for (const CodeInfo& i : kCodes) {
     if (i.code == code) return i;
   }
-  return kCodes.back();  // internal
+  return kInternal;
 }
 
 }  // namespace

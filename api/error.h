@@ -28,13 +28,18 @@ enum class ErrorCode {
   unsupported_media_type,
   unavailable,
   internal,
+  // Added after the others so that the C ABI numbers (include/outpost.h)
+  // stay stable: the disk holding the database is full. Not transient: the
+  // same write fails the same way until someone frees space.
+  disk_full,
 };
 
 // The wire name of a code, e.g. "invalid_value".
 std::string_view error_code_name(ErrorCode code);
 // Parses a wire name; unknown names map to ErrorCode::internal.
 ErrorCode error_code_from_name(std::string_view name);
-// The HTTP status a code is reported with (400, 401, 403, 404, 405, 409, 413, 415, 500, 503).
+// The HTTP status a code is reported with (400, 401, 403, 404, 405, 409, 413, 415, 500,
+// 503, 507).
 int http_status(ErrorCode code);
 
 class Error : public std::runtime_error {

@@ -5,6 +5,10 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
+#include "api/error.h"
+#include "api/json.h"
+#include "api/json_parse.h"
+
 namespace outpost {
 
 struct JsonBuilder::Impl {
@@ -105,9 +109,15 @@ JsonDoc::JsonDoc(JsonDoc&&) noexcept = default;
 JsonDoc& JsonDoc::operator=(JsonDoc&&) noexcept = default;
 
 std::optional<JsonDoc> JsonDoc::parse(std::string_view text) {
+  // The same parser as request bodies (iterative, depth-limited, UTF-8
+  // checked): local documents come from peers too (a checkpoint read from a
+  // hub), and a hostile nesting must not exhaust the stack.
   JsonDoc doc;
-  doc.impl_->doc.Parse(text.data(), text.size());
-  if (doc.impl_->doc.HasParseError()) return std::nullopt;
+  try {
+    json_detail::parse(text, JsonLimits{}, doc.impl_->doc);
+  } catch (const Error&) {
+    return std::nullopt;
+  }
   return doc;
 }
 

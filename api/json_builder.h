@@ -6,9 +6,10 @@
 // JsonBuilder writes compact JSON, exactly what a rapidjson::Writer writes:
 // strings are written as given (no UTF-8 repair), doubles in RapidJSON's
 // shortest round-trip form. The caller keeps the calls balanced.
-// JsonDoc parses a whole text (no depth limit: for the engine's own stored
-// documents, not for request bodies); a JsonNode is a view into its JsonDoc
-// and lives no longer than it.
+// JsonDoc parses a whole text with the HTTP codec's parser (iterative, at
+// most JsonLimits::max_depth levels, valid UTF-8 only: local documents may
+// come from a peer); a JsonNode is a view into its JsonDoc and lives no
+// longer than it.
 //
 // Thread-safety: one object per thread; distinct objects are independent.
 #pragma once

@@ -18,6 +18,7 @@
 #include <utility>
 
 #include "api/error.h"
+#include "api/json_builder.h"
 #include "api/refusals.h"
 #include "api/scope.h"
 #include "api/table.h"
@@ -103,6 +104,8 @@ std::string fixed(double value, int digits) {
 
 std::string count(uint64_t n) { return with_thousands(static_cast<double>(n)); }
 
+double to_seconds(std::chrono::milliseconds ms) { return static_cast<double>(ms.count()) / 1000; }
+
 // Progress on stderr: a line rewritten in place on a terminal, otherwise a
 // plain line at most every kPlainEvery.
 class SyncProgress {
@@ -132,6 +135,27 @@ class SyncProgress {
     } else {
       std::cerr << line << "\n" << std::flush;
     }
+  }
+
+  // A line about the run that is not a count (waiting for the remote):
+  // it replaces the progress line on a terminal, else is one line.
+  void note(const std::string& text) {
+    std::lock_guard lock(mu_);
+    if (tty_) {
+      std::cerr << "\r\033[K" << printable(text) << std::flush;
+      on_line_ = true;
+    } else {
+      std::cerr << printable(text) << "\n" << std::flush;
+    }
+  }
+
+  // A transient failure about to be retried: what failed, when the next
+  // attempt comes and when the run gives up.
+  void retrying(const RetryNotice& r) {
+    std::string text = "retrying " + r.call + " in " + fixed(to_seconds(r.wait), 1) +
+                       " s (attempt " + std::to_string(r.attempt) + " failed: " + r.message + ")";
+    if (r.remaining) text += "; giving up in " + fixed(to_seconds(*r.remaining), 0) + " s";
+    note(text);
   }
 
   void clear() {
@@ -188,11 +212,47 @@ void print_errors(const ReplicationReport& r) {
   }
 }
 
+// `json` (an object) with "error" and "message" added first, as the error
+// object of a failed command has them.
+std::string with_error_members(const std::string& json, const Error& error) {
+  JsonBuilder w;
+  w.start_object();
+  w.field("error", error.code_name());
+  w.field("message", error.message());
+  w.end_object();
+  std::string head = w.str();
+  head.pop_back();  // the closing brace
+  if (json.size() < 2 || json.front() != '{') return head + "}";
+  return head + (json == "{}" ? "" : ",") + json.substr(1);
+}
+
+// The error a run that was not stopped but left documents unwritten ends
+// with: the first document's code, and how many there are.
+Error documents_error(const ReplicationReport& r) {
+  const size_t n = std::max<size_t>(r.errors.size(), r.refused);
+  std::string message = count(n) + (n == 1 ? " document was" : " documents were") +
+                        " not written ('outpost sync --rejected' lists those recorded)";
+  if (r.errors.empty()) return Error(ErrorCode::internal, message);
+  const ReplicationError& first = r.errors.front();
+  std::string what = first.id.empty() ? "table " + first.table : first.table + "/" + first.id;
+  return Error(first.code, message + "; the first, " + what + ": " + first.message);
+}
+
 // The other database: a server (http:// or https://) or a database URL.
 std::unique_ptr<Engine> open_remote(const Context& context, const ParsedArgs& args,
                                     const std::string& url) {
-  if (is_http_url(url)) return open_http_engine(url, http_client_options(args));
-  for (const char* option : {"token", "insecure", "cacert"}) {
+  if (is_http_url(url)) {
+    HttpClientOptions options = http_client_options(args);
+    // One attempt per request: the replicator's retry budget (--retry-for)
+    // alone decides how long a failing hub is tried again, and a run facing
+    // one that stalls ends within --retry-for and two --timeout.
+    options.max_attempts = 1;
+    const std::chrono::seconds timeout{args.get_int("timeout", 120, 1, 3600)};
+    options.io_timeout = timeout;
+    options.connect_timeout = std::min<std::chrono::milliseconds>(options.connect_timeout, timeout);
+    return open_http_engine(url, options);
+  }
+  for (const char* option : {"token", "insecure", "cacert", "timeout"}) {
     if (args.has(option)) {
       throw UsageError(std::string("--") + option + " applies only to an http(s):// --remote");
     }
@@ -270,6 +330,7 @@ int run_sync(Context& context, const ParsedArgs& args) {
   for (const std::string& t : options.tables) validate_table_name(t);
   options.batch_size = static_cast<size_t>(args.get_int("batch", 1000, 1, 10000));
   options.continuous = args.has("continuous");
+  options.retry_for = std::chrono::seconds{args.get_int("retry-for", 60, 0, 7 * 24 * 3600)};
   session.direction = pull ? SyncDirection::pull : push ? SyncDirection::push : SyncDirection::both;
   session.scope_text = args.get("scope");
   session.local_name = "--db " + context.effective_db_url();
@@ -281,10 +342,8 @@ int run_sync(Context& context, const ParsedArgs& args) {
   std::unique_ptr<Engine> remote = open_remote(context, args, *remote_url);
   const std::string local_id = local->db_id();
   SyncProgress progress(local_id);
-  session.on_notice = [&](const std::string& notice) {
-    progress.clear();
-    std::cerr << printable(notice) << "\n" << std::flush;
-  };
+  session.on_notice = [&](const std::string& notice) { progress.note(notice); };
+  options.on_retry = [&](const RetryNotice& r) { progress.retrying(r); };
 
   if (args.has("rejected")) {
     // The checks a sync makes first, and its scope; then nothing is synced.
@@ -312,8 +371,18 @@ int run_sync(Context& context, const ParsedArgs& args) {
   ReplicationReport& total = report.total;
 
   if (context.json) {
-    std::cout << report.json << "\n";
-    return total.ok() ? 0 : 1;
+    if (total.ok()) {
+      std::cout << report.json << "\n";
+      return 0;
+    }
+    // A sync that exits 1 prints the report with the error object's
+    // members (docs/cli.md), and the error lines on stderr as every
+    // command does: what stopped the run, else the documents not written.
+    const Error error = total.fatal ? *total.fatal : documents_error(total);
+    std::cout << with_error_members(report.json, error) << "\n";
+    if (!total.fatal) print_errors(total);
+    std::cerr << "error: " << error.code_name() << ": " << printable(error.message()) << "\n";
+    return 1;
   }
   print_errors(total);
   if (report.traffic) total.traffic = *report.traffic;
@@ -337,13 +406,19 @@ constexpr OptionSpec kOptions[] = {
     {"scope-check-ms", "MS",
      "--continuous with a hub: how often to check the token's scope (default 30000)"},
     {"batch", "N", "changes per batch and target transaction (default 1000, at most 10000)"},
+    {"timeout", "S",
+     "http(s):// remote: seconds one request may take, sending and answer (default 120)"},
+    {"retry-for", "S",
+     "without --continuous: seconds a failing call is retried before the sync gives up "
+     "(default 60; 0: no retry)"},
     {"rejected", "", "list the documents recorded as refused (with --pull/--push: one direction)"},
 };
 
 const Command kCommands[] = {
     {.name = "",
      .usage = "--remote URL [--token T] [--tables a,b] [--scope SCOPE] [--pull|--push] "
-              "[--continuous [--scope-check-ms MS]] [--batch N] [--rejected]",
+              "[--continuous [--scope-check-ms MS]] [--batch N] [--timeout S] [--retry-for S] "
+              "[--rejected]",
      .summary = "replicate between this database and another until both hold the same records",
      .details =
          "Copies every revision one side has and the other lacks, both ways unless --pull\n"
@@ -353,7 +428,10 @@ const Command kCommands[] = {
          "--token or $OUTPOST_TOKEN), or any database URL: two devices can sync through a\n"
          "SQLite file carried between them. https certificates are verified (--cacert FILE\n"
          "for a self-signed one). --continuous keeps going when the hub goes away and\n"
-         "picks up from its checkpoints when it is back.\n"
+         "picks up from its checkpoints when it is back. Without it, a hub that cannot\n"
+         "be reached, answers 503 or times out is tried again for --retry-for seconds\n"
+         "(default 60) from the first failure of each call, with the retries shown on\n"
+         "stderr, before the sync gives up; each request may take --timeout seconds.\n"
          "Progress goes to stderr; a summary line ends the run. Per-record errors are\n"
          "listed and make the exit status 1. --json prints the report as JSON instead.\n"
          "Nothing is skipped silently: a document the other side refuses for good\n"

@@ -99,5 +99,6 @@ const CommandGroup& serve_commands();
 const CommandGroup& tokens_commands();
 const CommandGroup& peers_commands();
 const CommandGroup& scope_commands();
+const CommandGroup& check_commands();
 
 }  // namespace outpost::cli

@@ -4,6 +4,8 @@
 //                        {"error","message"} object is also printed on stdout)
 //   UsageError           "error: <message>" and a hint to --help, exit 2
 //   anything else        "error: internal: <what>", exit 1
+//   SIGBUS in SQLite's   "error: disk_full: the disk holding <db> is full: ...",
+//   shared memory        exit 1 (engine/sqlite/sqlite_vfs.h)
 #include <algorithm>
 #include <exception>
 #include <iostream>
@@ -14,6 +16,7 @@
 #include "api/json.h"
 #include "cli/command.h"
 #include "cli/output.h"
+#include "engine/sqlite/sqlite_vfs.h"
 #include "utils/log.h"
 
 namespace {
@@ -26,7 +29,7 @@ std::vector<CommandGroup> command_table() {
           outpost::cli::changes_commands(), outpost::cli::sync_commands(),
           outpost::cli::serve_commands(),   outpost::cli::tokens_commands(),
           outpost::cli::peers_commands(),   outpost::cli::scope_commands(),
-          outpost::cli::bench_commands()};
+          outpost::cli::check_commands(),   outpost::cli::bench_commands()};
 }
 
 int run(const std::vector<std::string>& argv, std::string& path) {
@@ -66,6 +69,9 @@ bool wants_json(const std::vector<std::string>& argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // A full disk can fault a store into SQLite's mapped -shm file: say so in
+  // one line instead of dying silently.
+  outpost::install_sqlite_fault_handler();
   outpost::set_log_level(outpost::LogLevel::warn);
   std::vector<std::string> args(argv + 1, argv + argc);
   std::string path = "outpost";

@@ -140,12 +140,13 @@ class Connection {
   // reads the response, its body still as it came. Adds the bytes moved to
   // `bytes`, and to `plain` with the request body at its plain size.
   HttpResponse exchange(const Request& request, size_t plain_body,
-                        std::chrono::milliseconds extra_timeout, std::atomic<uint64_t>& bytes,
-                        std::atomic<uint64_t>& plain, bool reused, bool& keep, Received& got) {
-    return tls_ ? exchange_on(*tls_, request, plain_body, extra_timeout, bytes, plain, reused, keep,
-                              got)
-                : exchange_on(*plain_, request, plain_body, extra_timeout, bytes, plain, reused,
-                              keep, got);
+                        std::chrono::milliseconds extra_timeout, size_t body_limit,
+                        std::atomic<uint64_t>& bytes, std::atomic<uint64_t>& plain, bool reused,
+                        bool& keep, Received& got) {
+    return tls_ ? exchange_on(*tls_, request, plain_body, extra_timeout, body_limit, bytes, plain,
+                              reused, keep, got)
+                : exchange_on(*plain_, request, plain_body, extra_timeout, body_limit, bytes, plain,
+                              reused, keep, got);
   }
 
   Clock::time_point idle_since{};
@@ -158,8 +159,9 @@ class Connection {
 
   template <typename Stream>
   HttpResponse exchange_on(Stream& stream, const Request& request, size_t plain_body,
-                           std::chrono::milliseconds extra_timeout, std::atomic<uint64_t>& bytes,
-                           std::atomic<uint64_t>& plain, bool reused, bool& keep, Received& got) {
+                           std::chrono::milliseconds extra_timeout, size_t body_limit,
+                           std::atomic<uint64_t>& bytes, std::atomic<uint64_t>& plain, bool reused,
+                           bool& keep, Received& got) {
     beast::error_code ec;
     size_t n = 0;
     lowest().expires_after(options_.io_timeout);
@@ -180,7 +182,7 @@ class Connection {
     }
 
     http::response_parser<http::string_body> parser;
-    parser.body_limit(options_.max_response_body);
+    parser.body_limit(body_limit);
     parser.header_limit(static_cast<uint32_t>(
         std::min<size_t>(options_.max_response_header, std::numeric_limits<uint32_t>::max())));
     lowest().expires_after(options_.io_timeout + extra_timeout);
@@ -207,7 +209,10 @@ class Connection {
       }
       if (ec == http::error::body_limit || ec == http::error::header_limit) {
         throw TransportFailure(
-            url_.str() + ": the response is larger than the client accepts (" + describe(ec) + ")",
+            url_.str() + ": the response is larger than the client accepts for this request (" +
+                std::to_string(ec == http::error::body_limit ? body_limit
+                                                             : options_.max_response_header) +
+                " bytes: " + describe(ec) + ")",
             false, ErrorCode::too_large);
       }
       throw TransportFailure(url_.str() + ": reading the response failed: " + describe(ec),
@@ -312,8 +317,8 @@ class BeastTransport final : public Transport {
       Connection::Received got;
       HttpResponse response;
       try {
-        response = connection->exchange(request, in.body.size(), in.extra_timeout, bytes_, plain_,
-                                        reused, keep, got);
+        response = connection->exchange(request, in.body.size(), in.extra_timeout, body_limit(in),
+                                        bytes_, plain_, reused, keep, got);
       } catch (const Connection::Stale&) {
         continue;  // the server closed an idle connection: try the next one, or a new one
       }
@@ -321,14 +326,20 @@ class BeastTransport final : public Transport {
       if (!got.accept_encoding.empty() && choose_codec(got.accept_encoding) == Codec::zstd) {
         server_reads_zstd_ = true;
       }
-      decode(got.content_encoding, response.body);
+      decode(got.content_encoding, response.body, body_limit(in));
       return response;
     }
   }
 
+  // The most a response to `in` may hold, as sent and decoded.
+  size_t body_limit(const HttpRequest& in) const {
+    return in.max_response_body == 0 ? options_.max_response_body
+                                     : std::min(in.max_response_body, options_.max_response_body);
+  }
+
   // Replaces a compressed response body by its decoded bytes, at most
-  // max_response_body of them; counts the difference in plain_.
-  void decode(const std::string& content_encoding, std::string& body) {
+  // `limit` of them; counts the difference in plain_.
+  void decode(const std::string& content_encoding, std::string& body, size_t limit) {
     const std::optional<Codec> codec = codec_from_name(content_encoding);
     if (!codec) {
       throw TransportFailure(url_.str() +
@@ -340,11 +351,12 @@ class BeastTransport final : public Transport {
     if (*codec == Codec::identity) return;
     std::string plain;
     try {
-      plain = decompress(*codec, body, options_.max_response_body);
+      plain = decompress(*codec, body, limit);
     } catch (const DecodeError& e) {
       if (e.kind() == DecodeError::Kind::too_large) {
         throw TransportFailure(
-            url_.str() + ": the response is larger than the client accepts (" + e.what() + ")",
+            url_.str() + ": the response is larger than the client accepts for this request (" +
+                std::to_string(limit) + " bytes decoded: " + e.what() + ")",
             false, ErrorCode::too_large);
       }
       throw TransportFailure(url_.str() + ": the response body cannot be decoded: " + e.what(),

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <span>
+#include <unordered_map>
 
 #include "api/error.h"
 #include "api/json.h"
@@ -32,6 +33,8 @@ ErrorCode code_of_status(int status) {
       return ErrorCode::too_large;
     case 415:
       return ErrorCode::unsupported_media_type;
+    case 507:
+      return ErrorCode::disk_full;
     case 429:
     case 502:
     case 503:
@@ -78,6 +81,35 @@ std::string limit_param(size_t limit) {
 
 std::string table_path(const std::string& table) { return "/v1/tables/" + percent_encode(table); }
 
+// What an answer may hold, by what was asked (HttpRequest::max_response_body):
+// a server that sends more is refused (too_large) before the client holds it.
+constexpr size_t kKiB = 1024;
+constexpr size_t kMiB = 1024 * kKiB;
+// GET /v1 and one table's definition.
+constexpr size_t kSmallAnswer = 4 * kMiB;
+// Every table's definitions (GET /v1?tables=true, GET /v1/tables).
+constexpr size_t kTablesAnswer = 16 * kMiB;
+// The envelope of a list answer, and what one entry may take: a feed entry
+// or revs_diff result (an id and its leaves), a bulk_docs result (an id and
+// an error message).
+constexpr size_t kEnvelope = 64 * kKiB;
+constexpr size_t kPerEntry = 16 * kKiB;
+constexpr size_t kPerResult = 4 * kKiB;
+
+// Oversized bulk_get answers one call reads before it stops asking.
+constexpr size_t kMaxOversizedAnswers = 4;
+
+size_t answer_for(size_t entries, size_t per_entry) {
+  const size_t most = (SIZE_MAX - kEnvelope) / per_entry;
+  return kEnvelope + std::min(entries, most) * per_entry;
+}
+
+HttpRequest get_request(std::string target, size_t max_answer) {
+  HttpRequest r{"GET", std::move(target), {}, {}};
+  r.max_response_body = max_answer;
+  return r;
+}
+
 std::string record_path(const std::string& table, const std::string& id) {
   return table_path(table) + "/records/" + percent_encode(id);
 }
@@ -100,6 +132,72 @@ auto in_slices(const std::vector<T>& items, size_t max, Fn&& fn) {
 template <typename T>
 std::vector<T> to_vector(std::span<const T> slice) {
   return std::vector<T>(slice.begin(), slice.end());
+}
+
+// An answer that does not fit its question: the server is faulty or
+// hostile, and nothing of the answer may be used.
+[[noreturn]] void bad_answer(const HttpUrl& url, std::string_view route, const std::string& what) {
+  throw Error(ErrorCode::internal, url.str() + ": the answer to " + std::string(route) + " " +
+                                       what +
+                                       " (a faulty or hostile server; nothing of it was used)");
+}
+
+// "table/id" for a message about an answer, cut short (a hostile server
+// chooses these names).
+std::string named(const std::string& table, const std::string& id) {
+  return table.substr(0, 64) + "/" + id.substr(0, 100);
+}
+
+std::string key_of(const std::string& table, const std::string& id) {
+  std::string key = table;
+  key += '\0';
+  key += id;
+  return key;
+}
+
+// A revs_diff answer names only records that were asked about (once each:
+// the codec refuses a repeated key), and calls missing only revisions that
+// were asked about.
+void check_revs_diff_answer(const HttpUrl& url, std::span<const RevsDiffQuery> asked,
+                            const std::vector<RevsDiffResult>& answer) {
+  std::unordered_map<std::string, const RevsDiffQuery*> by_key;
+  for (const RevsDiffQuery& q : asked) by_key.emplace(key_of(q.table, q.id), &q);
+  for (const RevsDiffResult& r : answer) {
+    const std::string key = key_of(r.table, r.id);
+    auto it = by_key.find(key);
+    if (it == by_key.end()) {
+      bad_answer(url, "revs_diff", "names " + named(r.table, r.id) + ", which was not asked about");
+    }
+    const std::vector<Revision>& revisions = it->second->revisions;
+    for (const Revision& m : r.missing) {
+      if (std::find(revisions.begin(), revisions.end(), m) == revisions.end()) {
+        bad_answer(url, "revs_diff",
+                   "calls " + named(r.table, r.id) + " " + m.str() +
+                       " missing, a revision that was not asked about");
+      }
+    }
+  }
+}
+
+// A bulk_get answer has one result per query, in order, each the revision
+// asked for (table, id and revision) or an error.
+void check_bulk_get_answer(const HttpUrl& url, std::span<const BulkGetQuery> asked,
+                           const std::vector<BulkGetResult>& answer) {
+  if (answer.size() != asked.size()) {
+    bad_answer(url, "bulk_get",
+               "has " + std::to_string(answer.size()) + " results for " +
+                   std::to_string(asked.size()) + " queries");
+  }
+  for (size_t i = 0; i < asked.size(); ++i) {
+    const std::optional<RemoteRevision>& got = answer[i].revision;
+    if (!got) continue;
+    const BulkGetQuery& q = asked[i];
+    if (got->table != q.table || got->id != q.id || got->revision != q.revision) {
+      bad_answer(url, "bulk_get",
+                 "returns " + got->table + "/" + got->id + " " + got->revision.str() + " where " +
+                     q.table + "/" + q.id + " " + q.revision.str() + " was asked for");
+    }
+  }
 }
 
 }  // namespace
@@ -178,13 +276,13 @@ std::optional<HttpResponse> HttpEngine::call_or_missing(HttpRequest request, Err
 }
 
 ServerInfo HttpEngine::info() {
-  ServerInfo info = info_from_json(call({"GET", "/v1", {}, {}}).body);
+  ServerInfo info = info_from_json(call(get_request("/v1", kSmallAnswer)).body);
   remember_limits(info);
   return info;
 }
 
 ServerInfo HttpEngine::info_with_tables() {
-  ServerInfo about = info_from_json(call({"GET", "/v1?tables=true", {}, {}}).body);
+  ServerInfo about = info_from_json(call(get_request("/v1?tables=true", kTablesAnswer)).body);
   remember_limits(about);
   // A server that does not list them there (an older one): ask apart.
   if (!about.tables) about.tables = list_tables();
@@ -240,6 +338,20 @@ void HttpEngine::remember_limits(const ServerInfo& info) {
   limits_ = limits;
 }
 
+size_t HttpEngine::largest_document() {
+  size_t body = options_.max_request_body;
+  {
+    std::lock_guard lock(limits_mu_);
+    if (limits_) body = limits_->body_bytes;
+  }
+  // What the server stored came in a request no larger than its limit; a
+  // revision read back carries its ancestry as well.
+  // revision read back carries its ancestry as well. Never more than an
+  // answer may hold at all (a server may advertise any limit).
+  return std::min(std::max(body, options_.max_request_body), options_.max_response_body) +
+         kSmallAnswer;
+}
+
 size_t HttpEngine::known_batch_docs() {
   std::lock_guard lock(limits_mu_);
   return limits_ ? limits_->batch_docs : options_.max_batch;
@@ -262,18 +374,20 @@ std::string HttpEngine::backend() { return "http"; }
 std::string HttpEngine::update_seq() { return info().update_seq; }
 
 std::vector<Table> HttpEngine::list_tables() {
-  return tables_from_json(call({"GET", "/v1/tables", {}, {}}).body);
+  return tables_from_json(call(get_request("/v1/tables", kTablesAnswer)).body);
 }
 
 std::optional<Table> HttpEngine::get_table(const std::string& name) {
   std::optional<HttpResponse> response = call_or_missing(
-      {"GET", table_path(name), {}, {}}, ErrorCode::unknown_table, ErrorCode::not_found);
+      get_request(table_path(name), kSmallAnswer), ErrorCode::unknown_table, ErrorCode::not_found);
   if (!response) return std::nullopt;
   return table_from_json(response->body);
 }
 
 Table HttpEngine::put_table(const Table& table) {
-  return table_from_json(call({"PUT", table_path(table.name), table_to_json(table), {}}).body);
+  HttpRequest put{"PUT", table_path(table.name), table_to_json(table), {}};
+  put.max_response_body = kSmallAnswer;
+  return table_from_json(call(std::move(put)).body);
 }
 
 namespace {
@@ -340,7 +454,9 @@ std::vector<WriteResult> HttpEngine::post_bulk_docs(const std::vector<Doc>& docs
               ? bulk_docs_request_from_parts(new_edits, encoded, at, end, local->id, local->json)
               : bulk_docs_request_from_parts(new_edits, encoded, at, end);
       bool saved = false;
-      part = write_results_saved_from_json(call({"POST", "/v1/bulk_docs", body, {}}).body, saved);
+      HttpRequest post{"POST", "/v1/bulk_docs", body, {}};
+      post.max_response_body = answer_for(end - at, kPerResult);
+      part = write_results_saved_from_json(call(std::move(post)).body, saved);
       if (with_local) local->saved = saved;
     } catch (const Error& e) {
       // The server's limits changed (a restart with a smaller --max-body):
@@ -477,7 +593,9 @@ ChangesPage HttpEngine::changes(const ChangesRequest& request) {
       target += percent_encode(request.tables[i]);
     }
   }
-  HttpRequest http{"GET", std::move(target), {}, {}};
+  HttpRequest http = get_request(
+      std::move(target),
+      answer_for(request.limit == 0 ? kDefaultLimits.max_page : request.limit, kPerEntry));
   if (request.timeout_ms > 0) http.extra_timeout = std::chrono::milliseconds(request.timeout_ms);
   return changes_from_json(call(std::move(http)).body);
 }
@@ -489,64 +607,90 @@ std::vector<RevsDiffResult> HttpEngine::revs_diff(const std::vector<RevsDiffQuer
     const std::string body = slice.size() == queries.size()
                                  ? revs_diff_request_to_json(queries)
                                  : revs_diff_request_to_json(to_vector(slice));
-    return revs_diff_response_from_json(
-        call({"POST", "/v1/revs_diff" + query_string({{"scope", scope_param(scope)}}), body, {}})
-            .body);
+    HttpRequest post{
+        "POST", "/v1/revs_diff" + query_string({{"scope", scope_param(scope)}}), body, {}};
+    post.max_response_body = answer_for(slice.size(), kPerEntry);
+    std::vector<RevsDiffResult> answer = revs_diff_response_from_json(call(std::move(post)).body);
+    check_revs_diff_answer(url_, slice, answer);
+    return answer;
   });
 }
 
 std::vector<BulkGetResult> HttpEngine::bulk_get(const std::vector<BulkGetQuery>& queries,
                                                 const Scope* scope) {
   if (queries.empty()) return {};
+  size_t oversized = 0;
   return in_slices(queries, known_batch_docs(), [&](std::span<const BulkGetQuery> slice) {
-    return bulk_get_slice(slice, scope);
+    return bulk_get_slice(slice, scope, oversized);
   });
 }
 
-// One bulk_get request; an answer larger than the client accepts is asked
-// again in halves, down to the one revision too large to read, which gets
-// its own too_large result (the others are still read).
+// One bulk_get request. An answer larger than the client accepts
+// (max_response_body) is asked again in slices whose answers must fit (as
+// many revisions as the limit holds at their largest, largest_document),
+// down to the one revision too large to read, which gets its own too_large
+// result; the others are still read. An answer larger than its revisions can
+// be is refused whole (a faulty or hostile server), and after
+// kMaxOversizedAnswers oversized answers in one call the revisions not read
+// yet get too_large without being asked for: each such answer costs a
+// limit's worth of bytes.
 std::vector<BulkGetResult> HttpEngine::bulk_get_slice(std::span<const BulkGetQuery> slice,
-                                                      const Scope* scope) {
+                                                      const Scope* scope, size_t& oversized) {
+  auto too_large = [&](const std::string& why) {
+    std::vector<BulkGetResult> out;
+    for (const BulkGetQuery& q : slice) {
+      out.push_back(
+          {std::nullopt, Error(ErrorCode::too_large, "revision " + q.revision.str() + ": " + why)});
+    }
+    return out;
+  };
+  if (oversized >= kMaxOversizedAnswers) {
+    return too_large("not asked for: " + std::to_string(oversized) +
+                     " answers of the same bulk_get were larger than the client accepts");
+  }
+  const size_t each = largest_document();
   std::vector<BulkGetResult> results;
   try {
-    results = bulk_get_response_from_json(
-        call({"POST",
-              "/v1/bulk_get" + query_string({{"scope", scope_param(scope)}}),
-              bulk_get_request_to_json(to_vector(slice)),
-              {}})
-            .body);
+    HttpRequest post{"POST",
+                     "/v1/bulk_get" + query_string({{"scope", scope_param(scope)}}),
+                     bulk_get_request_to_json(to_vector(slice)),
+                     {}};
+    post.max_response_body = answer_for(slice.size(), each);
+    results = bulk_get_response_from_json(call(std::move(post)).body);
   } catch (const Error& e) {
     if (e.code() != ErrorCode::too_large) throw;
-    if (slice.size() == 1) {
-      return {BulkGetResult{
-          std::nullopt,
-          Error(ErrorCode::too_large, "revision " + slice[0].revision.str() + ": " + e.message())}};
+    ++oversized;
+    if (answer_for(slice.size(), each) < options_.max_response_body) {
+      bad_answer(url_, "bulk_get",
+                 "is larger than " + std::to_string(slice.size()) + " revisions can be (" +
+                     e.message() + ")");
     }
-    const size_t half = slice.size() / 2;
-    results = bulk_get_slice(slice.first(half), scope);
-    std::vector<BulkGetResult> rest = bulk_get_slice(slice.subspan(half), scope);
-    std::move(rest.begin(), rest.end(), std::back_inserter(results));
+    if (slice.size() == 1) return too_large(e.message());
+    const size_t fit = std::max<size_t>(1, (options_.max_response_body - kEnvelope) / each);
+    results.clear();
+    for (size_t at = 0; at < slice.size(); at += fit) {
+      std::vector<BulkGetResult> part =
+          bulk_get_slice(slice.subspan(at, std::min(fit, slice.size() - at)), scope, oversized);
+      std::move(part.begin(), part.end(), std::back_inserter(results));
+    }
     return results;
   }
-  if (results.size() != slice.size()) {
-    throw Error(ErrorCode::internal, url_.str() + ": bulk_get answered " +
-                                         std::to_string(results.size()) + " results for " +
-                                         std::to_string(slice.size()) + " queries");
-  }
+  check_bulk_get_answer(url_, slice, results);
   return results;
 }
 
 std::optional<std::string> HttpEngine::get_local(const std::string& id) {
   std::optional<HttpResponse> response =
-      call_or_missing({"GET", "/v1/local/" + percent_encode(id), {}, {}}, ErrorCode::not_found,
-                      ErrorCode::not_found);
+      call_or_missing(get_request("/v1/local/" + percent_encode(id), largest_document()),
+                      ErrorCode::not_found, ErrorCode::not_found);
   if (!response) return std::nullopt;
   return std::move(response->body);
 }
 
 void HttpEngine::put_local(const std::string& id, const std::string& json) {
-  call({"PUT", "/v1/local/" + percent_encode(id), json, {}});
+  HttpRequest put{"PUT", "/v1/local/" + percent_encode(id), json, {}};
+  put.max_response_body = kSmallAnswer;
+  call(std::move(put));
 }
 
 std::vector<std::string> HttpEngine::check() {

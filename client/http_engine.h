@@ -9,9 +9,18 @@
 // server advertises in GET /v1 (documents and bytes per request); a single
 // document larger than a request may be gets its own too_large result and
 // does not hold up the others. A bulk_get answer larger than the client
-// accepts (max_response_body) is asked again in halves, down to the single
-// revision too large to read. Creates without an id get their UUID here,
+// accepts (max_response_body) is asked again in slices that must fit, down
+// to the single revision too large to read (an answer larger than its
+// revisions can be, given the server's body limit, is refused whole: see
+// below; a call reads at most 4 oversized answers). Creates without an id get their UUID here,
 // so that every request is idempotent and safe to retry.
+//
+// Every answer is untrusted input: it is read within a size limit that fits
+// what was asked (a few MiB for a checkpoint or the server's overview, per
+// entry for the feed, revs_diff and bulk_docs, per document for bulk_get),
+// parsed depth-limited, and checked against the question (a revs_diff or
+// bulk_get answer about records or revisions that were not asked for is
+// refused whole with Error(internal)).
 //
 // Retries: a connection refused, reset or timed out and HTTP 502/503/504
 // are retried with capped, jittered backoff up to `max_attempts`; then the
@@ -142,12 +151,17 @@ class HttpEngine final : public Engine {
   // Documents per request as far as known without asking (revs_diff and
   // bulk_get requests are small; only their count is bounded).
   size_t known_batch_docs();
+  // The most one document (a revision with its ancestry, a local document)
+  // may take in an answer: the server's body limit when known, else the
+  // options', plus room for the ancestry.
+  size_t largest_document();
   void remember_limits(const ServerInfo& info);
 
   // `retry` false: one attempt (a request that must not be sent twice).
   HttpResponse call(HttpRequest request, bool retry = true);
-  std::vector<BulkGetResult> bulk_get_slice(std::span<const BulkGetQuery> slice,
-                                            const Scope* scope);
+  // `oversized`: the answers of this bulk_get call that were too large.
+  std::vector<BulkGetResult> bulk_get_slice(std::span<const BulkGetQuery> slice, const Scope* scope,
+                                            size_t& oversized);
   // A local document sent with a bulk_docs request; `saved` is set from
   // the answer.
   struct LocalToSave {

@@ -26,6 +26,11 @@ struct HttpRequest {
   std::string body;    // sent as application/json when not empty (or when PUT/POST)
   // Added to the read timeout (a long-poll the server may hold this long).
   std::chrono::milliseconds extra_timeout{0};
+  // The largest answer this request can legitimately get, decoded (0: the
+  // transport's max_response_body). Smaller than that for a request whose
+  // answer is small (a checkpoint, a revs_diff), so that a hostile server
+  // cannot make the client read and hold far more than it asked for.
+  size_t max_response_body = 0;
 };
 
 struct HttpResponse {
@@ -80,7 +85,10 @@ struct TransportOptions {
   // 120 s: a full 16 MiB bulk_docs into a busy hub must fit, and it is the
   // value docs/embedding.md gives (HttpClientOptions inherits it).
   std::chrono::milliseconds io_timeout{120000};
-  size_t max_response_body = size_t{256} << 20;
+  // The most any answer may hold, decoded (a request may ask for less:
+  // HttpRequest::max_response_body). A bulk_get answer over it is asked
+  // again in halves (client/http_engine.h).
+  size_t max_response_body = size_t{64} << 20;
   size_t max_response_header = size_t{64} << 10;
   size_t max_idle_connections = 8;  // kept open in the pool between requests
   // Ask for compressed responses (Accept-Encoding: zstd, gzip) and send

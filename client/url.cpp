@@ -1,5 +1,7 @@
 #include "client/url.h"
 
+#include <arpa/inet.h>
+
 #include <charconv>
 
 #include "api/error.h"
@@ -63,6 +65,15 @@ HttpUrl parse_http_url(std::string_view url) {
     const size_t close = authority.find(']');
     if (close == std::string_view::npos) bad_url(url, "an unclosed '[' in the host");
     result.host = std::string(authority.substr(1, close - 1));
+    // Only an IPv6 address goes in brackets (no zone: '%' is not a host
+    // character here), and it must be one: "[[]" or "[a]" is no host.
+    in6_addr address{};
+    if (result.host.find('%') != std::string::npos) {
+      bad_url(url, "an IPv6 zone ('%') is not supported; give the address without it");
+    }
+    if (inet_pton(AF_INET6, result.host.c_str(), &address) != 1) {
+      bad_url(url, "'[" + result.host + "]' is not an IPv6 address");
+    }
     std::string_view after = authority.substr(close + 1);
     if (!after.empty()) {
       if (after.front() != ':') bad_url(url, "unexpected text after the IPv6 address");
@@ -78,9 +89,13 @@ HttpUrl parse_http_url(std::string_view url) {
     }
   }
   if (result.host.empty()) bad_url(url, "no host");
-  for (char c : result.host) {
-    if (static_cast<unsigned char>(c) <= ' ' || c == '/' || c == '\\') {
-      bad_url(url, "a host with a space or control character");
+  if (result.host.find(':') == std::string::npos) {
+    // A name or an IPv4 address: letters, digits, '-', '.' and '_' (ASCII;
+    // an internationalised name is given in its xn-- form).
+    for (char c : result.host) {
+      const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                      c == '-' || c == '.' || c == '_';
+      if (!ok) bad_url(url, "the host may hold only letters, digits, '-', '.' and '_'");
     }
   }
   result.port = result.tls ? 443 : 80;

@@ -129,7 +129,10 @@ void RecordEngine::run_with_retry(const std::function<void()>& body) {
                 {{"attempt", std::to_string(backoff.attempts())}, {"reason", e.what()}});
       backoff.wait();
     } catch (const Error& e) {
-      if (e.code() == ErrorCode::unavailable || e.code() == ErrorCode::internal) ++database_errors_;
+      if (e.code() == ErrorCode::unavailable || e.code() == ErrorCode::internal ||
+          e.code() == ErrorCode::disk_full) {
+        ++database_errors_;
+      }
       throw;
     }
   }
@@ -872,7 +875,11 @@ std::vector<std::string> RecordEngine::check() {
     auto txn = storage_->begin(TransactionKind::read);
     auto cat = catalog(*txn);
     std::vector<std::string> problems;
-    for (const auto& [name, table] : *cat) {
+    for (const auto& entry : *cat) {
+      // Named apart: a lambda may not capture a structured binding (clang
+      // before 16 refuses it, and the fuzz build uses clang).
+      const std::string& name = entry.first;
+      const auto& table = entry.second;
       storage_->for_each_record(*txn, table, [&](const std::string& id) {
         std::string where = name + "/" + id + ": ";
         std::vector<Node> leaves = storage_->leaves(*txn, table, id);

@@ -16,7 +16,8 @@ std::vector<TableCounts> RecordEngine::table_counts() {
     std::vector<TableCounts> stored = storage_->maintained_counts(*txn);
     std::vector<TableCounts> out;
     out.reserve(cat->size());
-    for (const auto& [name, table] : *cat) {  // name order
+    for (const auto& entry : *cat) {  // name order
+      const std::string& name = entry.first;
       auto it = std::find_if(stored.begin(), stored.end(),
                              [&](const TableCounts& c) { return c.table == name; });
       out.push_back(it == stored.end() ? TableCounts{name, 0, 0} : *it);
@@ -76,8 +77,9 @@ std::vector<RevisionNode> RecordEngine::revision_tree(const std::string& table_n
 void RecordEngine::check_counts(Transaction& txn, const Catalog& cat,
                                 std::vector<std::string>& problems) {
   std::vector<TableCounts> stored = storage_->maintained_counts(txn);
-  for (const auto& [name, table] : cat) {
-    TableCounts real = storage_->count_rows(txn, table, nullptr);
+  for (const auto& entry : cat) {
+    const std::string& name = entry.first;
+    TableCounts real = storage_->count_rows(txn, entry.second, nullptr);
     auto it = std::find_if(stored.begin(), stored.end(),
                            [&](const TableCounts& c) { return c.table == name; });
     TableCounts kept = it == stored.end() ? TableCounts{name, 0, 0} : *it;

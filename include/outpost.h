@@ -63,6 +63,9 @@ typedef enum outpost_code {
   OUTPOST_UNSUPPORTED_MEDIA_TYPE = 16,
   OUTPOST_UNAVAILABLE = 17,
   OUTPOST_INTERNAL = 18,
+  /* The disk holding the database is full (HTTP 507). Added after the
+   * others, so it is numbered after OUTPOST_INTERNAL. */
+  OUTPOST_DISK_FULL = 19,
   /* Not an API code: the call was cancelled (outpost_cancel, or a progress
    * callback that returned non-zero). */
   OUTPOST_CANCELLED = 100
@@ -239,6 +242,10 @@ typedef int (*outpost_progress_fn)(void* user_data, const char* progress_json);
  *   "continuous": true   follow both feeds until cancelled; an unreachable
  *                        hub is waited for
  *   "scope_check_ms": N  continuous: how often the token's scope is read
+ *   "retry_for_ms": N    one-shot: how long a hub that cannot be reached (or
+ *                        answers 503, or times out) is tried again before
+ *                        the sync fails with OUTPOST_UNAVAILABLE (default
+ *                        60000; 0: no retry)
  * A device syncing through a token with a scope adopts it (and reports it
  * as "adopted_scope"). `progress` may be NULL.
  * *report_json (may be NULL) receives the report, the JSON of

@@ -20,6 +20,7 @@
 #include "api/table.h"
 #include "reconciler/checkpoint.h"
 #include "reconciler/checkpointer.h"
+#include "reconciler/feed_guard.h"
 #include "reconciler/refusal_book.h"
 #include "reconciler/scoping.h"
 #include "reconciler/stop.h"
@@ -204,19 +205,53 @@ class Replicator {
     }
   }
 
-  // Runs `fn`, retrying transient failures (unavailable) with backoff.
+  // When the current outage began: the first failure since the last call
+  // that succeeded, whichever call it was (calls run side by side share
+  // it, so that a dead peer ends the run retry_for after it went away, not
+  // retry_for per call).
+  std::chrono::steady_clock::time_point outage_start(std::chrono::steady_clock::time_point now) {
+    std::lock_guard lock(outage_mu_);
+    if (!outage_since_) outage_since_ = now;
+    return *outage_since_;
+  }
+  void outage_ended() {
+    std::lock_guard lock(outage_mu_);
+    outage_since_.reset();
+  }
+
+  // Runs `fn`, retrying transient failures (unavailable) with backoff: in
+  // one-shot mode while the retry budget lasts (ReplicationOptions).
   template <typename Fn>
   auto call(std::string_view what, Fn&& fn) -> decltype(fn()) {
+    const bool limited = !options_.continuous;
     Backoff backoff(options_.retry_base, options_.retry_cap,
-                    options_.continuous ? INT_MAX : std::max(1, options_.max_attempts));
+                    limited ? std::max(1, options_.max_attempts) : INT_MAX);
     for (;;) {
       backoff.next_attempt();
       try {
-        return fn();
+        if constexpr (std::is_void_v<decltype(fn())>) {
+          fn();
+          outage_ended();
+          return;
+        } else {
+          auto result = fn();
+          outage_ended();
+          return result;
+        }
       } catch (const Error& e) {
         if (e.code() != ErrorCode::unavailable) throw;
-        if (!options_.continuous && backoff.attempts() >= std::max(1, options_.max_attempts)) {
-          throw;
+        const auto now = std::chrono::steady_clock::now();
+        auto wait = backoff.delay();
+        std::optional<std::chrono::milliseconds> remaining;
+        if (limited) {
+          const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+              outage_start(now) + options_.retry_for - now);
+          if (backoff.attempts() >= std::max(1, options_.max_attempts) ||
+              left <= std::chrono::milliseconds(0)) {
+            throw;
+          }
+          wait = std::min(wait, left);
+          remaining = left - wait;
         }
         if (cancelled()) throw RunCancelled{};
         {
@@ -225,7 +260,11 @@ class Replicator {
         }
         log_info(kLog, "transient failure, retrying",
                  {{"call", what}, {"attempt", backoff.attempts()}, {"message", e.message()}});
-        if (sleep_unless_stopped(options_.stop, backoff.delay())) throw RunCancelled{};
+        if (options_.on_retry) {
+          options_.on_retry(
+              RetryNotice{std::string(what), backoff.attempts(), e.message(), wait, remaining});
+        }
+        if (sleep_unless_stopped(options_.stop, wait)) throw RunCancelled{};
       }
     }
   }
@@ -592,15 +631,30 @@ class Replicator {
     return call("changes", [&] { return source_.changes(request); });
   }
 
+  // Continuous mode: a long-poll answered empty long before its timeout (a
+  // faulty or hostile source, or one shutting down) is not asked again at
+  // once, so that such a source cannot make the run spin; the rest of the
+  // poll's time is waited out (a stop request ends the wait).
+  void wait_out_early_answer(std::chrono::steady_clock::time_point asked_at) {
+    const auto poll = std::chrono::milliseconds(std::max(1, options_.poll_timeout_ms));
+    const auto took = std::chrono::steady_clock::now() - asked_at;
+    if (took >= poll / 2) return;
+    sleep_unless_stopped(options_.stop,
+                         std::chrono::duration_cast<std::chrono::milliseconds>(poll - took));
+  }
+
   // `prefetched`: the first page, read ahead from `since`.
   void read_feed(std::string since, WritePipeline& pipeline,
                  std::optional<Background<ChangesPage>>& prefetched) {
     bool first = true;
+    FeedGuard feed_guard;
     // Pages read whose end is not queued yet, and their feed entries.
     size_t unsaved_pages = 0;
     size_t unsaved_changes = 0;
     while (!cancelled()) {
       ChangesPage page;
+      const auto asked_at = std::chrono::steady_clock::now();
+      const bool long_poll = !prefetched.has_value();
       try {
         if (prefetched) {
           Background<ChangesPage> ahead = std::move(*prefetched);
@@ -620,6 +674,7 @@ class Replicator {
         continue;
       }
       first = false;
+      feed_guard.check(since, page, "the source's change feed");
       gate_.set_cursor(since);
       if (page.results.empty()) {
         // A scoped feed may move on without entries (past changes out of
@@ -636,6 +691,7 @@ class Replicator {
           continue;
         }
         if (!options_.continuous) break;
+        if (long_poll) wait_out_early_answer(asked_at);
         continue;
       }
       std::string next = page.last_seq.empty() ? page.results.back().seq : page.last_seq;
@@ -732,6 +788,7 @@ class Replicator {
     for (const auto& [table, from] : gate_.to_catch_up()) {
       log_info(kLog, "copying a table skipped before", {{"table", table}, {"since", from}});
       std::string cursor = from;
+      FeedGuard feed_guard;
       while (!cancelled()) {
         ChangesRequest request;
         request.since = cursor;
@@ -739,6 +796,7 @@ class Replicator {
         request.tables = {table};
         request.scope = scope_;
         ChangesPage page = call("changes", [&] { return source_.changes(request); });
+        feed_guard.check(cursor, page, "the source's change feed (table " + table + ")");
         if (page.results.empty() && scope_ && !page.last_seq.empty() && page.last_seq != cursor) {
           cursor = page.last_seq;  // a scoped feed moving on without entries
           gate_.caught_up_to(table, cursor);
@@ -1238,6 +1296,9 @@ class Replicator {
   // under report_mu_, while the writer runs.
   std::mutex report_mu_;
   ReplicationReport report_;
+  // The first failure since a call last succeeded (outage_start()).
+  std::mutex outage_mu_;
+  std::optional<std::chrono::steady_clock::time_point> outage_since_;
 
   std::chrono::steady_clock::time_point start_;
   std::optional<Traffic> traffic_start_;

@@ -13,23 +13,19 @@
 // (ErrorCode::unavailable) are retried with capped, jittered backoff; other
 // engine errors stop the run and are reported in ReplicationReport::fatal.
 //
-// Retries stack: the replicator retries each engine call up to
-// ReplicationOptions::max_attempts times (6 by default, one-shot mode), and
-// an HttpEngine retries each HTTP request of that call up to its own
-// HttpClientOptions::max_attempts (4 by default) before it throws
-// unavailable. One engine call that keeps failing over HTTP is therefore
-// sent up to 6 × 4 = 24 times, the waits being the client's backoff
-// (100 ms doubling, capped at 2 s: at most 0.1 + 0.2 + 0.4 s per call)
-// inside the replicator's (100 ms doubling, capped at 5 s: at most
-// 0.1 + 0.2 + 0.4 + 0.8 + 1.6 s between calls), about 5 s of waiting at
-// most, plus the requests' own time-outs. A local engine (RecordEngine)
-// retries only its transactions' serialization failures, inside one call
-// (record_engine.h); what reaches the replicator as unavailable is retried
-// max_attempts times. In continuous mode the replicator retries without
-// limit until stopped.
-// A table the target refuses (schema_conflict, forbidden) stops only that
-// table: its changes are skipped and the checkpoint remembers from where, so
-// a later run that can write the table copies it from there.
+// Retries: in one-shot mode the replicator retries a failing engine call
+// until ReplicationOptions::retry_for (60 s by default) has passed since the
+// outage began (the first failure since any call last succeeded), or max_attempts (unlimited by
+// default) are spent, waiting with capped, jittered backoff (100 ms doubling, capped at 5 s)
+// between attempts, and tells on_retry before each wait; a field link that drops for half a minute
+// costs a pause, not the run. An HttpEngine below retries each request a few times of its own
+// (HttpClientOptions::max_attempts) before it throws unavailable; `outpost sync` sets that to one
+// attempt, so that the replicator's budget alone bounds a run facing a dead or stalling hub: a call
+// ends at most retry_for plus two request time limits after it began. A local engine (RecordEngine)
+// retries only its transactions' serialization failures, inside one call (record_engine.h). In
+// continuous mode the replicator retries without limit until stopped. A table the target refuses
+// (schema_conflict, forbidden) stops only that table: its changes are skipped and the checkpoint
+// remembers from where, so a later run that can write the table copies it from there.
 //
 // Nothing is skipped silently: the checkpoint never moves past a document
 // that was neither written nor recorded. A document refused for a table or
@@ -91,6 +87,7 @@
 #pragma once
 
 #include <chrono>
+#include <climits>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -121,6 +118,17 @@ struct ReplicationProgress {
   double rate() const { return seconds > 0 ? static_cast<double>(changes_read) / seconds : 0; }
 };
 
+// A transient failure about to be retried (ReplicationOptions::on_retry).
+struct RetryNotice {
+  std::string call;     // "changes", "bulk_get", ...
+  int attempt = 0;      // the attempt that failed, from 1
+  std::string message;  // what failed
+  std::chrono::milliseconds wait{0};
+  // What is left of the call's retry budget after the wait; nullopt in
+  // continuous mode (no limit).
+  std::optional<std::chrono::milliseconds> remaining;
+};
+
 struct ReplicationOptions {
   std::vector<std::string> tables;  // empty: every table
   // Narrows the replication to the records in this scope (sync --scope).
@@ -140,10 +148,17 @@ struct ReplicationOptions {
   // the run after the current call, and at once during a retry's wait; the
   // run then returns with `cancelled` set. Default: never stopped.
   std::stop_token stop;
-  // Retry of transient errors, per call.
+  // Retry of transient errors (unavailable), per call. One-shot mode: until
+  // retry_for has passed since the outage began (the run's first failure
+  // since a call last succeeded), and at most max_attempts attempts per
+  // call; continuous mode retries until cancelled.
   std::chrono::milliseconds retry_base{100};
   std::chrono::milliseconds retry_cap{5000};
-  int max_attempts = 6;  // one-shot mode; continuous retries until cancelled
+  std::chrono::milliseconds retry_for{60000};
+  int max_attempts = INT_MAX;
+  // Before each retry's wait (a progress line); may be called from any of
+  // the run's threads.
+  std::function<void(const RetryNotice&)> on_retry;
   // Set by sync() for its two directions (reconciler/echo_ledger.h): a run
   // records in `source_holds` the leaves the source's feed lists, and skips
   // the records of that feed whose leaves `target_holds` says the target

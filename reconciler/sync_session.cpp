@@ -18,22 +18,36 @@ namespace outpost {
 
 namespace {
 
-// Runs `fn`; in continuous mode an unavailable remote (the hub is down, the
-// network is gone) is waited for with capped backoff until it answers or the
-// run is cancelled.
+// Runs `fn`, waiting for an unavailable remote (the hub is down, the
+// network is gone) with capped backoff until it answers: without limit in
+// continuous mode (until the run is cancelled), for at most
+// `options.retry_for` since the first failure in one-shot mode.
 template <typename Fn>
-auto when_reachable(bool continuous, const std::stop_token& stop,
+auto when_reachable(const ReplicationOptions& options,
                     const std::function<void(const std::string&)>& notice, Fn&& fn)
     -> decltype(fn()) {
-  Backoff backoff(std::chrono::milliseconds(200), std::chrono::milliseconds(10000), INT_MAX);
+  const bool continuous = options.continuous;
+  Backoff backoff(std::chrono::milliseconds(200),
+                  std::chrono::milliseconds(continuous ? 10000 : 5000), INT_MAX);
+  const auto started = std::chrono::steady_clock::now();
   for (;;) {
     backoff.next_attempt();
     try {
       return fn();
     } catch (const Error& e) {
-      if (!continuous || e.code() != ErrorCode::unavailable || stop.stop_requested()) throw;
-      if (notice) notice("waiting for the remote: " + e.message());
-      if (sleep_unless_stopped(stop, backoff.delay())) throw;
+      if (e.code() != ErrorCode::unavailable || options.stop.stop_requested()) throw;
+      auto wait = backoff.delay();
+      std::string text = "waiting for the remote: " + e.message();
+      if (!continuous) {
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+            started + options.retry_for - std::chrono::steady_clock::now());
+        if (left <= std::chrono::milliseconds(0)) throw;
+        wait = std::min(wait, left);
+        text += "; retry " + std::to_string(backoff.attempts()) + ", giving up in " +
+                std::to_string((left.count() + 999) / 1000) + " s";
+      }
+      if (notice) notice(text);
+      if (sleep_unless_stopped(options.stop, wait)) throw;
     }
   }
 }
@@ -113,9 +127,8 @@ std::shared_ptr<const Scope> parse_sync_scope(Engine& local, Engine& remote,
   std::optional<Error> first;
   for (Engine* side : sides) {
     try {
-      const std::vector<Table> tables =
-          when_reachable(options.replication.continuous, options.replication.stop,
-                         options.on_notice, [&] { return side->list_tables(); });
+      const std::vector<Table> tables = when_reachable(options.replication, options.on_notice,
+                                                       [&] { return side->list_tables(); });
       return std::make_shared<const Scope>(parse_scope(text, tables));
     } catch (const Error& e) {
       if (e.code() != ErrorCode::invalid_scope) throw;
@@ -127,20 +140,18 @@ std::shared_ptr<const Scope> parse_sync_scope(Engine& local, Engine& remote,
 
 SyncSessionStart prepare_sync_session(Engine& local, Engine& remote,
                                       const SyncSessionOptions& options) {
-  const bool continuous = options.replication.continuous;
-  const std::stop_token& stop = options.replication.stop;
   SyncSessionStart start;
   const std::string local_id = local.db_id();
   // One request tells the remote's id and its token's scope.
   start.remote =
-      when_reachable(continuous, stop, options.on_notice, [&] { return remote.overview(); });
+      when_reachable(options.replication, options.on_notice, [&] { return remote.overview(); });
   if (local_id == start.remote.db_id) {
     throw Error(ErrorCode::invalid_value, options.local_name + " and " + options.remote_name +
                                               " are the same database (db_id " + local_id + ")");
   }
   for (const std::string& t : options.replication.tables) {
-    if (!local.get_table(t) &&
-        !when_reachable(continuous, stop, options.on_notice, [&] { return remote.get_table(t); })) {
+    if (!local.get_table(t) && !when_reachable(options.replication, options.on_notice,
+                                               [&] { return remote.get_table(t); })) {
       throw Error(ErrorCode::unknown_table, "--tables: neither database has a table '" + t + "'");
     }
   }
@@ -176,7 +187,7 @@ SyncSessionReport run_sync_session(Engine& local, Engine& remote, SyncSessionOpt
   };
   bool rescoped = false;
   if (sides) {
-    rescoped = when_reachable(options.continuous, options.stop, notice, [&] {
+    rescoped = when_reachable(options, notice, [&] {
       return adopt(sides.hub == &remote ? start.remote.token_scope : sides.hub->token_scope());
     });
   }
@@ -302,8 +313,9 @@ SyncSessionReport run_sync_session(Engine& local, Engine& remote, SyncSessionOpt
         run.fatal.reset();
         total.add(run);
         total.cancelled = false;
-        rescoped = when_reachable(true, options.stop, notice,
-                                  [&] { return adopt(sides.hub->token_scope()); });
+        ReplicationOptions forever = options;
+        forever.continuous = true;
+        rescoped = when_reachable(forever, notice, [&] { return adopt(sides.hub->token_scope()); });
         again = reconnect_backoff();
         continue;
       }

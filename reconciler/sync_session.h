@@ -46,8 +46,9 @@ struct SyncSessionOptions {
   std::string remote_name = "the remote";
   // Each scope adopted, as it is (on the calling thread).
   std::function<void(const ScopeAdoption&)> on_adopt;
-  // "waiting for the remote: ...", "remote unavailable, reconnecting"
-  // (continuous only; on the calling thread).
+  // "waiting for the remote: ..." (both modes; one-shot says when it gives
+  // up: ReplicationOptions::retry_for), "remote unavailable, reconnecting"
+  // (continuous only); on the calling thread.
   std::function<void(const std::string&)> on_notice;
 };
 
@@ -62,11 +63,11 @@ struct SyncSessionReport {
 };
 
 // Throws Error for what stops it before any run (same database, a table
-// neither side has, an invalid scope, an unreachable remote in one-shot
-// mode) and for what fails between two runs of a continuous session
-// (adopting a new scope). A run's failure lands in total.fatal. A stop
-// request that ends a wait for the remote returns with total.cancelled,
-// except before the first run, where the wait's error is thrown.
+// neither side has, an invalid scope, a remote still unreachable after
+// replication.retry_for in one-shot mode) and for what fails between two runs of a continuous
+// session (adopting a new scope). A run's failure lands in total.fatal. A stop request that ends a
+// wait for the remote returns with total.cancelled, except before the first run, where the wait's
+// error is thrown.
 SyncSessionReport run_sync_session(Engine& local, Engine& remote, SyncSessionOptions options);
 
 // What run_sync_session checks before any run, for callers that stop there

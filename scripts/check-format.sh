@@ -29,7 +29,7 @@ while IFS= read -r file; do
   if ! clang-format --dry-run --Werror "$file" >/dev/null 2>&1; then
     drift+=("$file")
   fi
-done < <(git ls-files --cached --others --exclude-standard -- '*.h' '*.cpp' | sort -u)
+done < <(git ls-files --cached --others --exclude-standard -- '*.h' '*.cpp' '*.cc' | sort -u)
 
 if ((${#drift[@]} == 0)); then
   echo "check-format: ok" >&2

@@ -25,6 +25,12 @@ DEFAULT_PACKAGES=(
   # scripts/test-ui.sh: the web console in a real browser, driven over the
   # DevTools protocol (test/ui/cdp.py uses Debian's WebSocket client)
   chromium python3-websocket fonts-dejavu-core
+  # scripts/fuzz.sh: the libFuzzer targets are built with clang; their
+  # runtime (libclang_rt.fuzzer) is only a Recommends of clang-14, and
+  # llvm gives the sanitizers llvm-symbolizer for readable stacks
+  clang libclang-rt-14-dev llvm
+  # scripts/test-hostile.sh: the zstd command builds the zstd bomb answers
+  zstd
 )
 
 mode=install

@@ -11,8 +11,12 @@
 # when the tests fail or the run is interrupted. When they pass, runs
 # scripts/test-abi.sh (liboutpost.so, the C ABI and its bindings) unless
 # OUTPOST_SKIP_ABI=1, then scripts/test-ui.sh (the web console in headless
-# Chromium) unless OUTPOST_SKIP_UI=1. Exits with the status of the first
-# that failed.
+# Chromium) unless OUTPOST_SKIP_UI=1, then scripts/test-hostile.sh (a
+# device against a malicious hub, a hub against a hostile device) unless
+# OUTPOST_SKIP_HOSTILE=1, then scripts/fuzz.sh (the libFuzzer
+# targets built with clang into build-fuzz, their regression inputs replayed
+# and each fuzzed for 30 s; docs/fuzzing.md) unless OUTPOST_SKIP_FUZZ=1.
+# Exits with the status of the first that failed.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -76,5 +80,13 @@ fi
 if [[ $status -eq 0 && ${OUTPOST_SKIP_UI:-0} != 1 ]]; then
   run_waited bash scripts/test-ui.sh
   echo "test: test-ui.sh exited with status $status" >&2
+fi
+if [[ $status -eq 0 && ${OUTPOST_SKIP_HOSTILE:-0} != 1 ]]; then
+  run_waited bash scripts/test-hostile.sh
+  echo "test: test-hostile.sh exited with status $status" >&2
+fi
+if [[ $status -eq 0 && ${OUTPOST_SKIP_FUZZ:-0} != 1 ]]; then
+  FUZZ_SECONDS=30 run_waited bash scripts/fuzz.sh
+  echo "test: fuzz.sh exited with status $status" >&2
 fi
 exit "$status"

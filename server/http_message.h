@@ -39,6 +39,8 @@ struct HttpResponse {
   std::string route;
   // The code of an error answer (counted in the metrics); nullopt otherwise.
   std::optional<ErrorCode> error;
+  // Its message, for the log of failed answers (server/error_log.h).
+  std::string error_message;
   // The session waits this long before writing (slows repeated auth failures).
   int delay_ms = 0;
 };

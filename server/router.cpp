@@ -174,6 +174,9 @@ void Router::finish(const HttpRequest& request, const std::string& route, HttpRe
   metrics_->record_request(route, method, response.status, seconds);
   if (response.status >= 400 && response.error)
     metrics_->record_error(error_code_name(*response.error));
+  if (response.status >= 500 && response.error) {
+    error_log_.log(method, route, response.status, *response.error, response.error_message);
+  }
   if (log_enabled(LogLevel::info)) {
     log_info(kComponent, "request",
              {{"method", method},

@@ -29,6 +29,7 @@
 #include "api/limits.h"
 #include "api/tokens.h"
 #include "server/auth_throttle.h"
+#include "server/error_log.h"
 #include "server/http_message.h"
 #include "server/metrics.h"
 
@@ -82,7 +83,8 @@ class Router {
 
   // Answers one request; never throws. Logs one line per request at info
   // level (method, route template, status, ms, remote; never the
-  // Authorization header) and counts it in metrics(). With `may_wait`
+  // Authorization header) and counts it in metrics(); a failed answer (5xx)
+  // also logs its cause at warn, through error_log(). With `may_wait`
   // false a long-poll answers at once (the server has no thread to spare).
   HttpResponse handle(const HttpRequest& request, bool may_wait = true) noexcept;
 
@@ -110,6 +112,8 @@ class Router {
   bool stopping() const { return stopping_; }
 
   Metrics& metrics() { return *metrics_; }
+  // Where the causes of failed answers (5xx) are logged, rate-limited.
+  ErrorLog& error_log() { return error_log_; }
   const RouterOptions& options() const { return options_; }
 
  private:
@@ -209,6 +213,7 @@ class Router {
   std::atomic<bool> stopping_{false};
   std::stop_source stop_source_;  // stop(): wakes every waiting long-poll
   AuthThrottle throttle_;
+  ErrorLog error_log_;
 };
 
 }  // namespace outpost::server

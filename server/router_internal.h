@@ -30,6 +30,7 @@ inline HttpResponse error_response(const Error& error, int status = 0) {
   HttpResponse response =
       json_response(status != 0 ? status : http_status(error.code()), error_to_json(error));
   response.error = error.code();
+  response.error_message = error.message();
   return response;
 }
 

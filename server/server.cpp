@@ -314,6 +314,9 @@ class Server::Impl {
               {"status", response.status},
               {"remote", request.remote},
               {"error", error.message()}});
+    if (response.status >= 500) {
+      router_.error_log().log("other", "unmatched", response.status, error.code(), error.message());
+    }
     if (error.code() == ErrorCode::unavailable) response.headers.emplace_back("Retry-After", "1");
     return response;
   }
@@ -601,6 +604,10 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
               {"status", response.status},
               {"remote", remote_},
               {"error", error.message()}});
+    if (response.status >= 500) {
+      server_.router_.error_log().log("other", "unmatched", response.status, error.code(),
+                                      error.message());
+    }
     keep_alive_ = false;
     linger_ = true;
     send(std::move(response));

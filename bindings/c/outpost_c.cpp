@@ -34,6 +34,7 @@ namespace {
 static_assert(OUTPOST_INVALID_JSON == static_cast<int>(ErrorCode::invalid_json) + 1);
 static_assert(OUTPOST_SCHEMA_CONFLICT == static_cast<int>(ErrorCode::schema_conflict) + 1);
 static_assert(OUTPOST_INTERNAL == static_cast<int>(ErrorCode::internal) + 1);
+static_assert(OUTPOST_DISK_FULL == static_cast<int>(ErrorCode::disk_full) + 1);
 
 outpost_code code_of(ErrorCode code) {
   return static_cast<outpost_code>(static_cast<int>(code) + 1);
@@ -328,7 +329,7 @@ int outpost_abi_version(void) { return OUTPOST_ABI_VERSION; }
 const char* outpost_code_name(int code) {
   if (code == OUTPOST_OK) return "ok";
   if (code == OUTPOST_CANCELLED) return "cancelled";
-  if (code < OUTPOST_INVALID_JSON || code > OUTPOST_INTERNAL) return "unknown";
+  if (code < OUTPOST_INVALID_JSON || code > OUTPOST_DISK_FULL) return "unknown";
   // The names are static: error_code_name returns views of literals.
   return error_code_name(static_cast<ErrorCode>(code - 1)).data();
 }
@@ -596,7 +597,7 @@ outpost_code outpost_sync(outpost_db* db, const char* url, const char* options_j
     const std::string remote_url = required_url(url);
     const Options o(options_json, "outpost_sync options",
                     {"token", "cacert", "insecure", "direction", "tables", "scope", "batch",
-                     "continuous", "scope_check_ms"});
+                     "continuous", "scope_check_ms", "retry_for_ms"});
     SyncSessionOptions options;
     const std::string direction = o.string("direction").value_or("both");
     if (direction == "pull") {
@@ -614,6 +615,8 @@ outpost_code outpost_sync(outpost_db* db, const char* url, const char* options_j
     options.scope_text = o.string("scope");
     options.scope_check = std::chrono::milliseconds(
         o.integer("scope_check_ms", 10, int64_t{24} * 3600 * 1000).value_or(30000));
+    options.replication.retry_for = std::chrono::milliseconds(
+        o.integer("retry_for_ms", 0, int64_t{7} * 24 * 3600 * 1000).value_or(60000));
     // What the CLI prints on stderr (waiting for an unreachable hub, a
     // reconnection) goes to the log.
     options.on_notice = [](const std::string& notice) { log_warn("sync", notice); };

@@ -4,6 +4,7 @@
 
 #include <charconv>
 #include <cstdlib>
+#include <vector>
 
 #include "api/error.h"
 #include "engine/storage.h"
@@ -12,17 +13,6 @@
 namespace outpost {
 
 namespace {
-
-// SQLSTATEs after which running the transaction again may succeed.
-bool is_transient(std::string_view sqlstate) {
-  return sqlstate == "40001"            // serialization_failure
-         || sqlstate == "40P01"         // deadlock_detected
-         || sqlstate.starts_with("08")  // connection exceptions
-         || sqlstate.starts_with("53")  // insufficient resources
-         || sqlstate == "57P01"         // admin_shutdown
-         || sqlstate == "57P02"         // crash_shutdown
-         || sqlstate == "57P03";        // cannot_connect_now
-}
 
 std::string statement_head(std::string_view sql) {
   std::string head(sql.substr(0, 60));
@@ -34,6 +24,31 @@ std::string statement_head(std::string_view sql) {
 }
 
 }  // namespace
+
+PgFailure classify_sqlstate(std::string_view sqlstate) {
+  if (sqlstate == "53100") return PgFailure::disk_full;  // disk_full
+  // SQLSTATEs after which running the transaction again may succeed.
+  if (sqlstate == "40001"            // serialization_failure
+      || sqlstate == "40P01"         // deadlock_detected
+      || sqlstate.starts_with("08")  // connection exceptions
+      || sqlstate.starts_with("53")  // insufficient resources: memory, connections
+      || sqlstate == "57P01"         // admin_shutdown
+      || sqlstate == "57P02"         // crash_shutdown
+      || sqlstate == "57P03") {      // cannot_connect_now
+    return PgFailure::retry;
+  }
+  return PgFailure::other;
+}
+
+std::string pg_disk_full_message(std::string_view database, std::string_view host,
+                                 std::string_view server_message) {
+  std::string where = "the PostgreSQL database";
+  if (!database.empty()) where += " " + std::string(database);
+  if (!host.empty()) where += " on " + std::string(host);
+  return "the disk holding " + where + " is full: PostgreSQL: " + std::string(server_message) +
+         " (SQLSTATE 53100); free some space on the database server and run again; no "
+         "acknowledged write was lost";
+}
 
 // ---------------------------------------------------------------- params
 
@@ -154,6 +169,36 @@ std::string pg_one_line(std::string_view message) {
   return out;
 }
 
+namespace {
+
+// `message` with the user name and password of a postgres:// URL replaced
+// by "***": libpq quotes the part it could not read, which may be the
+// password (found by the URL fuzz target).
+std::string without_user_info(std::string message, const std::string& url) {
+  const size_t scheme = url.find("://");
+  if (scheme == std::string::npos) return message;
+  const size_t start = scheme + 3;
+  const size_t end = url.find_first_of("/?", start);
+  const size_t at = url.rfind('@', end == std::string::npos ? std::string::npos : end);
+  if (at == std::string::npos || at < start) return message;
+  const std::string user_info = url.substr(start, at - start);
+  std::vector<std::string> secrets{user_info};
+  if (const size_t colon = user_info.find(':'); colon != std::string::npos) {
+    secrets.push_back(user_info.substr(colon + 1));
+    secrets.push_back(user_info.substr(0, colon));
+  }
+  for (const std::string& secret : secrets) {
+    if (secret.empty()) continue;
+    for (size_t pos = message.find(secret); pos != std::string::npos;
+         pos = message.find(secret, pos + 3)) {
+      message.replace(pos, secret.size(), "***");
+    }
+  }
+  return message;
+}
+
+}  // namespace
+
 std::string pg_conninfo_from_url(const std::string& url) {
   std::string conninfo;
   if (url.starts_with("postgres://") || url.starts_with("postgresql://")) {
@@ -172,7 +217,8 @@ std::string pg_conninfo_from_url(const std::string& url) {
   if (opts == nullptr) {
     std::string msg = err ? pg_one_line(err) : "out of memory";
     PQfreemem(err);
-    throw Error(ErrorCode::unavailable, "invalid PostgreSQL database URL: " + msg);
+    throw Error(ErrorCode::unavailable,
+                "invalid PostgreSQL database URL: " + without_user_info(msg, conninfo));
   }
   PQconninfoFree(opts);
   return conninfo;
@@ -245,8 +291,18 @@ PgResult PgConnection::check(pg_result* raw, std::string_view sql) {
   std::string sqlstate = state ? state : "";
   const char* primary = raw ? PQresultErrorField(raw, PG_DIAG_MESSAGE_PRIMARY) : nullptr;
   std::string message = primary ? primary : pg_one_line(PQerrorMessage(conn_));
-  if (is_transient(sqlstate)) {
-    throw RetryableError("PostgreSQL: " + message + " (SQLSTATE " + sqlstate + ")");
+  switch (classify_sqlstate(sqlstate)) {
+    case PgFailure::retry:
+      throw RetryableError("PostgreSQL: " + message + " (SQLSTATE " + sqlstate + ")");
+    case PgFailure::disk_full: {
+      const char* database = PQdb(conn_);
+      const char* host = PQhost(conn_);
+      throw PgStatementError(
+          sqlstate, pg_disk_full_message(database ? database : "", host ? host : "", message),
+          ErrorCode::disk_full);
+    }
+    case PgFailure::other:
+      break;
   }
   throw PgStatementError(sqlstate, "PostgreSQL: " + message + " (SQLSTATE " + sqlstate +
                                        ") in: " + statement_head(sql));

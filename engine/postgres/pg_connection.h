@@ -2,8 +2,11 @@
 // statements, results with typed accessors, and the one place where
 // PostgreSQL errors become outpost errors:
 //   - serialization failure (40001), deadlock (40P01), a lost connection and
-//     the server shutting down or being out of resources → RetryableError
-//     (RecordEngine runs the transaction again with jittered backoff);
+//     the server shutting down or being out of memory or connections (53xxx
+//     but 53100) → RetryableError (RecordEngine runs the transaction again
+//     with jittered backoff);
+//   - disk_full (53100) → Error(disk_full) naming the database, never retried:
+//     the same write fails the same way until someone frees space;
 //   - anything else → Error(internal) with the server's message and SQLSTATE.
 // Values are always bound as parameters (text format); identifiers are quoted
 // by quote_identifier().
@@ -30,13 +33,26 @@ namespace outpost {
 // SQLSTATE so that a caller expecting a specific failure can recognise it.
 class PgStatementError : public Error {
  public:
-  PgStatementError(std::string sqlstate, std::string message)
-      : Error(ErrorCode::internal, std::move(message)), sqlstate_(std::move(sqlstate)) {}
+  PgStatementError(std::string sqlstate, std::string message, ErrorCode code = ErrorCode::internal)
+      : Error(code, std::move(message)), sqlstate_(std::move(sqlstate)) {}
   const std::string& sqlstate() const { return sqlstate_; }
 
  private:
   std::string sqlstate_;
 };
+
+// What a failed statement's SQLSTATE means for the caller.
+enum class PgFailure {
+  retry,      // transient: run the transaction again
+  disk_full,  // 53100: the server's disk is full; not transient
+  other,      // a failure of this statement: internal
+};
+PgFailure classify_sqlstate(std::string_view sqlstate);
+
+// "the disk holding the PostgreSQL database DB on HOST is full: PostgreSQL:
+// MESSAGE (SQLSTATE 53100); free some space ... no acknowledged write was lost".
+std::string pg_disk_full_message(std::string_view database, std::string_view host,
+                                 std::string_view server_message);
 
 // Positional parameters of one statement ($1, $2, ...), all in text format.
 class PgParams {

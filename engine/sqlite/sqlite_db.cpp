@@ -2,17 +2,54 @@
 
 #include <sqlite3.h>
 
+#include <cerrno>
+#include <functional>
+#include <mutex>
+
 #include "api/error.h"
+#include "engine/sqlite/sqlite_vfs.h"
 
 namespace outpost {
 
+namespace {
+
+std::mutex g_connect_hook_mu;
+std::function<void(sqlite3*)> g_connect_hook;  // test hook (set_sqlite_connect_hook_for_testing)
+
+// The file a connection's main database lives in ("" for none or in-memory).
+std::string database_file(sqlite3* db) {
+  const char* name = db != nullptr ? sqlite3_db_filename(db, "main") : nullptr;
+  return name != nullptr ? name : "";
+}
+
+}  // namespace
+
+bool is_sqlite_disk_full(int rc, int system_errno) {
+  if ((rc & 0xff) == SQLITE_FULL) return true;
+  return (rc & 0xff) == SQLITE_IOERR && (system_errno == ENOSPC || system_errno == EDQUOT);
+}
+
+std::string sqlite_disk_full_message(const std::string& file, std::string_view detail) {
+  std::string where = file.empty() ? "the database" : file;
+  return "the disk holding " + where + " is full: " + std::string(detail) +
+         "; free some space and run again; no acknowledged write was lost";
+}
+
 void throw_sqlite_error(sqlite3* db, int rc, std::string_view context) {
-  std::string message = "SQLite: " + std::string(context) + ": " +
-                        (db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+  std::string why = db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
+  std::string message = "SQLite: " + std::string(context) + ": " + why;
+  const int system_errno = db != nullptr ? sqlite3_system_errno(db) : 0;
+  if (is_sqlite_disk_full(rc, system_errno)) {
+    std::string detail = "SQLite could not write (" + why + ")";
+    if (system_errno == EDQUOT) detail += " because the disk quota is used up";
+    if (sqlite_shm_was_full() || rc == SQLITE_IOERR_SHMSIZE) {
+      detail = "SQLite could not extend its shared-memory file " + database_file(db) + "-shm";
+    }
+    throw Error(ErrorCode::disk_full, sqlite_disk_full_message(database_file(db), detail));
+  }
   switch (rc & 0xff) {
     case SQLITE_BUSY:
     case SQLITE_LOCKED:
-    case SQLITE_FULL:
     case SQLITE_IOERR:
     case SQLITE_CANTOPEN:
     case SQLITE_READONLY:
@@ -108,9 +145,9 @@ std::string_view SqliteStatement::column_blob(int i) const {
 // ---------------------------------------------------------------- connection
 
 SqliteConnection::SqliteConnection(const std::string& path) {
-  int rc =
-      sqlite3_open_v2(path.c_str(), &db_,
-                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
+  int rc = sqlite3_open_v2(path.c_str(), &db_,
+                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                           sqlite_vfs_name());
   if (rc != SQLITE_OK) {
     std::string why = db_ != nullptr ? sqlite3_errmsg(db_) : sqlite3_errstr(rc);
     sqlite3_close_v2(db_);
@@ -118,6 +155,17 @@ SqliteConnection::SqliteConnection(const std::string& path) {
     throw Error(ErrorCode::unavailable, "cannot open SQLite database " + path + ": " + why);
   }
   sqlite3_extended_result_codes(db_, 1);
+  std::function<void(sqlite3*)> hook;
+  {
+    std::lock_guard lock(g_connect_hook_mu);
+    hook = g_connect_hook;
+  }
+  if (hook) hook(db_);
+}
+
+void set_sqlite_connect_hook_for_testing(std::function<void(sqlite3*)> hook) {
+  std::lock_guard lock(g_connect_hook_mu);
+  g_connect_hook = std::move(hook);
 }
 
 SqliteConnection::~SqliteConnection() {

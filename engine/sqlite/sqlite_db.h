@@ -1,12 +1,14 @@
 // A thin RAII layer over the SQLite C API: a connection with a cache of
 // prepared statements, and statements with typed bind/column helpers.
-// SQLite errors become outpost::Error (busy/locked/full/io → unavailable,
-// the rest → internal) carrying SQLite's message.
+// SQLite errors become outpost::Error carrying SQLite's message: a full disk
+// (SQLITE_FULL, or an I/O error with ENOSPC/EDQUOT) → disk_full naming the
+// file; busy/locked/io/cantopen/... → unavailable; the rest → internal.
 // Thread-safety: a SqliteConnection and its statements belong to one thread
 // at a time; the owner (SqliteStorage) serializes access.
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -88,6 +90,17 @@ class SqliteConnection {
 
 // Throws the outpost::Error for SQLite result code `rc`.
 [[noreturn]] void throw_sqlite_error(sqlite3* db, int rc, std::string_view context);
+
+// Whether result code `rc` (with the OS error sqlite3_system_errno gave)
+// means the disk is full.
+bool is_sqlite_disk_full(int rc, int system_errno);
+// "the disk holding FILE is full: DETAIL; free some space and run again; no
+// acknowledged write was lost".
+std::string sqlite_disk_full_message(const std::string& file, std::string_view detail);
+
+// Test hook (never used by the product): runs `hook` on every connection
+// SqliteConnection opens, right after opening it. nullptr removes it.
+void set_sqlite_connect_hook_for_testing(std::function<void(sqlite3*)> hook);
 
 // `name` quoted as an SQL identifier ("..." with inner quotes doubled).
 std::string quote_identifier(std::string_view name);

@@ -112,7 +112,11 @@ void SqliteStorage::migrate(SqliteConnection& conn) {
     }
     conn.exec("COMMIT");
   } catch (...) {
-    conn.exec("ROLLBACK");
+    try {
+      conn.exec("ROLLBACK");
+    } catch (const Error&) {
+      // SQLite already rolled back (a full disk does): report the first error.
+    }
     throw;
   }
   conn.clear_cache();

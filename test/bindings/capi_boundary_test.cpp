@@ -229,12 +229,13 @@ TEST_CASE("c abi: code names match the API's error codes, in order") {
   CHECK(std::string(outpost_code_name(OUTPOST_OK)) == "ok");
   CHECK(std::string(outpost_code_name(OUTPOST_CANCELLED)) == "cancelled");
   CHECK(std::string(outpost_code_name(-1)) == "unknown");
-  CHECK(std::string(outpost_code_name(19)) == "unknown");
-  for (int code = OUTPOST_INVALID_JSON; code <= OUTPOST_INTERNAL; ++code) {
+  CHECK(std::string(outpost_code_name(20)) == "unknown");
+  for (int code = OUTPOST_INVALID_JSON; code <= OUTPOST_DISK_FULL; ++code) {
     const ErrorCode c = static_cast<ErrorCode>(code - 1);
     CHECK(std::string(outpost_code_name(code)) == std::string(error_code_name(c)));
   }
   CHECK(std::string(outpost_code_name(OUTPOST_SCHEMA_CONFLICT)) == "schema_conflict");
+  CHECK(std::string(outpost_code_name(OUTPOST_DISK_FULL)) == "disk_full");
   CHECK(std::string(outpost_version()) == kOutpostVersion);
   CHECK(outpost_abi_version() == OUTPOST_ABI_VERSION);
 }

@@ -5,7 +5,10 @@
 
 #include <doctest/doctest.h>
 
+#include "api/checkpoint.h"
 #include "api/json.h"
+#include "api/json_builder.h"
+#include "api/revision.h"
 #include "client/fake_transport.h"
 #include "utils/uuid.h"
 
@@ -421,4 +424,102 @@ TEST_CASE("http engine: replication calls use their routes and codec") {
   REQUIRE(written[0].error);
   CHECK(written[0].error->code() == ErrorCode::invalid_revision);
   CHECK_FALSE(outpost::bulk_docs_request_from_json(f.last().body).new_edits);
+}
+
+// Every answer is untrusted input (client/http_engine.h): a hostile or
+// faulty hub cannot crash the client, make it hold far more than it asked
+// for, or slip in records that were not asked for.
+namespace {
+
+std::string nested(size_t depth) { return std::string(depth, '[') + std::string(depth, ']'); }
+
+outpost::Revision rev(int generation, const char* body) {
+  return outpost::compute_revision(
+      "items", "a", generation == 1 ? outpost::Revision() : rev(generation - 1, body), false,
+      {{"name", outpost::Value::from_string(body)}});
+}
+
+}  // namespace
+
+TEST_CASE("http engine: a deeply nested checkpoint from the hub is no checkpoint, no crash") {
+  Fixture f;
+  f.answer(json(200, nested(400000)));
+  std::optional<std::string> text = f.engine->get_local("cp");
+  REQUIRE(text);
+  CHECK_FALSE(outpost::checkpoint_from_json(*text));
+  CHECK_FALSE(outpost::JsonDoc::parse(*text));
+  CHECK(outpost::JsonDoc::parse(nested(60)));
+  // Every decoder of an answer refuses it as invalid_json.
+  f.answer(json(200, nested(400000)));
+  CHECK(code_of([&] { f.engine->changes({}); }) == ErrorCode::invalid_json);
+}
+
+TEST_CASE("http engine: each request bounds its answer by what it asked for") {
+  Fixture f;
+  f.advertise(1 << 20, 100);
+  f.engine->db_id();
+  const size_t mib = 1 << 20;
+  CHECK(f.last().max_response_body > 0);
+  CHECK(f.last().max_response_body <= 4 * mib);
+  f.answer(json(404, outpost::error_to_json(Error(ErrorCode::not_found, "no"))));
+  f.engine->get_local("cp");
+  CHECK(f.last().max_response_body <= 21 * mib);  // the client's 16 MiB body limit + ancestry
+  outpost::ChangesRequest changes;
+  changes.limit = 10;
+  f.answer(json(200, R"({"results":[],"last_seq":"0"})"));
+  f.engine->changes(changes);
+  CHECK(f.last().max_response_body <= mib);
+  f.answer(json(200, "{}"));
+  f.engine->revs_diff({{"items", "a", {rev(1, "x")}}});
+  CHECK(f.last().max_response_body <= mib);
+}
+
+TEST_CASE("http engine: a revs_diff answer about what was not asked is refused whole") {
+  Fixture f;
+  const outpost::Revision r1 = rev(1, "x");
+  const std::vector<outpost::RevsDiffQuery> asked{{"items", "a", {r1}}};
+  SUBCASE("another id") {
+    f.answer(json(200, outpost::revs_diff_response_to_json({{"items", "zz", {r1}, {}}})));
+  }
+  SUBCASE("another table") {
+    f.answer(json(200, outpost::revs_diff_response_to_json({{"other", "a", {r1}, {}}})));
+  }
+  SUBCASE("a revision that was not asked about") {
+    f.answer(json(200, outpost::revs_diff_response_to_json({{"items", "a", {rev(2, "x")}, {}}})));
+  }
+  try {
+    f.engine->revs_diff(asked);
+    FAIL("the answer was accepted");
+  } catch (const Error& e) {
+    CHECK(e.code() == ErrorCode::internal);
+    CHECK(std::string(e.what()).find("revs_diff") != std::string::npos);
+    CHECK(std::string(e.what()).find("hostile") != std::string::npos);
+  }
+  CHECK(f.requests->size() == 1);  // not retried
+}
+
+TEST_CASE("http engine: a bulk_get answer with a document not asked for is refused whole") {
+  Fixture f;
+  const outpost::BulkGetQuery asked{"items", "a", rev(1, "x"), {}};
+  outpost::RemoteRevision other;
+  other.table = "items";
+  other.id = "a";
+  other.revision = rev(1, "x");
+  other.attributes = {{"name", outpost::Value::from_string("x")}};
+  SUBCASE("another id") { other.id = "b"; }
+  SUBCASE("another table") { other.table = "people"; }
+  SUBCASE("another revision") { other.revision = rev(2, "x"); }
+  outpost::BulkGetQuery echoed = asked;
+  echoed.table = other.table;
+  echoed.id = other.id;
+  echoed.revision = other.revision;
+  f.answer(json(200, outpost::bulk_get_response_to_json({echoed}, {{other, std::nullopt}})));
+  CHECK(code_of([&] { f.engine->bulk_get({asked}); }) == ErrorCode::internal);
+}
+
+TEST_CASE("http engine: 507 is disk_full, never retried") {
+  Fixture f;
+  f.answer(json(507, "<html>full</html>"));
+  CHECK(code_of([&] { f.engine->db_id(); }) == ErrorCode::disk_full);
+  CHECK(f.requests->size() == 1);
 }

@@ -51,7 +51,11 @@ TEST_CASE("url: malformed server URLs are invalid_value") {
   for (const char* bad :
        {"ftp://hub", "hub:8080", "http://", "http://:80", "http://hub:", "http://hub:0",
         "http://hub:65536", "http://hub:80x", "http://user:pw@hub", "http://hub/?q=1",
-        "http://hub/#f", "http://[::1", "http://[::1]x", "http://h ub", "sqlite:x.db"}) {
+        "http://hub/#f", "http://[::1", "http://[::1]x", "http://h ub", "sqlite:x.db",
+        // Brackets hold an IPv6 address and nothing else.
+        "http://[[]", "http://[a]", "http://[]", "http://[::1]]", "http://[1.2.3.4]",
+        "http://[fe80::1%25eth0]", "http://[::g]", "http://a]", "http://a[b", "http://h\\x",
+        "http://h%41", "http://h\xC3\xA9"}) {
     INFO(bad);
     CHECK(parse_error(bad) == ErrorCode::invalid_value);
   }
@@ -59,6 +63,21 @@ TEST_CASE("url: malformed server URLs are invalid_value") {
   CHECK(outpost::is_http_url("HTTPS://x"));
   CHECK_FALSE(outpost::is_http_url("sqlite:x"));
   CHECK_FALSE(outpost::is_http_url("postgres://x"));
+}
+
+TEST_CASE("url: an accepted URL comes back the same through str()") {
+  for (const char* good : {"http://hub", "https://hub.example:8443/base", "http://[::1]:9000",
+                           "http://[2001:db8::ff00:42:8329]", "http://[::ffff:10.0.0.1]:80/x",
+                           "HTTP://Hub_1.example", "http://10.0.0.7:8080/a/b"}) {
+    INFO(good);
+    const HttpUrl url = parse_http_url(good);
+    const HttpUrl again = parse_http_url(url.str());
+    CHECK(again.tls == url.tls);
+    CHECK(again.host == url.host);
+    CHECK(again.port == url.port);
+    CHECK(again.base_path == url.base_path);
+    CHECK(again.str() == url.str());
+  }
 }
 
 TEST_CASE("url: percent-encoding keeps only unreserved bytes") {

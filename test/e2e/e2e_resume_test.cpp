@@ -75,10 +75,11 @@ TEST_CASE("e2e: a sync interrupted by killing the hub completes on rerun, nothin
   client.token = token;
   std::unique_ptr<HttpEngine> watch = open_http_engine(hub->url(), client);
 
-  OutpostProcess first(
-      dir.path(),
-      {"sync", "--db", device_url, "--remote", hub->url(), "--push", "--batch", "250", "--json"},
-      "sync1", {"OUTPOST_TOKEN=" + token});
+  OutpostProcess first(dir.path(),
+                       // A short retry budget: the hub is not coming back during this run.
+                       {"sync", "--db", device_url, "--remote", hub->url(), "--push", "--batch",
+                        "250", "--json", "--retry-for", "2"},
+                       "sync1", {"OUTPOST_TOKEN=" + token});
   // Wait until the push is under way, then kill the hub.
   size_t seen = 0;
   const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(60);

@@ -32,6 +32,7 @@ from .database import (
 from .errors import (
     Cancelled,
     Conflict,
+    DiskFull,
     Error,
     Forbidden,
     Internal,
@@ -62,7 +63,7 @@ __all__ = [
     "Error", "InvalidJSON", "InvalidValue", "InvalidName", "UnknownColumn", "MissingRequired",
     "InvalidRevision", "InvalidScope", "Unauthorized", "Forbidden", "NotFound",
     "MethodNotAllowed", "UnknownTable", "Conflict", "SchemaConflict", "TooLarge",
-    "UnsupportedMediaType", "Unavailable", "Internal", "Cancelled",
+    "UnsupportedMediaType", "Unavailable", "Internal", "DiskFull", "Cancelled",
 ]
 
 

@@ -598,10 +598,14 @@ class Database:
     def sync(self, url, token: str | None = None, *, direction: str = "both", tables=None,
              scope: str | None = None, continuous: bool = False, progress=None,
              batch: int | None = None, cacert: str | None = None, insecure: bool | None = None,
-             scope_check_ms: int | None = None) -> dict:
+             scope_check_ms: int | None = None, retry_for_ms: int | None = None) -> dict:
         """Replicates with the database at ``url`` (a hub's http(s)://HOST:PORT
         or any database URL) until both hold the same records; returns the
         report (the JSON of ``outpost sync --json``) as a dict.
+
+        Without ``continuous``, a hub that cannot be reached, answers 503 or
+        times out is tried again for ``retry_for_ms`` (default 60000) before
+        the sync raises :class:`Unavailable`.
 
         ``progress(info)`` is called with a dict per step of a direction
         ({"direction", "changes_read", "revisions_written", ...}) from the
@@ -636,6 +640,8 @@ class Database:
             opts["insecure"] = bool(insecure)
         if scope_check_ms is not None:
             opts["scope_check_ms"] = int(scope_check_ms)
+        if retry_for_ms is not None:
+            opts["retry_for_ms"] = int(retry_for_ms)
         url_c = _cstr(os.fspath(url) if isinstance(url, os.PathLike) else url, "url")
 
         raised: list[BaseException] = []

@@ -98,6 +98,10 @@ class Internal(Error):
     code = "internal"
 
 
+class DiskFull(Error):
+    code = "disk_full"
+
+
 class Cancelled(Error):
     code = "cancelled"
 
@@ -122,6 +126,7 @@ BY_NUMBER = {
     16: UnsupportedMediaType,
     17: Unavailable,
     18: Internal,
+    19: DiskFull,
     100: Cancelled,
 }
 

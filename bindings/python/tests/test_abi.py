@@ -101,15 +101,15 @@ def test_null_is_fine_for_free_clear_close(lib):
 def test_static_strings(lib):
     assert lib.outpost_version().decode()
     assert lib.outpost_abi_version() == 1
-    names = [lib.outpost_code_name(i).decode() for i in range(1, 19)]
+    names = [lib.outpost_code_name(i).decode() for i in range(1, 20)]
     assert names == [
         "invalid_json", "invalid_value", "invalid_name", "unknown_column", "missing_required",
         "invalid_revision", "invalid_scope", "unauthorized", "forbidden", "not_found",
         "method_not_allowed", "unknown_table", "conflict", "schema_conflict", "too_large",
-        "unsupported_media_type", "unavailable", "internal",
+        "unsupported_media_type", "unavailable", "internal", "disk_full",
     ]
     assert lib.outpost_code_name(100) == b"cancelled"
-    assert lib.outpost_code_name(19) == b"unknown" and lib.outpost_code_name(-1) == b"unknown"
+    assert lib.outpost_code_name(20) == b"unknown" and lib.outpost_code_name(-1) == b"unknown"
 
 
 def test_strings_out_are_utf8_json(lib, handle):

@@ -251,7 +251,7 @@ def test_sync_errors(hub, tmp_path):
         with pytest.raises(outpost.Unauthorized):
             a.sync(hub.url)  # no token at all
         with pytest.raises(outpost.Unavailable) as e:
-            a.sync("http://127.0.0.1:1", token="x")
+            a.sync("http://127.0.0.1:1", token="x", retry_for_ms=0)
         assert e.value.code == "unavailable"
     with pytest.raises(outpost.Unauthorized):
         with outpost.open(hub.url, token="wrong") as h:

@@ -89,7 +89,8 @@ def test_errors_map_by_number_and_name():
     odd = outpost.errors.from_number(77, "x", name="something_new")
     assert type(odd) is outpost.Error and odd.code == "something_new"
     assert isinstance(outpost.errors.from_name("unknown_table", "t"), outpost.UnknownTable)
-    assert len(set(outpost.errors.BY_NUMBER)) == 19
+    assert len(set(outpost.errors.BY_NUMBER)) == 20
+    assert isinstance(outpost.errors.from_number(19, "full"), outpost.DiskFull)
 
 
 def test_values_json_matches_encode_values():

@@ -1,0 +1,118 @@
+// The log of failed answers (server/error_log.h): the first failure of a
+// route and code is logged at warn at once with its cause; during an outage
+// the same failure is logged at most once per 10 s, saying how many were not
+// logged in between. A clock is injected: nothing depends on machine speed.
+#include "server/error_log.h"
+
+#include <doctest/doctest.h>
+
+#include <chrono>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "utils/log.h"
+
+namespace outpost::test {
+namespace {
+
+using namespace std::chrono_literals;
+using server::ErrorLog;
+
+struct FakeClock {
+  ErrorLog::Clock::time_point now{};
+  void advance(std::chrono::milliseconds d) { now += d; }
+};
+
+// Captures every log line while it lives.
+struct CapturedLog {
+  CapturedLog() {
+    set_log_level(LogLevel::info);
+    set_log_sink([this](std::string_view line) {
+      std::lock_guard lock(mu);
+      lines.emplace_back(line);
+    });
+  }
+  ~CapturedLog() {
+    set_log_sink(nullptr);
+    set_log_level(LogLevel::warn);
+  }
+  std::vector<std::string> taken() {
+    std::lock_guard lock(mu);
+    return std::exchange(lines, {});
+  }
+  std::mutex mu;
+  std::vector<std::string> lines;
+};
+
+TEST_CASE("error log: first failure at once, then at most one line per 10 s with a count") {
+  FakeClock clock;
+  ErrorLog log;
+  log.set_clock_for_testing([&] { return clock.now; });
+
+  auto first = log.note("/v1/bulk_docs", ErrorCode::unavailable);
+  CHECK(first.log);
+  CHECK(first.repeated == 0);
+  for (int i = 0; i < 5; ++i) {
+    clock.advance(1s);
+    CHECK_FALSE(log.note("/v1/bulk_docs", ErrorCode::unavailable).log);
+  }
+  // Other routes and other codes are counted apart.
+  CHECK(log.note("/v1/changes", ErrorCode::unavailable).log);
+  CHECK(log.note("/v1/bulk_docs", ErrorCode::internal).log);
+
+  clock.advance(5s);  // 10 s after the first line
+  auto again = log.note("/v1/bulk_docs", ErrorCode::unavailable);
+  CHECK(again.log);
+  CHECK(again.repeated == 5);
+  CHECK(again.since == ErrorLog::Clock::duration(10s));
+  CHECK_FALSE(log.note("/v1/bulk_docs", ErrorCode::unavailable).log);
+
+  clock.advance(1h);  // quiet for a long time: the next one is logged, one unlogged before it
+  auto later = log.note("/v1/bulk_docs", ErrorCode::unavailable);
+  CHECK(later.log);
+  CHECK(later.repeated == 1);
+}
+
+TEST_CASE("error log: the line carries the cause, at warn, and the count of repeats") {
+  CapturedLog captured;
+  FakeClock clock;
+  ErrorLog log;
+  log.set_clock_for_testing([&] { return clock.now; });
+
+  log.log("POST", "/v1/bulk_docs", 503, ErrorCode::unavailable,
+          "cannot connect to PostgreSQL: connection refused");
+  std::vector<std::string> lines = captured.taken();
+  REQUIRE(lines.size() == 1);
+  CHECK(lines[0].find(" WARN http: request failed ") != std::string::npos);
+  CHECK(lines[0].find("route=/v1/bulk_docs") != std::string::npos);
+  CHECK(lines[0].find("status=503") != std::string::npos);
+  CHECK(lines[0].find("error=unavailable") != std::string::npos);
+  CHECK(lines[0].find("message=\"cannot connect to PostgreSQL: connection refused\"") !=
+        std::string::npos);
+  CHECK(lines[0].find("repeated=") == std::string::npos);
+
+  for (int i = 0; i < 100; ++i) {
+    clock.advance(50ms);
+    log.log("POST", "/v1/bulk_docs", 503, ErrorCode::unavailable, "still refused");
+  }
+  lines = captured.taken();
+  REQUIRE(lines.size() == 0);  // 5 s of an outage: nothing more
+
+  clock.advance(5s);
+  log.log("POST", "/v1/bulk_docs", 503, ErrorCode::unavailable, "still refused");
+  lines = captured.taken();
+  REQUIRE(lines.size() == 1);
+  CHECK(lines[0].find("message=\"still refused\"") != std::string::npos);
+  CHECK(lines[0].find("repeated=100") != std::string::npos);
+  CHECK(lines[0].find("since_s=10.0") != std::string::npos);
+
+  // Below warn nothing is written (and nothing counted).
+  set_log_level(LogLevel::error);
+  clock.advance(1h);
+  log.log("POST", "/v1/bulk_docs", 503, ErrorCode::unavailable, "quiet");
+  CHECK(captured.taken().empty());
+}
+
+}  // namespace
+}  // namespace outpost::test
