@@ -213,7 +213,7 @@ class Connection {
                 std::to_string(ec == http::error::body_limit ? body_limit
                                                              : options_.max_response_header) +
                 " bytes: " + describe(ec) + ")",
-            false, ErrorCode::too_large);
+            false, ErrorCode::too_large, ec == http::error::body_limit);
       }
       throw TransportFailure(url_.str() + ": reading the response failed: " + describe(ec),
                              is_transient(ec));
@@ -357,7 +357,7 @@ class BeastTransport final : public Transport {
         throw TransportFailure(
             url_.str() + ": the response is larger than the client accepts for this request (" +
                 std::to_string(limit) + " bytes decoded: " + e.what() + ")",
-            false, ErrorCode::too_large);
+            false, ErrorCode::too_large, true);
       }
       throw TransportFailure(url_.str() + ": the response body cannot be decoded: " + e.what(),
                              false);

@@ -96,8 +96,11 @@ constexpr size_t kEnvelope = 64 * kKiB;
 constexpr size_t kPerEntry = 16 * kKiB;
 constexpr size_t kPerResult = 4 * kKiB;
 
-// Oversized bulk_get answers one call reads before it stops asking.
-constexpr size_t kMaxOversizedAnswers = 4;
+// The bytes one bulk_get call may read of answers that turn out too large
+// before it stops asking: a server that says its length up front (outpost's
+// does) costs nothing here, one that streams (a hostile one) a limit's worth
+// per answer.
+constexpr uint64_t kOversizedBytes = 128 * kMiB;
 
 size_t answer_for(size_t entries, size_t per_entry) {
   const size_t most = (SIZE_MAX - kEnvelope) / per_entry;
@@ -194,8 +197,8 @@ void check_bulk_get_answer(const HttpUrl& url, std::span<const BulkGetQuery> ask
     const BulkGetQuery& q = asked[i];
     if (got->table != q.table || got->id != q.id || got->revision != q.revision) {
       bad_answer(url, "bulk_get",
-                 "returns " + got->table + "/" + got->id + " " + got->revision.str() + " where " +
-                     q.table + "/" + q.id + " " + q.revision.str() + " was asked for");
+                 "returns " + named(got->table, got->id) + " " + got->revision.str() + " where " +
+                     named(q.table, q.id) + " " + q.revision.str() + " was asked for");
     }
   }
 }
@@ -253,6 +256,18 @@ HttpResponse HttpEngine::call(HttpRequest request, bool retry) {
       std::string message = failure.what();
       if (failure.transient() && backoff.attempts() > 1) {
         message += " (after " + std::to_string(backoff.attempts()) + " attempts)";
+      }
+      if (failure.over_body_limit() && !request.oversized_answer_is_error &&
+          request.max_response_body != 0 &&
+          request.max_response_body < options_.max_response_body) {
+        // An answer larger than the question allows, not only larger than
+        // this client takes (a server's 413 is an answer, not a
+        // TransportFailure): the server is at fault, and a caller must not
+        // take it for a refusal of its request.
+        throw Error(ErrorCode::internal,
+                    message +
+                        " (more than the request can be answered with: a faulty or "
+                        "hostile server)");
       }
       throw Error(failure.code(), message);
     }
@@ -619,23 +634,23 @@ std::vector<RevsDiffResult> HttpEngine::revs_diff(const std::vector<RevsDiffQuer
 std::vector<BulkGetResult> HttpEngine::bulk_get(const std::vector<BulkGetQuery>& queries,
                                                 const Scope* scope) {
   if (queries.empty()) return {};
-  size_t oversized = 0;
+  uint64_t wasted = 0;
   return in_slices(queries, known_batch_docs(), [&](std::span<const BulkGetQuery> slice) {
-    return bulk_get_slice(slice, scope, oversized);
+    return bulk_get_slice(slice, scope, wasted);
   });
 }
 
-// One bulk_get request. An answer larger than the client accepts
-// (max_response_body) is asked again in slices whose answers must fit (as
-// many revisions as the limit holds at their largest, largest_document),
-// down to the one revision too large to read, which gets its own too_large
-// result; the others are still read. An answer larger than its revisions can
-// be is refused whole (a faulty or hostile server), and after
-// kMaxOversizedAnswers oversized answers in one call the revisions not read
-// yet get too_large without being asked for: each such answer costs a
-// limit's worth of bytes.
+// One bulk_get request, its answer bounded by what the revisions can take
+// (largest_document each; a single revision may take max_response_body, as a
+// database may hold a document larger than its server's body limit). An
+// answer over that is asked again in halves, down to the one revision too
+// large to read, which gets its own too_large result; the others are still
+// read. Once the oversized answers of one call have cost kOversizedBytes, the
+// revisions not read yet get too_large without being asked for (recorded,
+// and tried again by the next run): a server that streams oversized answers
+// could otherwise make the client read a limit's worth again and again.
 std::vector<BulkGetResult> HttpEngine::bulk_get_slice(std::span<const BulkGetQuery> slice,
-                                                      const Scope* scope, size_t& oversized) {
+                                                      const Scope* scope, uint64_t& wasted) {
   auto too_large = [&](const std::string& why) {
     std::vector<BulkGetResult> out;
     for (const BulkGetQuery& q : slice) {
@@ -644,35 +659,33 @@ std::vector<BulkGetResult> HttpEngine::bulk_get_slice(std::span<const BulkGetQue
     }
     return out;
   };
-  if (oversized >= kMaxOversizedAnswers) {
-    return too_large("not asked for: " + std::to_string(oversized) +
-                     " answers of the same bulk_get were larger than the client accepts");
+  if (wasted >= kOversizedBytes) {
+    return too_large(
+        "not asked for: earlier answers to the same bulk_get were larger than the "
+        "client accepts (" +
+        std::to_string(wasted) + " bytes read in vain)");
   }
-  const size_t each = largest_document();
   std::vector<BulkGetResult> results;
+  const uint64_t read_before = transport_->bytes_moved();
   try {
     HttpRequest post{"POST",
                      "/v1/bulk_get" + query_string({{"scope", scope_param(scope)}}),
                      bulk_get_request_to_json(to_vector(slice)),
                      {}};
-    post.max_response_body = answer_for(slice.size(), each);
+    post.max_response_body = slice.size() == 1 ? options_.max_response_body
+                                               : answer_for(slice.size(), largest_document());
+    post.oversized_answer_is_error = true;
     results = bulk_get_response_from_json(call(std::move(post)).body);
   } catch (const Error& e) {
     if (e.code() != ErrorCode::too_large) throw;
-    ++oversized;
-    if (answer_for(slice.size(), each) < options_.max_response_body) {
-      bad_answer(url_, "bulk_get",
-                 "is larger than " + std::to_string(slice.size()) + " revisions can be (" +
-                     e.message() + ")");
-    }
+    // Other calls running side by side add to the count too: it may only
+    // stop asking sooner.
+    wasted += transport_->bytes_moved() - read_before;
     if (slice.size() == 1) return too_large(e.message());
-    const size_t fit = std::max<size_t>(1, (options_.max_response_body - kEnvelope) / each);
-    results.clear();
-    for (size_t at = 0; at < slice.size(); at += fit) {
-      std::vector<BulkGetResult> part =
-          bulk_get_slice(slice.subspan(at, std::min(fit, slice.size() - at)), scope, oversized);
-      std::move(part.begin(), part.end(), std::back_inserter(results));
-    }
+    const size_t half = slice.size() / 2;
+    results = bulk_get_slice(slice.first(half), scope, wasted);
+    std::vector<BulkGetResult> rest = bulk_get_slice(slice.subspan(half), scope, wasted);
+    std::move(rest.begin(), rest.end(), std::back_inserter(results));
     return results;
   }
   check_bulk_get_answer(url_, slice, results);

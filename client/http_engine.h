@@ -9,10 +9,9 @@
 // server advertises in GET /v1 (documents and bytes per request); a single
 // document larger than a request may be gets its own too_large result and
 // does not hold up the others. A bulk_get answer larger than the client
-// accepts (max_response_body) is asked again in slices that must fit, down
-// to the single revision too large to read (an answer larger than its
-// revisions can be, given the server's body limit, is refused whole: see
-// below; a call reads at most 4 oversized answers). Creates without an id get their UUID here,
+// accepts is asked again in halves, down to the single revision too large
+// to read (a call reads at most 128 MiB of oversized answers; the
+// revisions left then get too_large). Creates without an id get their UUID here,
 // so that every request is idempotent and safe to retry.
 //
 // Every answer is untrusted input: it is read within a size limit that fits
@@ -20,7 +19,8 @@
 // entry for the feed, revs_diff and bulk_docs, per document for bulk_get),
 // parsed depth-limited, and checked against the question (a revs_diff or
 // bulk_get answer about records or revisions that were not asked for is
-// refused whole with Error(internal)).
+// refused whole with Error(internal)). An answer over its limit is
+// Error(internal), the server's fault, except for bulk_get (too_large).
 //
 // Retries: a connection refused, reset or timed out and HTTP 502/503/504
 // are retried with capped, jittered backoff up to `max_attempts`; then the
@@ -159,9 +159,9 @@ class HttpEngine final : public Engine {
 
   // `retry` false: one attempt (a request that must not be sent twice).
   HttpResponse call(HttpRequest request, bool retry = true);
-  // `oversized`: the answers of this bulk_get call that were too large.
+  // `wasted`: the bytes this bulk_get call read of answers too large.
   std::vector<BulkGetResult> bulk_get_slice(std::span<const BulkGetQuery> slice, const Scope* scope,
-                                            size_t& oversized);
+                                            uint64_t& wasted);
   // A local document sent with a bulk_docs request; `saved` is set from
   // the answer.
   struct LocalToSave {

@@ -31,6 +31,10 @@ struct HttpRequest {
   // answer is small (a checkpoint, a revs_diff), so that a hostile server
   // cannot make the client read and hold far more than it asked for.
   size_t max_response_body = 0;
+  // For HttpEngine: whether an answer over the limit is the caller's to
+  // handle (too_large: bulk_get asks again in halves) rather than the
+  // server's fault (internal).
+  bool oversized_answer_is_error = false;
 };
 
 struct HttpResponse {
@@ -49,14 +53,21 @@ struct HttpResponse {
 // too_large for a response over the limits.
 class TransportFailure : public std::runtime_error {
  public:
-  TransportFailure(std::string message, bool transient, ErrorCode code = ErrorCode::unavailable)
-      : std::runtime_error(std::move(message)), transient_(transient), code_(code) {}
+  TransportFailure(std::string message, bool transient, ErrorCode code = ErrorCode::unavailable,
+                   bool over_body_limit = false)
+      : std::runtime_error(std::move(message)),
+        transient_(transient),
+        code_(code),
+        over_body_limit_(over_body_limit) {}
   bool transient() const { return transient_; }
   ErrorCode code() const { return code_; }
+  // The response body (decoded) was over the request's limit.
+  bool over_body_limit() const { return over_body_limit_; }
 
  private:
   bool transient_;
   ErrorCode code_;
+  bool over_body_limit_;
 };
 
 class Transport {

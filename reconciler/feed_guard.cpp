@@ -17,7 +17,6 @@ uint64_t fingerprint_of(const Change& c) {
   text += c.revision.str();
   text += '\0';
   text += c.deleted ? 'd' : 'l';
-  text += c.removed ? 'r' : 'k';
   for (const Revision& leaf : c.leaves) {
     text += '\0';
     text += leaf.str();
@@ -42,6 +41,13 @@ void FeedGuard::check(const std::string& since, const ChangesPage& page, const s
   }
   bool all_seen = true;
   for (const Change& c : page.results) {
+    // A record out of the scope is listed as removed (no revision, no
+    // leaves) at each of its later changes: the same entry again is no
+    // repeat.
+    if (c.removed) {
+      all_seen = false;
+      continue;
+    }
     const uint64_t f = fingerprint_of(c);
     if (seen_.count(f) == 0) {
       all_seen = false;

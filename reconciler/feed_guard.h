@@ -5,7 +5,9 @@
 //   - a page with entries must end at a cursor other than the one it was
 //     read from, and
 //   - an entry identical to one already read (same table, id, revision,
-//     leaves) comes back only when the source repeats itself.
+//     leaves) comes back only when the source repeats itself (a removed
+//     entry, for a record out of a scope, is listed again at each of the
+//     record's changes, so it never counts as a repeat).
 // A page made only of such repeats is allowed (kRepeatingPagesAllowed - 1)
 // times in a row; the next one throws. Repeats are looked for among the
 // last kRemembered entries read (a bounded window: a few MiB).

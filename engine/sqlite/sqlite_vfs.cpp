@@ -226,8 +226,12 @@ int shim_shm_map(sqlite3_file* file, int region, int size, int extend, void vola
   if (rc != SQLITE_OK || *out == nullptr) return rc;
   void* address = const_cast<void*>(*out);
   if (shim->path_slot < 0 && shim->path != nullptr) shim->path_slot = acquire_path(shim->path);
-  note_region(reinterpret_cast<uintptr_t>(address),
-              reinterpret_cast<uintptr_t>(address) + static_cast<size_t>(size), shim->path_slot);
+  // Without a path slot (more databases open than the table holds) the
+  // region is not recorded: it could never be forgotten again.
+  if (shim->path_slot >= 0) {
+    note_region(reinterpret_cast<uintptr_t>(address),
+                reinterpret_cast<uintptr_t>(address) + static_cast<size_t>(size), shim->path_slot);
+  }
   ShmPopulateFn populate = g_populate.load();
   if (populate == nullptr) populate = populate_for_writing;
   if (populate(address, static_cast<size_t>(size)) == EFAULT) {
@@ -284,6 +288,29 @@ const sqlite3_io_methods kShimMethods = {
     shim_unfetch,
 };
 
+// Version 1: no shared memory, no memory-mapped reads.
+const sqlite3_io_methods kShimMethodsWithoutShm = {
+    1,
+    shim_close,
+    shim_read,
+    shim_write,
+    shim_truncate,
+    shim_sync,
+    shim_file_size,
+    shim_lock,
+    shim_unlock,
+    shim_check_reserved_lock,
+    shim_file_control,
+    shim_sector_size,
+    shim_device_characteristics,
+    nullptr,
+    nullptr,
+    nullptr,
+    nullptr,
+    nullptr,
+    nullptr,
+};
+
 int vfs_open(sqlite3_vfs*, sqlite3_filename name, sqlite3_file* file, int flags, int* out_flags) {
   // Only a main database has a -shm file; the others are the real VFS's
   // files, laid out in place (our szOsFile is larger).
@@ -294,7 +321,15 @@ int vfs_open(sqlite3_vfs*, sqlite3_filename name, sqlite3_file* file, int flags,
   shim->path = name;
   shim->path_slot = -1;
   const int rc = g_real->xOpen(g_real, name, shim->real, flags, out_flags);
-  shim->base.pMethods = rc == SQLITE_OK ? &kShimMethods : nullptr;
+  if (rc != SQLITE_OK) {
+    shim->base.pMethods = nullptr;
+    return rc;
+  }
+  // A real file without shared memory (another default VFS such as
+  // unix-none): the shim says so too, so that SQLite never calls xShmMap.
+  const sqlite3_io_methods* real = shim->real->pMethods;
+  const bool shm = real != nullptr && real->iVersion >= 2 && real->xShmMap != nullptr;
+  shim->base.pMethods = shm ? &kShimMethods : &kShimMethodsWithoutShm;
   return rc;
 }
 

@@ -174,3 +174,20 @@ TEST_CASE("transport: responses over the size limits are refused, not retried") 
   auto other = outpost::open_http_engine(headers.url(), quick());
   CHECK(code_of([&] { other->list_tables(); }) == ErrorCode::too_large);
 }
+
+TEST_CASE("transport: an answer larger than its question allows is the server's fault") {
+  // GET /v1 is answered within 4 MiB (client/http_engine.cpp); 5 MiB is more
+  // than any overview, though far less than the client takes at most.
+  TinyServer server([](const std::string&) {
+    return TinyServer::Reply{TinyServer::response(200, std::string(5 << 20, ' ') + "{}")};
+  });
+  auto engine = outpost::open_http_engine(server.url(), quick());
+  try {
+    engine->db_id();
+    FAIL("an oversized overview was read");
+  } catch (const outpost::Error& e) {
+    CHECK(e.code() == ErrorCode::internal);
+    CHECK(std::string(e.what()).find("hostile") != std::string::npos);
+  }
+  CHECK(server.requests == 1);
+}
