@@ -413,6 +413,26 @@ TEST_CASE("replication over HTTP: answers larger than the client takes are read 
   CHECK(all_records(*peers[1], "blobs").size() == 12);
 }
 
+TEST_CASE("replication over HTTP: a document larger than the hub's body limit is still read") {
+  // Written on the hub directly (not through its HTTP API, which would
+  // refuse it): a pull asks for it alone, and a single revision's answer may
+  // take all the client accepts, not one body limit.
+  auto peers = make_peers(2);
+  Engine& hub_db = *peers[0];
+  create_table(hub_db, Table{"blobs", {col("data", ValueType::bytes)}});
+  put_record(hub_db, "blobs", "big", {},
+             Attributes{{"data", Value::from_bytes(std::string(6 << 20, 'b'))}});
+  ServedEngine hub(hub_db, 100000);
+  HttpClientOptions options;
+  options.max_request_body = 100000;
+  std::unique_ptr<HttpEngine> client = open_http_engine(hub.url(), options);
+  ReplicationReport pull = replicate(*client, *peers[1], test_options());
+  require_ok(pull);
+  CHECK(pull.revisions_written == 1);
+  CHECK(pull.errors.empty());
+  CHECK(all_records(*peers[1], "blobs").size() == 1);
+}
+
 TEST_CASE("http client: a 413 answered before the body was read reaches the caller as too_large") {
   auto peers = make_peers(1, false);
   // A client that never asked the server's limits (its own idea is 8 MiB)

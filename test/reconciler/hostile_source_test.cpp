@@ -109,6 +109,18 @@ TEST_CASE("feed guard: a page must move the cursor, and pages of repeats stop th
   CHECK_NOTHROW(fresh.check("5", page_of({entry("b", "6")}, "6"), "feed"));
 }
 
+TEST_CASE("feed guard: a record out of the scope, listed as removed at each change, is no repeat") {
+  FeedGuard guard;
+  Change removed;
+  removed.table = "items";
+  removed.id = "t1";
+  removed.removed = true;
+  for (int i = 1; i <= 10; ++i) {
+    removed.seq = std::to_string(i);
+    CHECK_NOTHROW(guard.check(std::to_string(i - 1), page_of({removed}, removed.seq), "feed"));
+  }
+}
+
 TEST_CASE("replication: a source feed that never advances or repeats forever ends the run") {
   auto peers = make_peers(2, /*mixed=*/false);
   fill(*peers[0], 3);
