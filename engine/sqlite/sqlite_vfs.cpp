@@ -289,27 +289,17 @@ const sqlite3_io_methods kShimMethods = {
 };
 
 // Version 1: no shared memory, no memory-mapped reads.
-const sqlite3_io_methods kShimMethodsWithoutShm = {
-    1,
-    shim_close,
-    shim_read,
-    shim_write,
-    shim_truncate,
-    shim_sync,
-    shim_file_size,
-    shim_lock,
-    shim_unlock,
-    shim_check_reserved_lock,
-    shim_file_control,
-    shim_sector_size,
-    shim_device_characteristics,
-    nullptr,
-    nullptr,
-    nullptr,
-    nullptr,
-    nullptr,
-    nullptr,
-};
+const sqlite3_io_methods kShimMethodsWithoutShm = [] {
+  sqlite3_io_methods methods = kShimMethods;
+  methods.iVersion = 1;
+  methods.xShmMap = nullptr;
+  methods.xShmLock = nullptr;
+  methods.xShmBarrier = nullptr;
+  methods.xShmUnmap = nullptr;
+  methods.xFetch = nullptr;
+  methods.xUnfetch = nullptr;
+  return methods;
+}();
 
 int vfs_open(sqlite3_vfs*, sqlite3_filename name, sqlite3_file* file, int flags, int* out_flags) {
   // Only a main database has a -shm file; the others are the real VFS's
