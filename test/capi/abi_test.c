@@ -324,7 +324,8 @@ static void test_library(void) {
                                 "too_large",
                                 "unsupported_media_type",
                                 "unavailable",
-                                "internal"};
+                                "internal",
+                                "disk_full"};
   const char *v = outpost_version();
   int code;
   outpost_error e = {0};
@@ -332,7 +333,7 @@ static void test_library(void) {
   CHECK(v != NULL && v[0] != '\0' && strchr(v, '.') != NULL);
   CHECK(outpost_abi_version() == OUTPOST_ABI_VERSION);
 
-  for (code = OUTPOST_OK; code <= OUTPOST_INTERNAL; code++) {
+  for (code = OUTPOST_OK; code <= OUTPOST_DISK_FULL; code++) {
     const char *name = outpost_code_name(code);
     CHECK(name != NULL && strcmp(name, "unknown") != 0);
     if (code != OUTPOST_OK && name != NULL && strcmp(name, names[code]) != 0) {
@@ -344,7 +345,8 @@ static void test_library(void) {
         strcmp(outpost_code_name(OUTPOST_CANCELLED), "cancelled") == 0);
   CHECK(strcmp(outpost_code_name(9999), "unknown") == 0);
   CHECK(strcmp(outpost_code_name(-1), "unknown") == 0);
-  CHECK(strcmp(outpost_code_name(19), "unknown") == 0);
+  CHECK(strcmp(outpost_code_name(OUTPOST_DISK_FULL), "disk_full") == 0);
+  CHECK(strcmp(outpost_code_name(20), "unknown") == 0);
   CHECK(strcmp(outpost_code_name(99), "unknown") == 0);
   CHECK(strcmp(outpost_code_name(101), "unknown") == 0);
   /* Static: the same pointer every time is fine, it must just stay valid. */
