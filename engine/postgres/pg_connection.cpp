@@ -174,11 +174,13 @@ namespace {
 // `message` with the user name and password of a postgres:// URL replaced
 // by "***": libpq quotes the part it could not read, which may be the
 // password (found by the URL fuzz target).
-std::string without_user_info(std::string message, const std::string& url) {
+std::string without_user_info(std::string message, const std::string& whole) {
+  // libpq reads the URL as a C string: up to the first NUL byte.
+  const std::string url = whole.c_str();
   const size_t scheme = url.find("://");
   if (scheme == std::string::npos) return message;
   const size_t start = scheme + 3;
-  const size_t end = url.find_first_of("/?", start);
+  const size_t end = url.find_first_of("/?#", start);
   const size_t at = url.rfind('@', end == std::string::npos ? std::string::npos : end);
   if (at == std::string::npos || at < start) return message;
   const std::string user_info = url.substr(start, at - start);
