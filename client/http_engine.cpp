@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <span>
+#include <type_traits>
 #include <unordered_map>
 
 #include "api/error.h"
@@ -360,7 +361,6 @@ size_t HttpEngine::largest_document() {
     if (limits_) body = limits_->body_bytes;
   }
   // What the server stored came in a request no larger than its limit; a
-  // revision read back carries its ancestry as well.
   // revision read back carries its ancestry as well. Never more than an
   // answer may hold at all (a server may advertise any limit).
   return std::min(std::max(body, options_.max_request_body), options_.max_response_body) +
@@ -412,19 +412,39 @@ constexpr bool new_edits_of(const RemoteRevision*) { return false; }
 Revision revision_of(const Edit&) { return {}; }
 Revision revision_of(const RemoteRevision& revision) { return revision.revision; }
 
+// A deletion carries its parent's body as a courtesy (RemoteRevision::
+// parent_attributes): a tombstone must reach every peer, so one that would
+// not fit a request of `room` bytes with that body goes without it (the
+// receiver then holds the parent as a stub). Re-encodes `encoded` only when
+// some document changed.
+void shed_parent_bodies(const std::vector<RemoteRevision>& docs, EncodedDocs& encoded,
+                        size_t room) {
+  std::vector<RemoteRevision> lighter;
+  for (size_t i = 0; i < docs.size(); ++i) {
+    if (encoded.size_of(i) <= room || !docs[i].deleted || !docs[i].parent_attributes) continue;
+    if (lighter.empty()) lighter = docs;
+    lighter[i].parent_attributes.reset();
+  }
+  if (!lighter.empty()) encoded = encode_bulk_docs(lighter);
+}
+
 }  // namespace
 
 // POST /v1/bulk_docs in requests that fit the server's limits, in order;
-// one result per document. A document that cannot fit in any request is
-// answered too_large here, without being sent.
+// one result per document. A document that cannot fit in any request (a
+// deletion once it has shed its parent's body) is answered too_large here,
+// without being sent.
 template <typename Doc>
 std::vector<WriteResult> HttpEngine::post_bulk_docs(const std::vector<Doc>& docs,
                                                     LocalToSave* local) {
   RequestLimits limits = request_limits();
   bool limits_refreshed = false;
   const bool new_edits = new_edits_of(static_cast<const Doc*>(nullptr));
-  const EncodedDocs encoded = encode_bulk_docs(docs);
+  EncodedDocs encoded = encode_bulk_docs(docs);
   const size_t envelope = bulk_docs_request_from_parts(new_edits, encoded, 0, 0).size();
+  if constexpr (std::is_same_v<Doc, RemoteRevision>) {
+    shed_parent_bodies(docs, encoded, limits.body_bytes - std::min(envelope, limits.body_bytes));
+  }
   // What the local document adds to the request that carries it.
   const size_t local_bytes =
       local

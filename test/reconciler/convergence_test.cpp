@@ -307,7 +307,9 @@ TEST_CASE(
     MESSAGE("seed ", seed, ": ", columns, " columns added mid-run, ", too_large,
             " blobs refused as too large");
   }
-  // The workload really met the edges.
+  // The workload really met the edges (over the three seeds of a default
+  // run; one seed alone, as when reproducing, may miss one of them).
+  if (std::getenv("OUTPOST_TEST_SEED") != nullptr) return;
   CHECK(total.deep > 0);
   CHECK(total.mid_run_columns > 0);
   CHECK(total.restores > 0);

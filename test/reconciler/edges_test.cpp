@@ -384,6 +384,56 @@ TEST_CASE("replication over HTTP: requests split to the server's body limit, too
         must_get(device, "blobs", "huge").revision);
 }
 
+TEST_CASE("replication over HTTP: a deletion reaches a hub too small for the body it deletes") {
+  // A tombstone carries its parent's body when the sender holds it; a body
+  // the hub never took (too large) must not keep the deletion away, or the
+  // peers would differ for good.
+  constexpr size_t kLimit = 64 * 1024;
+  auto peers = make_peers(2);
+  Engine& device = *peers[0];
+  Engine& hub_db = *peers[1];
+  ServedEngine hub(hub_db, kLimit);
+  const Table blobs{"blobs", {col("data", ValueType::bytes)}};
+  create_table(device, blobs);
+  create_table(hub_db, blobs);
+  const Attributes big{{"data", Value::from_bytes(std::string(70000, 'b'))}};
+  const Attributes small{{"data", Value::from_bytes(std::string(100, 's'))}};
+  // "gone": too large, then deleted. "c": a large branch on the device, a
+  // small one on the hub, resolved on the device in favour of the small one.
+  const Revision gone = create(device, "blobs", "gone", big);
+  create(device, "blobs", "c", big);
+  const Revision hub_side = create(hub_db, "blobs", "c", small);
+  ReplicationReport first = replicate(device, *hub, test_options());
+  require_ok(first);
+  CHECK(first.refused == 2);
+  require_ok(replicate(*hub, device, test_options()));
+  REQUIRE(conflicts_of(device, "blobs", "c").size() == 1);
+
+  remove(device, "blobs", "gone", gone);
+  Edit resolve;
+  resolve.kind = Edit::Kind::resolve;
+  resolve.table = "blobs";
+  resolve.id = "c";
+  resolve.parent = hub_side;
+  resolve.attributes = small;
+  REQUIRE(write_one(device, resolve).ok());
+
+  ReplicationReport push = replicate(device, *hub, test_options());
+  require_ok(push);
+  CHECK(push.errors.empty());
+  CHECK(push.refused == 0);
+  CHECK(refusals_on(device, *hub).empty());
+  for (const char* id : {"gone", "c"}) {
+    CAPTURE(id);
+    CHECK(leaves_of(hub_db, "blobs", id) == leaves_of(device, "blobs", id));
+    CHECK(must_get(hub_db, "blobs", id).revision == must_get(device, "blobs", id).revision);
+  }
+  CHECK(must_get(hub_db, "blobs", "gone").deleted);
+  CHECK(conflicts_of(hub_db, "blobs", "c").empty());
+  // The hub never held the deleted bodies: the tombstones' parents are stubs.
+  CHECK(snapshot(hub_db) == snapshot(device));
+}
+
 TEST_CASE("replication over HTTP: answers larger than the client takes are read in halves") {
   auto peers = make_peers(2);
   Engine& hub_db = *peers[0];
