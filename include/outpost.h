@@ -245,7 +245,8 @@ typedef int (*outpost_progress_fn)(void* user_data, const char* progress_json);
  *   "retry_for_ms": N    one-shot: how long a hub that cannot be reached (or
  *                        answers 503, or times out) is tried again before
  *                        the sync fails with OUTPOST_UNAVAILABLE (default
- *                        60000; 0: no retry)
+ *                        60000; 0: no retry; each request is sent once and
+ *                        this budget alone retries, as `outpost sync`)
  * A device syncing through a token with a scope adopts it (and reports it
  * as "adopted_scope"). `progress` may be NULL.
  * *report_json (may be NULL) receives the report, the JSON of

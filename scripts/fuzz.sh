@@ -53,34 +53,10 @@ export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}${symbolizer:+:external_symbo
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 
 scratch=$(mktemp -d "${TMPDIR:-/tmp}/outpost-fuzz.XXXXXX")
-fuzzer_pid=
-# shellcheck disable=SC2317 # called from the trap
-cleanup() {
-  local status=$?
-  trap - EXIT INT TERM HUP
-  if [[ -n $fuzzer_pid ]] && kill -0 "$fuzzer_pid" 2>/dev/null; then
-    kill -TERM "$fuzzer_pid" 2>/dev/null || true
-    wait "$fuzzer_pid" 2>/dev/null || true
-  fi
-  rm -rf "$scratch"
-  exit "$status"
-}
-trap cleanup EXIT
-trap 'exit 129' HUP
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-# Runs "$@" in the background so that a signal is handled at once; sets
-# `status`.
-run_waited() {
-  "$@" &
-  fuzzer_pid=$!
-  set +e
-  wait "$fuzzer_pid"
-  status=$?
-  set -e
-  fuzzer_pid=
-}
+# shellcheck source=scripts/lib/bounded.sh
+. scripts/lib/bounded.sh
+# shellcheck disable=SC2317 # called from bounded_cleanup
+cleanup_hook() { rm -rf "$scratch"; }
 
 failed=()
 summary=()
@@ -97,8 +73,9 @@ for source in test/fuzz/fuzz_*.cc; do
   # 1. The inputs that crashed before, each run once.
   inputs=("$regressions"/*)
   if ((${#inputs[@]} > 0)); then
+    status=0
     run_waited "$binary" -timeout=10 -rss_limit_mb="$rss_mb" "${inputs[@]}" \
-      >"$work/replay.log" 2>&1
+      >"$work/replay.log" 2>&1 || status=$?
     if ((status != 0)); then
       echo "fuzz: $target: a regression input crashes again (exit $status):" >&2
       grep -aE 'Running:|ERROR|PROPERTY|first:|second:|runtime error|SUMMARY|^ +#([0-9]|1[0-2]) ' "$work/replay.log" \
@@ -113,9 +90,10 @@ for source in test/fuzz/fuzz_*.cc; do
   seeds=(test/fuzz/corpus/"$target"/*)
   ((${#seeds[@]} == 0)) || cp "${seeds[@]}" "$work/corpus/"
   echo "fuzz: $target: fuzzing for $seconds s from ${#seeds[@]} seeds" >&2
+  status=0
   run_waited nice "$binary" "$work/corpus" -max_total_time="$seconds" -max_len="$max_len" \
     -rss_limit_mb="$rss_mb" -timeout=10 -print_final_stats=1 \
-    -artifact_prefix="$work/artifacts/" >"$work/fuzz.log" 2>&1
+    -artifact_prefix="$work/artifacts/" >"$work/fuzz.log" 2>&1 || status=$?
   execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$work/fuzz.log" | tail -1)
   rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$work/fuzz.log" | tail -1)
   last=$(grep -E '^#[0-9]+' "$work/fuzz.log" | tail -1 || true)

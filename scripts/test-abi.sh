@@ -59,34 +59,10 @@ mapfile -t declared < <(grep '^OUTPOST_EXPORT' include/outpost.h \
 [[ ${#declared[@]} -gt 0 ]] || fail "no OUTPOST_EXPORT function found in include/outpost.h"
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/outpost-abi.XXXXXX")
-child=
-# shellcheck disable=SC2317 # called from the trap
-cleanup() {
-  local status=$?
-  trap - EXIT INT TERM HUP
-  if [[ -n $child ]] && kill -0 "$child" 2>/dev/null; then
-    kill -TERM "$child" 2>/dev/null || true
-    wait "$child" 2>/dev/null || true
-  fi
-  rm -rf "$tmp"
-  exit "$status"
-}
-trap cleanup EXIT
-trap 'exit 129' HUP
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-# Runs "$@" in the background, bounded by $TIMEOUT, so that a signal to this
-# script stops it at once (cleanup); returns its status.
-run_bounded() {
-  timeout --kill-after=10 "$TIMEOUT" "$@" &
-  child=$!
-  local status=0
-  wait "$child" || status=$?
-  child=
-  [[ $status -ne 124 ]] || say "timed out after ${TIMEOUT}s: $*"
-  return "$status"
-}
+# shellcheck source=scripts/lib/bounded.sh
+. scripts/lib/bounded.sh
+# shellcheck disable=SC2317 # called from bounded_cleanup
+cleanup_hook() { rm -rf "$tmp"; }
 
 # --- 1. the device library with ASan and UBSan ----------------------------
 say "building the device library (OUTPOST_DEVICE, $SANITIZE) in $DEVICE_DIR"
@@ -158,7 +134,7 @@ status=0
 OUTPOST_ABI_SERVER_BIN=$cli OUTPOST_ABI_TMP=$tmp/abi OUTPOST_ABI_DEVICE=1 \
   ASAN_OPTIONS=detect_leaks=1${ASAN_OPTIONS:+:$ASAN_OPTIONS} \
   UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1${UBSAN_OPTIONS:+:$UBSAN_OPTIONS} \
-  run_bounded "$tmp/abi_test" || status=$?
+  run_bounded "$TIMEOUT" "$tmp/abi_test" || status=$?
 [[ $status -eq 0 ]] || fail "abi_test exited with status $status"
 say "abi_test passed"
 
@@ -205,7 +181,7 @@ say "running the Python tests ($python -m pytest)"
 status=0
 OUTPOST_LIBRARY=$lib OUTPOST_BIN=$cli PYTHONDONTWRITEBYTECODE=1 \
   PYTHONPATH=$PWD/bindings/python${PYTHONPATH:+:$PYTHONPATH} \
-  run_bounded "$python" -m pytest -q -p no:cacheprovider bindings/python/tests || status=$?
+  run_bounded "$TIMEOUT" "$python" -m pytest -q -p no:cacheprovider bindings/python/tests || status=$?
 [[ $status -eq 0 ]] || fail "the Python tests failed (status $status)"
 
 say "passed"

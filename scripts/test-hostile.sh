@@ -37,32 +37,16 @@ export OUTPOST_BIN=${OUTPOST_BIN:-$BUILD_DIR/outpost}
 OUTPOST_BIN=$(realpath "$OUTPOST_BIN")
 command -v zstd >/dev/null || say "no zstd CLI: the zstd bomb cases are skipped"
 
-child=
-# shellcheck disable=SC2317 # called from the trap
-cleanup() {
-  local status=$?
-  trap - EXIT INT TERM HUP
-  if [[ -n $child ]] && kill -0 "$child" 2>/dev/null; then
-    kill -TERM "$child" 2>/dev/null || true
-    wait "$child" 2>/dev/null || true
-  fi
-  exit "$status"
-}
-trap cleanup EXIT
-trap 'exit 129' HUP
-trap 'exit 130' INT
-trap 'exit 143' TERM
+# shellcheck source=scripts/lib/bounded.sh
+. scripts/lib/bounded.sh
 
 say "outpost: $OUTPOST_BIN"
 start=$SECONDS
 # In the background so that a signal stops it at once (cleanup); pytest ends
 # its hubs through its fixtures' finalizers on SIGTERM, and every process it
 # starts dies with it in any case (PR_SET_PDEATHSIG).
-timeout --kill-after=10 "${OUTPOST_HOSTILE_TIMEOUT:-600}" \
-  /usr/bin/python3 -m pytest -q -p no:cacheprovider test/hostile "$@" &
-child=$!
 status=0
-wait "$child" || status=$?
-child=
+run_bounded "${OUTPOST_HOSTILE_TIMEOUT:-600}" \
+  /usr/bin/python3 -m pytest -q -p no:cacheprovider test/hostile "$@" || status=$?
 say "pytest exited with status $status after $((SECONDS - start))s"
 exit "$status"

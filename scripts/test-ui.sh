@@ -47,33 +47,17 @@ mkdir -p "$OUTPOST_UI_SHOTS"
 OUTPOST_UI_SHOTS=$(realpath "$OUTPOST_UI_SHOTS")
 rm -f "$OUTPOST_UI_SHOTS"/console-*.png
 
-child=
-# shellcheck disable=SC2317 # called from the trap
-cleanup() {
-  local status=$?
-  trap - EXIT INT TERM HUP
-  if [[ -n $child ]] && kill -0 "$child" 2>/dev/null; then
-    kill -TERM "$child" 2>/dev/null || true
-    wait "$child" 2>/dev/null || true
-  fi
-  exit "$status"
-}
-trap cleanup EXIT
-trap 'exit 129' HUP
-trap 'exit 130' INT
-trap 'exit 143' TERM
+# shellcheck source=scripts/lib/bounded.sh
+. scripts/lib/bounded.sh
 
 say "outpost: $OUTPOST_BIN; screenshots: $OUTPOST_UI_SHOTS"
 start=$SECONDS
 # In the background so that a signal stops it at once (cleanup); pytest ends
 # its hubs and browsers on SIGTERM through its fixtures' finalizers, and the
 # hubs die with it in any case (PR_SET_PDEATHSIG).
-timeout --kill-after=10 "${OUTPOST_UI_TIMEOUT:-600}" \
-  /usr/bin/python3 -m pytest -q -p no:cacheprovider test/ui "$@" &
-child=$!
 status=0
-wait "$child" || status=$?
-child=
+run_bounded "${OUTPOST_UI_TIMEOUT:-600}" \
+  /usr/bin/python3 -m pytest -q -p no:cacheprovider test/ui "$@" || status=$?
 say "pytest exited with status $status after $((SECONDS - start))s"
 shots=("$OUTPOST_UI_SHOTS"/console-*.png)
 if [[ -e ${shots[0]} ]]; then

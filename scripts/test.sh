@@ -33,60 +33,38 @@ bash scripts/check-layering.sh
 bash scripts/check-format.sh
 
 unset OUTPOST_PG_DIR
-# shellcheck disable=SC2317 # called from the trap
-stop_cluster() {
-  local status=$?
-  trap - EXIT INT TERM HUP
-  if [[ -n ${test_pid:-} ]] && kill -0 "$test_pid" 2>/dev/null; then
-    kill -TERM "$test_pid" 2>/dev/null || true
-    wait "$test_pid" 2>/dev/null || true
-  fi
+# shellcheck source=scripts/lib/bounded.sh
+. scripts/lib/bounded.sh
+# shellcheck disable=SC2317 # called from bounded_cleanup
+cleanup_hook() {
   if [[ -n ${OUTPOST_PG_DIR:-} ]]; then
     bash scripts/pg-cluster.sh stop "$OUTPOST_PG_DIR" \
       || echo "test: WARNING: could not remove the cluster in $OUTPOST_PG_DIR" >&2
   fi
-  exit "$status"
 }
-trap stop_cluster EXIT
-trap 'exit 129' HUP
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
 cluster_env=$(OUTPOST_PG_OWNER_PID=$$ bash scripts/pg-cluster.sh start)
 eval "$cluster_env"
 echo "test: OUTPOST_TEST_PG=$OUTPOST_TEST_PG" >&2
 
-# Runs "$@" in the background, so that a signal to this script is handled
-# at once (the trap then stops it and the cluster) rather than after it ends;
-# sets `status` to its exit status.
-run_waited() {
-  "$@" &
-  test_pid=$!
-  set +e
-  wait "$test_pid"
-  status=$?
-  set -e
-  test_pid=
-}
-
 # TEST_ARGS is split on whitespace (no globbing): TEST_ARGS='-tc=*sqlite* -s'.
 read -ra extra_args <<<"${TEST_ARGS:-}"
-run_waited "$tests" "${extra_args[@]}" "$@"
+status=0
+run_waited "$tests" "${extra_args[@]}" "$@" || status=$?
 echo "test: outpost_tests exited with status $status" >&2
 if [[ $status -eq 0 && ${OUTPOST_SKIP_ABI:-0} != 1 ]]; then
-  run_waited bash scripts/test-abi.sh
+  run_waited bash scripts/test-abi.sh || status=$?
   echo "test: test-abi.sh exited with status $status" >&2
 fi
 if [[ $status -eq 0 && ${OUTPOST_SKIP_UI:-0} != 1 ]]; then
-  run_waited bash scripts/test-ui.sh
+  run_waited bash scripts/test-ui.sh || status=$?
   echo "test: test-ui.sh exited with status $status" >&2
 fi
 if [[ $status -eq 0 && ${OUTPOST_SKIP_HOSTILE:-0} != 1 ]]; then
-  run_waited bash scripts/test-hostile.sh
+  run_waited bash scripts/test-hostile.sh || status=$?
   echo "test: test-hostile.sh exited with status $status" >&2
 fi
 if [[ $status -eq 0 && ${OUTPOST_SKIP_FUZZ:-0} != 1 ]]; then
-  FUZZ_SECONDS=30 run_waited bash scripts/fuzz.sh
+  FUZZ_SECONDS=30 run_waited bash scripts/fuzz.sh || status=$?
   echo "test: fuzz.sh exited with status $status" >&2
 fi
 exit "$status"

@@ -2,11 +2,14 @@
 // an outage: for each (route template, error code), the first failure is
 // logged at warn at once with its message; later ones at most once per
 // interval (10 s by default), saying how many were not logged since the line
-// before. Route templates and codes come from fixed sets, so the table of
+// before. When the route answers again, a count not logged yet is logged
+// then (at most once per interval as well), so an outage's last figures are
+// not lost. Route templates and codes come from fixed sets, so the table of
 // what was seen stays small.
 // Thread-safety: every method may be called from any thread.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -33,14 +36,22 @@ class ErrorLog {
     int64_t repeated = 0;     // failures like it not logged since the previous line
     Clock::duration since{};  // time since the previous line (when repeated > 0)
   };
-  // Counts one failure of `route` with `code` now.
-  Decision note(std::string_view route, ErrorCode code);
+  // Counts one failure of `route` with `code` (answered with `status`) now.
+  Decision note(std::string_view route, ErrorCode code, int status = 0);
 
   // Counts one failed answer and, when note() says so, logs at warn
   //   WARN http: request failed method=PUT route=/v1/... status=507
   //   error=disk_full message="..." [repeated=N since_s=12.0]
   void log(std::string_view method, std::string_view route, int status, ErrorCode code,
            std::string_view message);
+
+  // Counts one answer of `route` that did not fail (below 500): for each
+  // code with failures there not logged yet, and whose last line is at
+  // least one interval old, logs at warn
+  //   WARN http: failures before an answer route=/v1/... status=503
+  //   error=unavailable repeated=N since_s=12.0
+  // Costs one atomic load when nothing is pending.
+  void answered(std::string_view route);
 
   // Replaces the clock (tests); an empty function restores steady_clock.
   void set_clock_for_testing(std::function<Clock::time_point()> now);
@@ -49,6 +60,7 @@ class ErrorLog {
   struct Seen {
     Clock::time_point logged;  // when the last line was written
     int64_t unlogged = 0;      // failures since then, not logged
+    int status = 0;            // of the last failure
   };
 
   Clock::time_point now();
@@ -57,6 +69,7 @@ class ErrorLog {
   std::mutex mu_;
   std::function<Clock::time_point()> now_;
   std::map<std::pair<std::string, ErrorCode>, Seen, std::less<>> seen_;
+  std::atomic<int64_t> pending_{0};  // entries of seen_ with unlogged > 0
 };
 
 }  // namespace outpost::server

@@ -176,6 +176,8 @@ void Router::finish(const HttpRequest& request, const std::string& route, HttpRe
     metrics_->record_error(error_code_name(*response.error));
   if (response.status >= 500 && response.error) {
     error_log_.log(method, route, response.status, *response.error, response.error_message);
+  } else if (response.status < 500) {
+    error_log_.answered(route);
   }
   if (log_enabled(LogLevel::info)) {
     log_info(kComponent, "request",

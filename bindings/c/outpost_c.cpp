@@ -209,9 +209,16 @@ void refuse_http_options(const Options& o, const std::string& url) {
 }
 
 // Opens a database or a server, as the handle `db` opens database URLs.
+// `for_sync`: a server's client sends each request once, as `outpost sync`
+// does, so that the sync's retry budget ("retry_for_ms") alone decides how
+// long a failing hub is tried again.
 std::unique_ptr<Engine> open_url(const std::string& url, const Options& o, Durability durability,
-                                 int busy_timeout_ms) {
-  if (is_http_url(url)) return open_http_engine(url, http_options(o));
+                                 int busy_timeout_ms, bool for_sync = false) {
+  if (is_http_url(url)) {
+    HttpClientOptions options = http_options(o);
+    if (for_sync) options.max_attempts = 1;
+    return open_http_engine(url, options);
+  }
   refuse_http_options(o, url);
   OpenOptions options;
   options.durability = durability;
@@ -623,7 +630,8 @@ outpost_code outpost_sync(outpost_db* db, const char* url, const char* options_j
     options.local_name = "the database";
     options.remote_name = remote_url;
 
-    std::unique_ptr<Engine> remote = open_url(remote_url, o, db->durability, db->busy_timeout_ms);
+    std::unique_ptr<Engine> remote =
+        open_url(remote_url, o, db->durability, db->busy_timeout_ms, /*for_sync=*/true);
     options.replication.stop = stop.get_token();
     // The callback is called from one thread at a time; a non-zero answer
     // cancels.

@@ -39,6 +39,9 @@ import pytest
 HERE = pathlib.Path(__file__).resolve().parent
 REPO = HERE.parent.parent
 sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(REPO / "test" / "pysupport"))
+
+from outpost_serve import ServeProcess, die_with_parent  # noqa: E402
 
 # The bounds a sync is run with, and held to.
 TIMEOUT_S = 3  # --timeout: one request's time limit
@@ -67,16 +70,6 @@ def _interrupt_on_sigterm(signum, frame):
 signal.signal(signal.SIGTERM, _interrupt_on_sigterm)
 
 
-def _die_with_parent():
-    """In the child before exec: SIGKILL when the test process dies."""
-    try:
-        import ctypes
-
-        ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGKILL))  # PR_SET_PDEATHSIG
-    except Exception:
-        pass
-
-
 @pytest.fixture(scope="session")
 def outpost_bin() -> str:
     path = os.environ.get("OUTPOST_BIN") or str(REPO / "build" / "outpost")
@@ -92,7 +85,7 @@ def outpost_bin() -> str:
 def run_cli(binary: str, db: str, *args, timeout=60, env=None) -> subprocess.CompletedProcess:
     cmd = [binary, "--db", db, *args]
     return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout,
-                          env={**os.environ, **(env or {})}, preexec_fn=_die_with_parent)
+                          env={**os.environ, **(env or {})}, preexec_fn=die_with_parent)
 
 
 def cli_ok(binary: str, db: str, *args, **kw) -> subprocess.CompletedProcess:
@@ -140,7 +133,7 @@ def run_measured(binary: str, db: str, args, env, wall_limit: float) -> Run:
         start = time.monotonic()
         proc = subprocess.Popen([binary, "--db", db, *args], stdout=out, stderr=err,
                                 stdin=subprocess.DEVNULL, env={**os.environ, **env},
-                                preexec_fn=_die_with_parent)
+                                preexec_fn=die_with_parent)
         killed = threading.Event()
 
         def watchdog():
@@ -169,50 +162,15 @@ def run_measured(binary: str, db: str, args, env, wall_limit: float) -> Run:
 # The real hub
 
 
-class Hub:
+class Hub(ServeProcess):
     """A running `outpost serve` on 127.0.0.1:0 over its own SQLite file."""
 
     def __init__(self, binary: str, directory: pathlib.Path, extra_args=()):
-        self.binary = binary
         self.directory = directory
         self.db_path = directory / "hub.db"
-        self.db = f"sqlite:{self.db_path}"
-        self.url = None
-        self.token = None
-        self.log_path = directory / "serve.log"
-        self._log = open(self.log_path, "w")
-        args = [binary, "--db", self.db, "serve", "--listen", "127.0.0.1:0", *extra_args]
-        self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=self._log, text=True,
-                                     preexec_fn=_die_with_parent)
-        self._ready = threading.Event()
-        self._lines: list[str] = []
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
-        if not self._ready.wait(30) or self.url is None:
-            self.stop()
-            raise AssertionError(f"outpost serve did not start: {self._lines!r} {self.log()!r}")
+        super().__init__(binary, f"sqlite:{self.db_path}", directory / "serve.log", extra_args)
         u = urllib.parse.urlsplit(self.url)
         self.host, self.port = u.hostname, u.port
-
-    def _read(self):
-        for line in self.proc.stdout:
-            line = line.rstrip("\n")
-            self._lines.append(line)
-            if line.startswith("admin token: "):
-                self.token = line[len("admin token: "):].strip()
-            elif line.startswith("listening on "):
-                self.url = line[len("listening on "):].strip()
-                self._ready.set()
-        self._ready.set()
-
-    def log(self) -> str:
-        try:
-            return self.log_path.read_text()[-3000:]
-        except OSError:
-            return ""
-
-    def alive(self) -> bool:
-        return self.proc.poll() is None
 
     def request(self, method, path, body=None, headers=None, timeout=10):
         """(status, headers, body bytes) of one request to the real hub."""
@@ -233,17 +191,6 @@ class Hub:
             return self.request("GET", "/v1/health", timeout=5)[0]
         except OSError as e:
             return f"no answer: {e!r}"
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
-        self._reader.join(5)
-        self._log.close()
 
 
 HUB_RECORDS = {f"h-{i:03d}": {"head_name": f"hub head {i}", "size": str(i), "district": "north"}

@@ -114,5 +114,51 @@ TEST_CASE("error log: the line carries the cause, at warn, and the count of repe
   CHECK(captured.taken().empty());
 }
 
+TEST_CASE("error log: the count of an outage's end is logged when the route answers again") {
+  CapturedLog captured;
+  FakeClock clock;
+  ErrorLog log;
+  log.set_clock_for_testing([&] { return clock.now; });
+
+  log.answered("/v1/changes");  // nothing pending: nothing written
+  CHECK(captured.taken().empty());
+
+  log.log("GET", "/v1/changes", 503, ErrorCode::unavailable, "database down");
+  for (int i = 0; i < 7; ++i) {
+    clock.advance(1s);
+    log.log("GET", "/v1/changes", 503, ErrorCode::unavailable, "database down");
+  }
+  log.log("POST", "/v1/bulk_docs", 503, ErrorCode::unavailable, "database down");
+  REQUIRE(captured.taken().size() == 2);  // the first of each route
+
+  // Within the interval of the last line: still counted, not written (an
+  // intermittent failure must not log a line per answer).
+  log.answered("/v1/changes");
+  CHECK(captured.taken().empty());
+
+  clock.advance(3s);              // 10 s after the first line
+  log.answered("/v1/bulk_docs");  // another route: nothing of /v1/changes
+  CHECK(captured.taken().empty());
+  log.answered("/v1/changes");
+  std::vector<std::string> lines = captured.taken();
+  REQUIRE(lines.size() == 1);
+  CHECK(lines[0].find(" WARN http: failures before an answer ") != std::string::npos);
+  CHECK(lines[0].find("route=/v1/changes") != std::string::npos);
+  CHECK(lines[0].find("status=503") != std::string::npos);
+  CHECK(lines[0].find("error=unavailable") != std::string::npos);
+  CHECK(lines[0].find("repeated=7") != std::string::npos);
+  CHECK(lines[0].find("since_s=10.0") != std::string::npos);
+
+  // Told once: later answers write nothing more.
+  clock.advance(1h);
+  log.answered("/v1/changes");
+  CHECK(captured.taken().empty());
+  // The next outage's first failure: logged, no repeats carried over.
+  log.log("GET", "/v1/changes", 503, ErrorCode::unavailable, "down again");
+  lines = captured.taken();
+  REQUIRE(lines.size() == 1);
+  CHECK(lines[0].find("repeated=") == std::string::npos);
+}
+
 }  // namespace
 }  // namespace outpost::test

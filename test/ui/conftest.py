@@ -18,7 +18,6 @@ import pathlib
 import signal
 import subprocess
 import sys
-import threading
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -28,8 +27,10 @@ import pytest
 HERE = pathlib.Path(__file__).resolve().parent
 REPO = HERE.parent.parent
 sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(REPO / "test" / "pysupport"))
 
 from cdp import Browser, CdpError, Chromium  # noqa: E402
+from outpost_serve import ServeProcess  # noqa: E402
 
 
 def _interrupt_on_sigterm(signum, frame):
@@ -39,17 +40,6 @@ def _interrupt_on_sigterm(signum, frame):
 
 
 signal.signal(signal.SIGTERM, _interrupt_on_sigterm)
-
-
-def _die_with_parent():
-    """In the child before exec: SIGKILL when the test process dies, so no
-    hub outlives its tests."""
-    try:
-        import ctypes
-
-        ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGKILL))  # PR_SET_PDEATHSIG
-    except Exception:
-        pass
 
 
 @pytest.fixture(scope="session")
@@ -169,68 +159,26 @@ def plain(attrs: dict) -> dict:
     return {k: next(iter(v.values())) for k, v in (attrs or {}).items()}
 
 
-class Hub:
+class Hub(ServeProcess):
     """A running `outpost serve` on 127.0.0.1:0 over its own SQLite file."""
 
     def __init__(self, binary: str, directory: pathlib.Path, extra_args=(), no_auth: bool = False):
-        self.binary = binary
         self.directory = directory
         directory.mkdir(parents=True, exist_ok=True)
-        self.db = f"sqlite:{directory / 'hub.db'}"
-        self.url = None
-        self.token = None
-        self.log_path = directory / "serve.log"
-        self._log = open(self.log_path, "w")
-        args = [binary, "--db", self.db, "serve", "--listen", "127.0.0.1:0", *extra_args]
+        args = list(extra_args)
         if no_auth:
             args.append("--no-auth")
         ui_dir = os.environ.get("OUTPOST_UI_DIR")
         if ui_dir:
             args += ["--ui-dir", str(pathlib.Path(ui_dir).resolve())]
-        self.args = args
-        self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=self._log, text=True,
-                                     preexec_fn=_die_with_parent)
-        self._lines: list[str] = []
-        self._ready = threading.Event()
-        threading.Thread(target=self._read, daemon=True).start()
-        if not self._ready.wait(30) or self.url is None:
-            self.stop()
-            raise AssertionError(f"{' '.join(args)} did not start: stdout {self._lines!r}, "
-                                 f"log {self.log()!r}")
+        super().__init__(binary, f"sqlite:{directory / 'hub.db'}", directory / "serve.log", args)
         if self.token is None and not no_auth:
             self.stop()
-            raise AssertionError(f"outpost serve printed no 'admin token: ...': {self._lines!r}")
+            raise AssertionError(f"outpost serve printed no 'admin token: ...': {self.printed()!r}")
         self.api = Api(self.url, self.token)
-
-    def _read(self):
-        for line in self.proc.stdout:
-            line = line.rstrip("\n")
-            self._lines.append(line)
-            if line.startswith("admin token: "):
-                self.token = line[len("admin token: "):].strip()
-            elif line.startswith("listening on "):
-                self.url = line[len("listening on "):].strip()
-                self._ready.set()
-        self._ready.set()
-
-    def log(self) -> str:
-        try:
-            return self.log_path.read_text()[-3000:]
-        except OSError:
-            return ""
 
     def ui(self, route: str = "") -> str:
         return f"{self.url}/ui/{route}"
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
-        self._log.close()
 
 
 class Device:

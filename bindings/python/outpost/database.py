@@ -605,7 +605,8 @@ class Database:
 
         Without ``continuous``, a hub that cannot be reached, answers 503 or
         times out is tried again for ``retry_for_ms`` (default 60000) before
-        the sync raises :class:`Unavailable`.
+        the sync raises :class:`Unavailable`; each request is sent once, so
+        ``retry_for_ms=0`` means no retry at all.
 
         ``progress(info)`` is called with a dict per step of a direction
         ({"direction", "changes_read", "revisions_written", ...}) from the

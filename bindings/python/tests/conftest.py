@@ -12,7 +12,6 @@ import os
 import pathlib
 import subprocess
 import sys
-import threading
 import time
 
 import pytest
@@ -21,8 +20,10 @@ HERE = pathlib.Path(__file__).resolve().parent
 PACKAGE_ROOT = HERE.parent  # bindings/python
 REPO = PACKAGE_ROOT.parent.parent
 sys.path.insert(0, str(PACKAGE_ROOT))
+sys.path.insert(0, str(REPO / "test" / "pysupport"))
 
 import outpost  # noqa: E402
+from outpost_serve import ServeProcess  # noqa: E402
 
 if "OUTPOST_LIBRARY" not in os.environ and (REPO / "build" / "liboutpost.so").exists():
     os.environ["OUTPOST_LIBRARY"] = str(REPO / "build" / "liboutpost.so")
@@ -83,77 +84,17 @@ def households(db):
     return db
 
 
-def _die_with_parent():
-    """In the child before exec: SIGKILL when the test process dies (a crash
-    skips the finalizers, and no hub should outlive its tests)."""
-    try:
-        import ctypes
-        import signal
-
-        ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGKILL))  # PR_SET_PDEATHSIG
-    except Exception:
-        pass
-
-
-class Hub:
+class Hub(ServeProcess):
     """A running `outpost serve` on 127.0.0.1 over its own SQLite file."""
 
     def __init__(self, binary: str, directory: pathlib.Path, no_auth: bool = False, extra_args=()):
-        self.binary = binary
         self.directory = directory
         self.db_path = directory / "hub.db"
-        self.db = f"sqlite:{self.db_path}"
-        self.url = None
-        self.token = None
-        self.log_path = directory / "serve.log"
-        self._log = open(self.log_path, "w")
-        args = [binary, "--db", self.db, "serve", "--listen", "127.0.0.1:0"]
-        if no_auth:
-            args.append("--no-auth")
-        args += list(extra_args)
-        self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=self._log, text=True,
-                                     preexec_fn=_die_with_parent)
-        self._lines: list[str] = []
-        self._ready = threading.Event()
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
-        if not self._ready.wait(30) or self.url is None:
-            self.stop()
-            raise AssertionError(f"outpost serve did not start: stdout {self._lines!r}, log {self.log()!r}")
-
-    def _read(self):
-        # Reads stdout to its end, so the pipe never fills.
-        for line in self.proc.stdout:
-            line = line.rstrip("\n")
-            self._lines.append(line)
-            if line.startswith("admin token: "):
-                self.token = line[len("admin token: "):].strip()
-            elif line.startswith("listening on "):
-                self.url = line[len("listening on "):].strip()
-                self._ready.set()
-        self._ready.set()
-
-    def log(self) -> str:
-        try:
-            return self.log_path.read_text()[-4000:]
-        except OSError:
-            return ""
+        args = (["--no-auth"] if no_auth else []) + list(extra_args)
+        super().__init__(binary, f"sqlite:{self.db_path}", directory / "serve.log", args)
 
     def cli(self) -> Cli:
         return Cli(self.binary, self.db)
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(15)
-        self._reader.join(5)
-        if self.proc.stdout:
-            self.proc.stdout.close()
-        self._log.close()
 
 
 HUB_COLUMNS = ["head_name:string!", "size:int", "lat:float", "consent:bool", "photo:bytes",

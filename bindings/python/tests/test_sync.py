@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import http.server
 import os
 import re
 import signal
@@ -256,6 +257,47 @@ def test_sync_errors(hub, tmp_path):
     with pytest.raises(outpost.Unauthorized):
         with outpost.open(hub.url, token="wrong") as h:
             h.tables()
+
+
+class _Busy(http.server.BaseHTTPRequestHandler):
+    """A hub that answers every request 503 and counts them."""
+    requests = 0
+
+    def _busy(self):
+        type(self).requests += 1
+        body = b'{"error":"unavailable","message":"busy"}'
+        self.send_response(503)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    do_GET = do_POST = do_PUT = _busy
+
+    def log_message(self, *args):
+        pass
+
+
+def test_sync_retries_only_within_its_budget(tmp_path):
+    # The retry budget alone decides: with retry_for_ms=0 a busy hub is
+    # asked once (the HTTP client does not retry on its own), with a budget
+    # it is asked again.
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Busy)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        with device(tmp_path, "a") as a:
+            _Busy.requests = 0
+            with pytest.raises(outpost.Unavailable):
+                a.sync(url, token="x", retry_for_ms=0)
+            assert _Busy.requests == 1
+            _Busy.requests = 0
+            with pytest.raises(outpost.Unavailable):
+                a.sync(url, token="x", retry_for_ms=1500)
+            assert _Busy.requests >= 2
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 def test_pull_only_and_push_only_between_files(tmp_path):
