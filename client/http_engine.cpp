@@ -419,13 +419,17 @@ Revision revision_of(const RemoteRevision& revision) { return revision.revision;
 // some document changed.
 void shed_parent_bodies(const std::vector<RemoteRevision>& docs, EncodedDocs& encoded,
                         size_t room) {
-  std::vector<RemoteRevision> lighter;
+  std::vector<size_t> shed;
   for (size_t i = 0; i < docs.size(); ++i) {
-    if (encoded.size_of(i) <= room || !docs[i].deleted || !docs[i].parent_attributes) continue;
-    if (lighter.empty()) lighter = docs;
-    lighter[i].parent_attributes.reset();
+    if (encoded.size_of(i) > room && docs[i].deleted && docs[i].parent_attributes) {
+      shed.push_back(i);
+    }
   }
-  if (!lighter.empty()) encoded = encode_bulk_docs(lighter);
+  if (shed.empty()) return;
+  // Rare: the batch is copied and encoded again.
+  std::vector<RemoteRevision> lighter = docs;
+  for (size_t i : shed) lighter[i].parent_attributes.reset();
+  encoded = encode_bulk_docs(lighter);
 }
 
 }  // namespace
@@ -442,9 +446,12 @@ std::vector<WriteResult> HttpEngine::post_bulk_docs(const std::vector<Doc>& docs
   const bool new_edits = new_edits_of(static_cast<const Doc*>(nullptr));
   EncodedDocs encoded = encode_bulk_docs(docs);
   const size_t envelope = bulk_docs_request_from_parts(new_edits, encoded, 0, 0).size();
-  if constexpr (std::is_same_v<Doc, RemoteRevision>) {
-    shed_parent_bodies(docs, encoded, limits.body_bytes - std::min(envelope, limits.body_bytes));
-  }
+  auto fit_deletions = [&] {
+    if constexpr (std::is_same_v<Doc, RemoteRevision>) {
+      shed_parent_bodies(docs, encoded, limits.body_bytes - std::min(envelope, limits.body_bytes));
+    }
+  };
+  fit_deletions();
   // What the local document adds to the request that carries it.
   const size_t local_bytes =
       local
@@ -500,6 +507,8 @@ std::vector<WriteResult> HttpEngine::post_bulk_docs(const std::vector<Doc>& docs
       limits_refreshed = true;
       info();
       limits = request_limits();
+      encoded = encode_bulk_docs(docs);
+      fit_deletions();
       continue;
     }
     if (part.size() != end - at) {

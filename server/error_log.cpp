@@ -48,9 +48,10 @@ std::string seconds_text(ErrorLog::Clock::duration d) {
 
 }  // namespace
 
-void ErrorLog::answered(std::string_view route) {
+void ErrorLog::answered() {
   if (pending_.load(std::memory_order_relaxed) == 0 || !log_enabled(LogLevel::warn)) return;
   struct Line {
+    std::string route;
     ErrorCode code;
     int status;
     int64_t repeated;
@@ -61,16 +62,16 @@ void ErrorLog::answered(std::string_view route) {
     std::lock_guard lock(mu_);
     const Clock::time_point t = now();
     for (auto& [key, seen] : seen_) {  // a few entries: routes times codes
-      if (key.first != route || seen.unlogged == 0 || t - seen.logged < interval_) continue;
-      lines.push_back({key.second, seen.status, seen.unlogged, t - seen.logged});
+      if (seen.unlogged == 0 || t - seen.logged < interval_) continue;
+      lines.push_back({key.first, key.second, seen.status, seen.unlogged, t - seen.logged});
       pending_.fetch_sub(1, std::memory_order_relaxed);
       seen.logged = t;
       seen.unlogged = 0;
     }
   }
   for (const Line& line : lines) {
-    log_warn("http", "failures before an answer",
-             {{"route", route},
+    log_warn("http", "failures not logged",
+             {{"route", line.route},
               {"status", line.status},
               {"error", error_code_name(line.code)},
               {"repeated", line.repeated},

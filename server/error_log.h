@@ -2,7 +2,7 @@
 // an outage: for each (route template, error code), the first failure is
 // logged at warn at once with its message; later ones at most once per
 // interval (10 s by default), saying how many were not logged since the line
-// before. When the route answers again, a count not logged yet is logged
+// before. When the hub answers again, a count not logged yet is logged
 // then (at most once per interval as well), so an outage's last figures are
 // not lost. Route templates and codes come from fixed sets, so the table of
 // what was seen stays small.
@@ -45,13 +45,13 @@ class ErrorLog {
   void log(std::string_view method, std::string_view route, int status, ErrorCode code,
            std::string_view message);
 
-  // Counts one answer of `route` that did not fail (below 500): for each
-  // code with failures there not logged yet, and whose last line is at
-  // least one interval old, logs at warn
-  //   WARN http: failures before an answer route=/v1/... status=503
+  // Counts one answer that did not fail (below 500; the hub answers
+  // again): for each route and code with failures not logged yet, and
+  // whose last line is at least one interval old, logs at warn
+  //   WARN http: failures not logged route=/v1/... status=503
   //   error=unavailable repeated=N since_s=12.0
   // Costs one atomic load when nothing is pending.
-  void answered(std::string_view route);
+  void answered();
 
   // Replaces the clock (tests); an empty function restores steady_clock.
   void set_clock_for_testing(std::function<Clock::time_point()> now);

@@ -177,7 +177,7 @@ void Router::finish(const HttpRequest& request, const std::string& route, HttpRe
   if (response.status >= 500 && response.error) {
     error_log_.log(method, route, response.status, *response.error, response.error_message);
   } else if (response.status < 500) {
-    error_log_.answered(route);
+    error_log_.answered();
   }
   if (log_enabled(LogLevel::info)) {
     log_info(kComponent, "request",

@@ -1,11 +1,12 @@
-# Sourced by the test scripts (test-abi.sh, test-ui.sh, test-hostile.sh,
-# fuzz.sh): runs their long commands in the background, so that a signal to
+# Sourced by the test scripts (test.sh, test-abi.sh, test-ui.sh,
+# test-hostile.sh, fuzz.sh): runs their long commands in the background, so that a signal to
 # the script is handled at once, and stops such a command whatever way the
 # script ends. A script that has more to clean up defines cleanup_hook.
 #
 #   run_bounded SECONDS CMD...   CMD under `timeout` (SIGKILL 10 s after the
 #                                SIGTERM); returns its status, 124 when it
-#                                ran out of time (said on stderr)
+#                                ran out of time (said on stderr, through
+#                                the script's `say` when it has one)
 #   run_waited CMD...            the same without a time limit
 # shellcheck shell=bash
 
@@ -41,6 +42,12 @@ run_bounded() {
   shift
   local status=0
   run_waited timeout --kill-after=10 "$limit" "$@" || status=$?
-  [[ $status -ne 124 ]] || echo "$(basename "$0"): timed out after ${limit}s: $*" >&2
+  if [[ $status -eq 124 ]]; then
+    if declare -F say >/dev/null; then
+      say "timed out after ${limit}s: $*"
+    else
+      echo "$(basename "$0"): timed out after ${limit}s: $*" >&2
+    fi
+  fi
   return "$status"
 }

@@ -114,13 +114,13 @@ TEST_CASE("error log: the line carries the cause, at warn, and the count of repe
   CHECK(captured.taken().empty());
 }
 
-TEST_CASE("error log: the count of an outage's end is logged when the route answers again") {
+TEST_CASE("error log: the count of an outage's end is logged when the hub answers again") {
   CapturedLog captured;
   FakeClock clock;
   ErrorLog log;
   log.set_clock_for_testing([&] { return clock.now; });
 
-  log.answered("/v1/changes");  // nothing pending: nothing written
+  log.answered();  // nothing pending: nothing written
   CHECK(captured.taken().empty());
 
   log.log("GET", "/v1/changes", 503, ErrorCode::unavailable, "database down");
@@ -128,30 +128,39 @@ TEST_CASE("error log: the count of an outage's end is logged when the route answ
     clock.advance(1s);
     log.log("GET", "/v1/changes", 503, ErrorCode::unavailable, "database down");
   }
+  // Refused before routing (memory or connection limits): no route answers
+  // for it, yet its count is told too.
+  log.log("other", "unmatched", 503, ErrorCode::unavailable, "busy");
+  log.log("other", "unmatched", 503, ErrorCode::unavailable, "busy");
   log.log("POST", "/v1/bulk_docs", 503, ErrorCode::unavailable, "database down");
-  REQUIRE(captured.taken().size() == 2);  // the first of each route
+  REQUIRE(captured.taken().size() == 3);  // the first of each, 7 s in
 
   // Within the interval of the last line: still counted, not written (an
   // intermittent failure must not log a line per answer).
-  log.answered("/v1/changes");
+  log.answered();
   CHECK(captured.taken().empty());
 
-  clock.advance(3s);              // 10 s after the first line
-  log.answered("/v1/bulk_docs");  // another route: nothing of /v1/changes
-  CHECK(captured.taken().empty());
-  log.answered("/v1/changes");
+  clock.advance(3s);  // 10 s after the first line of /v1/changes
+  log.answered();
   std::vector<std::string> lines = captured.taken();
   REQUIRE(lines.size() == 1);
-  CHECK(lines[0].find(" WARN http: failures before an answer ") != std::string::npos);
+  CHECK(lines[0].find(" WARN http: failures not logged ") != std::string::npos);
   CHECK(lines[0].find("route=/v1/changes") != std::string::npos);
   CHECK(lines[0].find("status=503") != std::string::npos);
   CHECK(lines[0].find("error=unavailable") != std::string::npos);
   CHECK(lines[0].find("repeated=7") != std::string::npos);
   CHECK(lines[0].find("since_s=10.0") != std::string::npos);
 
+  clock.advance(7s);  // 10 s after the first line of "unmatched"
+  log.answered();
+  lines = captured.taken();
+  REQUIRE(lines.size() == 1);  // /v1/bulk_docs had nothing more
+  CHECK(lines[0].find("route=unmatched") != std::string::npos);
+  CHECK(lines[0].find("repeated=1") != std::string::npos);
+
   // Told once: later answers write nothing more.
   clock.advance(1h);
-  log.answered("/v1/changes");
+  log.answered();
   CHECK(captured.taken().empty());
   // The next outage's first failure: logged, no repeats carried over.
   log.log("GET", "/v1/changes", 503, ErrorCode::unavailable, "down again");
