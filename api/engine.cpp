@@ -9,16 +9,6 @@ std::vector<std::pair<std::string, std::string>> Engine::list_local() {
   throw Error(ErrorCode::internal, "this database cannot list its local documents");
 }
 
-LocalUsage Engine::local_usage(const std::string& prefix, const std::string& except) {
-  LocalUsage usage;
-  for (const auto& [id, body] : list_local()) {
-    if (!id.starts_with(prefix) || id == except) continue;
-    ++usage.documents;
-    usage.bytes += body.size();
-  }
-  return usage;
-}
-
 namespace {
 
 [[noreturn]] void not_from_here(const char* what) {

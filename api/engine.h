@@ -78,13 +78,6 @@ struct ScopeChangeCounts {
   friend bool operator==(const ScopeChangeCounts&, const ScopeChangeCounts&) = default;
 };
 
-// What some local documents take (Engine::local_usage).
-struct LocalUsage {
-  uint64_t documents = 0;
-  uint64_t bytes = 0;  // of their bodies
-  friend bool operator==(const LocalUsage&, const LocalUsage&) = default;
-};
-
 // What write_replicated_then_save did.
 struct WrittenAndSaved {
   std::vector<WriteResult> results;  // as write_replicated's
@@ -219,10 +212,6 @@ class Engine {
   // synced with it from them (reconciler/checkpoint.h, peer_checkpoints).
   // Error(internal) from engines that cannot (a remote database).
   virtual std::vector<std::pair<std::string, std::string>> list_local();
-  // The local documents whose ids start with `prefix`, but the one named
-  // `except`: how many, and their bodies' bytes (a hub bounds each token's,
-  // server/router.h). The default reads list_local().
-  virtual LocalUsage local_usage(const std::string& prefix, const std::string& except);
 
   // Verifies the stored invariants: every table's current rows are exactly
   // the winners of its revision tree. Returns one line per problem found

@@ -90,10 +90,6 @@ int run_serve(Context& context, const ParsedArgs& args) {
       static_cast<size_t>(args.get_int("max-scope-bytes", 64 * 1024, 16, 16 * 1024 * 1024));
   routing.scope_limits.max_in_values =
       static_cast<size_t>(args.get_int("max-scope-values", 10'000, 1, 1'000'000));
-  routing.max_local_documents =
-      static_cast<size_t>(args.get_int("max-local-docs", 10'000, 1, 100'000'000));
-  routing.max_local_bytes = static_cast<size_t>(
-      args.get_int("max-local-bytes", int64_t{64} << 20, 1024, int64_t{1} << 40));
   routing.console = !args.has("no-console");
   routing.console_dir = args.get_or("ui-dir", "");
   if (!routing.console_dir.empty() &&
@@ -166,8 +162,6 @@ constexpr OptionSpec kOptions[] = {
     {"max-longpoll-ms", "MS", "longest long-poll (default 300000)"},
     {"max-scope-bytes", "BYTES", "longest scope text, asked or set on a token (default 65536)"},
     {"max-scope-values", "N", "most literals in one IN list of a scope (default 10000)"},
-    {"max-local-docs", "N", "local documents per token (default 10000; admin: no limit)"},
-    {"max-local-bytes", "BYTES", "bytes of local documents per token (default 67108864)"},
     {"no-console", "", "do not serve the web console at /ui/"},
     {"ui-dir", "DIR",
      "serve the console's files from DIR (development) instead of the built-in ones"},

@@ -868,13 +868,6 @@ std::vector<std::pair<std::string, std::string>> RecordEngine::list_local() {
   });
 }
 
-LocalUsage RecordEngine::local_usage(const std::string& prefix, const std::string& except) {
-  return with_retry([&] {
-    auto txn = storage_->begin(TransactionKind::read);
-    return storage_->local_usage(*txn, prefix, except);
-  });
-}
-
 // ---------------------------------------------------------------- check
 
 std::vector<std::string> RecordEngine::check() {

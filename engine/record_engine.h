@@ -75,7 +75,6 @@ class RecordEngine final : public Engine, private TokenStore {
   std::optional<std::string> get_local(const std::string& id) override;
   void put_local(const std::string& id, const std::string& json) override;
   std::vector<std::pair<std::string, std::string>> list_local() override;
-  LocalUsage local_usage(const std::string& prefix, const std::string& except) override;
 
   std::vector<std::string> check() override;
   TokenStore* tokens() override { return this; }

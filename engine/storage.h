@@ -65,17 +65,6 @@ class RetryableError : public Error {
 
 // An open transaction. The destructor rolls back unless commit() ran
 // (STYLE.md 5). Backends subclass it to carry their connection.
-// The first text after every text that starts with `prefix`, bytewise: the
-// prefix up to its last byte below 0xff, that byte raised by one; none when
-// there is no such byte (every text is then before none).
-inline std::optional<std::string> prefix_end(std::string_view prefix) {
-  std::string end(prefix);
-  while (!end.empty() && static_cast<unsigned char>(end.back()) == 0xff) end.pop_back();
-  if (end.empty()) return std::nullopt;
-  end.back() = static_cast<char>(static_cast<unsigned char>(end.back()) + 1);
-  return end;
-}
-
 class Transaction {
  public:
   virtual ~Transaction() = default;
@@ -298,9 +287,6 @@ class Storage {
   virtual void put_local(Transaction& txn, std::string_view id, std::string_view json) = 0;
   // Every local document as (id, body), in id order.
   virtual std::vector<std::pair<std::string, std::string>> list_local(Transaction& txn) = 0;
-  // Engine::local_usage.
-  virtual LocalUsage local_usage(Transaction& txn, std::string_view prefix,
-                                 std::string_view except) = 0;
 };
 
 }  // namespace outpost

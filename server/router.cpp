@@ -877,13 +877,10 @@ HttpResponse Router::bulk_docs(Context& c) {
   }
   // Stored only once every document is written: a checkpoint never passes
   // a document the target refused (DESIGN.md section 7).
-  // Over the token's limit the document is not stored here (local_saved
-  // false): the client stores it apart, and learns why from that PUT.
-  const bool saved = request.rejected.empty() && ok == written.size() &&
-                     !local_over_limit(c, local, request.local_doc.size());
-  if (saved) engine_.put_local(local, request.local_doc);
-  return json_response(
-      200, write_results_saved_to_json(bulk_docs_results(request, std::move(written)), saved));
+  const bool all_written = request.rejected.empty() && ok == written.size();
+  if (all_written) engine_.put_local(local, request.local_doc);
+  return json_response(200, write_results_saved_to_json(
+                                bulk_docs_results(request, std::move(written)), all_written));
 }
 
 // The stored id of the local document `id` a request names: the token's
@@ -907,27 +904,9 @@ HttpResponse Router::get_local(Context& c) {
   return json_response(200, std::move(*doc));
 }
 
-std::optional<Error> Router::local_over_limit(const Context& c, const std::string& id,
-                                              size_t bytes) const {
-  if (!options_.auth || c.token.admin) return std::nullopt;
-  const LocalUsage usage = engine_.local_usage(token_local_id(c.token.name, ""), id);
-  if (usage.documents + 1 <= options_.max_local_documents &&
-      usage.bytes + bytes <= options_.max_local_bytes) {
-    return std::nullopt;
-  }
-  return Error(ErrorCode::too_large,
-               "the token's local documents would be " + std::to_string(usage.documents + 1) +
-                   " taking " + std::to_string(usage.bytes + bytes) +
-                   " bytes; this server keeps at most " +
-                   std::to_string(options_.max_local_documents) + " of at most " +
-                   std::to_string(options_.max_local_bytes) +
-                   " bytes per token (outpost serve --max-local-docs, --max-local-bytes)");
-}
-
 HttpResponse Router::put_local(Context& c) {
   const std::string id = local_id(c);
   check_json(c.request.body, options_.json);
-  if (std::optional<Error> over = local_over_limit(c, id, c.request.body.size())) throw *over;
   engine_.put_local(id, c.request.body);
   return json_response(200, R"({"ok":true})");
 }

@@ -73,12 +73,6 @@ struct RouterOptions {
   // many pending changes one device's count reads at most.
   HealthThresholds health;
   size_t max_pending_count = 1000;
-  // Each token's local documents (checkpoints, refusal lists): at most this
-  // many, of at most this many bytes together; a PUT beyond is 413
-  // too_large (any token may write them, even a read-only one, so without
-  // a bound one could fill the disk). Admin tokens and --no-auth: no bound.
-  size_t max_local_documents = 10'000;
-  size_t max_local_bytes = size_t{64} << 20;
 };
 
 class Router {
@@ -207,11 +201,6 @@ class Router {
   // `id`): namespaced by the token with auth.
   std::string local_id(const Context& c) const;
   std::string stored_local_id(const Context& c, const std::string& id) const;
-  // Error(too_large) when storing `bytes` as the stored local document `id`
-  // would take the token's documents past max_local_documents or
-  // max_local_bytes (its current body no longer counted); else nullopt.
-  std::optional<Error> local_over_limit(const Context& c, const std::string& id,
-                                        size_t bytes) const;
   HttpResponse get_local(Context& c);
   HttpResponse put_local(Context& c);
   HttpResponse get_metrics(Context& c);

@@ -27,21 +27,4 @@ std::vector<std::pair<std::string, std::string>> PgStorage::list_local(Transacti
   return out;
 }
 
-LocalUsage PgStorage::local_usage(Transaction& txn, std::string_view prefix,
-                                  std::string_view except) {
-  // Ids compare bytewise (COLLATE "C"): those with the prefix are a range,
-  // from the prefix to the first text past every one of them.
-  const std::optional<std::string> end = prefix_end(prefix);
-  PgParams params;
-  params.add(prefix).add(except);
-  if (end) params.add(*end);
-  PgResult res = conn_of(txn).query(
-      std::string("SELECT count(*), coalesce(sum(octet_length(\"body\")), 0)::bigint "
-                  "FROM \"_local\" WHERE \"id\">=$1 AND \"id\"<>$2") +
-          (end ? " AND \"id\"<$3" : ""),
-      params);
-  return LocalUsage{static_cast<uint64_t>(std::stoll(std::string(res.text(0, 0)))),
-                    static_cast<uint64_t>(std::stoll(std::string(res.text(0, 1))))};
-}
-
 }  // namespace outpost

@@ -29,26 +29,4 @@ std::vector<std::pair<std::string, std::string>> SqliteStorage::list_local(Trans
   return out;
 }
 
-LocalUsage SqliteStorage::local_usage(Transaction& txn, std::string_view prefix,
-                                      std::string_view except) {
-  // Ids compare bytewise (BINARY): those with the prefix are a range, from
-  // the prefix to the first text past every one of them.
-  auto stmt = conn_of(txn).prepare(
-      "SELECT count(*), coalesce(sum(length(CAST(\"body\" AS BLOB))), 0) FROM \"_local\" "
-      "WHERE \"id\">=? AND (? IS NULL OR \"id\"<?) AND \"id\"<>?");
-  const std::optional<std::string> end = prefix_end(prefix);
-  stmt->bind_text(1, prefix);
-  if (end) {
-    stmt->bind_text(2, *end);
-    stmt->bind_text(3, *end);
-  } else {
-    stmt->bind_null(2);
-    stmt->bind_null(3);
-  }
-  stmt->bind_text(4, except);
-  stmt->step();
-  return LocalUsage{static_cast<uint64_t>(stmt->column_int(0)),
-                    static_cast<uint64_t>(stmt->column_int(1))};
-}
-
 }  // namespace outpost

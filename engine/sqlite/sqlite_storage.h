@@ -126,8 +126,6 @@ class SqliteStorage final : public Storage {
   std::optional<std::string> get_local(Transaction& txn, std::string_view id) override;
   void put_local(Transaction& txn, std::string_view id, std::string_view json) override;
   std::vector<std::pair<std::string, std::string>> list_local(Transaction& txn) override;
-  LocalUsage local_usage(Transaction& txn, std::string_view prefix,
-                         std::string_view except) override;
 
  private:
   class Txn;

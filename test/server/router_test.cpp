@@ -359,61 +359,6 @@ TEST_CASE("router: change feed, long-poll and stop") {
   }
 }
 
-TEST_CASE("router: each token's local documents are bounded, an admin's are not") {
-  RouterOptions options;
-  options.max_local_documents = 3;
-  options.max_local_bytes = 100;
-  Api api(options);
-  REQUIRE(api.call("PUT", "/v1/tables/items", kItemsDef).status == 200);
-  // A read-only token: it may write local documents (its checkpoints).
-  const std::string reader = api.token("reader", {"items"}, {});
-  auto put = [&](const std::string& id, const std::string& body, const std::string& as) {
-    return api.call("PUT", "/v1/local/" + id, body, as);
-  };
-  const std::string forty = "[\"" + std::string(36, 'x') + "\"]";  // 40 bytes
-  REQUIRE(put("a", forty, reader).status == 200);
-  REQUIRE(put("b", forty, reader).status == 200);
-  // A third of 40 bytes would make 120: refused, saying why; nothing stored.
-  HttpResponse over = put("c", forty, reader);
-  CHECK(over.status == 413);
-  CHECK(code(over) == "too_large");
-  CHECK(over.body.find("at most 3 of at most 100 bytes per token") != std::string::npos);
-  CHECK_FALSE(api.engine().get_local("reader/c").has_value());
-  // Replacing one counts its new body, not both.
-  CHECK(put("b", "[1]", reader).status == 200);
-  CHECK(put("c", forty, reader).status == 200);
-  // The count bounds too: a fourth, however small, is refused.
-  CHECK(put("d", "{}", reader).status == 413);
-  // Another token has its own allowance; an admin has none to exceed.
-  const std::string other = api.token("other", {"items"}, {});
-  CHECK(put("a", forty, other).status == 200);
-  for (int i = 0; i < 5; ++i) {
-    CHECK(put("admin-" + std::to_string(i), forty, "(admin)").status == 200);
-  }
-  // bulk_docs carrying a local document over the bound: the documents are
-  // written, the local one is not (the client stores it apart, and learns
-  // why from that PUT).
-  const std::string writer = api.token("writer", {"items"}, {"items"});
-  for (const char* id : {"w1", "w2", "w3"}) REQUIRE(put(id, "{}", writer).status == 200);
-  Edit e;
-  e.table = "items";
-  e.id = "x";
-  e.attributes = item("x");
-  const EncodedDocs encoded = encode_bulk_docs(std::vector<Edit>{e});
-  HttpResponse docs =
-      api.call("POST", "/v1/bulk_docs",
-               bulk_docs_request_from_parts(true, encoded, 0, 1, "cp", "{}"), writer);
-  REQUIRE(docs.status == 200);
-  bool saved = true;
-  std::vector<WriteResult> written = write_results_saved_from_json(docs.body, saved);
-  REQUIRE(written.size() == 1);
-  CHECK(written[0].ok());
-  CHECK_FALSE(saved);
-  CHECK(api.engine().get("items", "x").has_value());
-  CHECK_FALSE(api.engine().get_local("writer/cp").has_value());
-  api.still_serving();
-}
-
 TEST_CASE("router: revs_diff, bulk_get, bulk_docs and local documents") {
   RouterOptions options;
   options.max_batch_docs = 4;

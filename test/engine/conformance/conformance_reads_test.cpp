@@ -408,28 +408,5 @@ TEST_CASE("conformance: local documents are stored, overwritten and not replicat
   });
 }
 
-TEST_CASE("conformance: the usage of local documents by id prefix, in bytes") {
-  run_on_backends([](Engine& engine, TestDatabase&) {
-    engine.put_local("a/1", "[1]");
-    engine.put_local("a/2", R"("ünï")");  // 7 bytes, 5 characters
-    engine.put_local("a0", "[22]");       // '0' follows '/': not in "a/"
-    engine.put_local("a", "[333]");
-    engine.put_local("b/1", "{}");
-    auto usage = [&](const std::string& prefix, const std::string& except) {
-      LocalUsage u = engine.local_usage(prefix, except);
-      return std::make_pair(u.documents, u.bytes);
-    };
-    using P = std::pair<uint64_t, uint64_t>;
-    CHECK(usage("a/", "") == P{2, 10});
-    CHECK(usage("a/", "a/2") == P{1, 3});
-    CHECK(usage("a", "") == P{4, 19});
-    CHECK(usage("b/", "") == P{1, 2});
-    CHECK(usage("c/", "") == P{0, 0});
-    CHECK(usage("", "") == P{5, 21});
-    // The default (from list_local) agrees with the storage's query.
-    CHECK(engine.Engine::local_usage("a/", "a/1") == engine.local_usage("a/", "a/1"));
-  });
-}
-
 }  // namespace
 }  // namespace outpost::test
