@@ -31,7 +31,6 @@ uint64_t fingerprint_of(const Change& c) {
 
 void FeedGuard::check(const std::string& since, const ChangesPage& page, const std::string& what) {
   if (page.results.empty()) return;
-  empty_pages_ = 0;
   const std::string next = page.last_seq.empty() ? page.results.back().seq : page.last_seq;
   if (next == since) {
     throw Error(ErrorCode::internal,
@@ -64,21 +63,6 @@ void FeedGuard::check(const std::string& since, const ChangesPage& page, const s
                     "'): a feed lists each record once, so it would be read forever (a faulty "
                     "or hostile source)");
   }
-}
-
-void FeedGuard::check_moved_empty(const ChangesPage& page, bool to_the_end,
-                                  const std::string& what) {
-  if (!to_the_end && !page.more) {
-    empty_pages_ = 0;
-    return;
-  }
-  if (++empty_pages_ <= kEmptyPagesAllowed) return;
-  throw Error(ErrorCode::internal,
-              what + " moved through " + std::to_string(kEmptyPagesAllowed) +
-                  " pages in a row without an entry (last cursor '" + page.last_seq.substr(0, 100) +
-                  "'): an outpost hub passes at least 10 000 changes out of the scope per such "
-                  "page, so a faulty or hostile source; the position reached is saved, and the "
-                  "next run reads on from it");
 }
 
 void FeedGuard::remember(uint64_t fingerprint) {

@@ -11,10 +11,6 @@
 // A page made only of such repeats is allowed (kRepeatingPagesAllowed - 1)
 // times in a row; the next one throws. Repeats are looked for among the
 // last kRemembered entries read (a bounded window: a few MiB).
-// A scoped feed may move its cursor without entries (changes out of the
-// scope); outpost's own examines at least 10 000 changes for such a page,
-// so kEmptyPagesAllowed of them in a row (10^8 changes) mean a source that
-// would never end (check_moved_empty).
 //
 // Thread-safety: one FeedGuard per feed reader.
 #pragma once
@@ -33,18 +29,11 @@ class FeedGuard {
  public:
   static constexpr size_t kRemembered = 100000;
   static constexpr int kRepeatingPagesAllowed = 3;
-  static constexpr int kEmptyPagesAllowed = 10000;
 
   // Checks `page`, read from `since`; throws Error(internal) naming the
   // cursor when the feed does not move. `what` names the source in the
   // message ("the source's change feed").
   void check(const std::string& since, const ChangesPage& page, const std::string& what);
-  // Checks an empty page that moved the cursor. A read that stops at the
-  // feed's end (a one-shot run, a table's catch-up: `to_the_end`) counts
-  // every such page; a continuous one only those saying more follow (one
-  // that reached the end waits for changes, however long it runs). Throws
-  // Error(internal) after kEmptyPagesAllowed counted pages in a row.
-  void check_moved_empty(const ChangesPage& page, bool to_the_end, const std::string& what);
 
  private:
   void remember(uint64_t fingerprint);
@@ -52,7 +41,6 @@ class FeedGuard {
   std::unordered_set<uint64_t> seen_;
   std::deque<uint64_t> order_;  // seen_ in the order remembered, oldest first
   int repeating_pages_ = 0;
-  int empty_pages_ = 0;  // counted by check_moved_empty, in a row
 };
 
 }  // namespace outpost

@@ -6,7 +6,6 @@
 #include <atomic>
 #include <chrono>
 
-#include "api/scope.h"
 #include "reconciler/feed_guard.h"
 #include "reconciler/peers.h"
 #include "reconciler/replicator.h"
@@ -119,68 +118,6 @@ TEST_CASE("feed guard: a record out of the scope, listed as removed at each chan
   for (int i = 1; i <= 10; ++i) {
     removed.seq = std::to_string(i);
     CHECK_NOTHROW(guard.check(std::to_string(i - 1), page_of({removed}, removed.seq), "feed"));
-  }
-}
-
-TEST_CASE("feed guard: empty pages that move the cursor end at a bound, unless a feed follows") {
-  ChangesPage more = page_of({}, "x");
-  ChangesPage end = page_of({}, "x");
-  end.more = false;
-  SUBCASE("a read to the feed's end counts every one") {
-    FeedGuard guard;
-    for (int i = 0; i < FeedGuard::kEmptyPagesAllowed; ++i) {
-      guard.check_moved_empty(i % 2 ? more : end, true, "feed");
-    }
-    CHECK_THROWS_AS(guard.check_moved_empty(more, true, "feed"), Error);
-  }
-  SUBCASE("a page with entries starts the count again") {
-    FeedGuard guard;
-    for (int i = 0; i < FeedGuard::kEmptyPagesAllowed; ++i)
-      guard.check_moved_empty(more, true, "f");
-    guard.check("x", page_of({entry("a", "y")}, "y"), "f");
-    for (int i = 0; i < FeedGuard::kEmptyPagesAllowed; ++i)
-      guard.check_moved_empty(more, true, "f");
-    CHECK_THROWS_AS(guard.check_moved_empty(more, true, "f"), Error);
-  }
-  SUBCASE("a continuous read counts only pages saying more follow") {
-    FeedGuard guard;
-    for (int i = 0; i < 3 * FeedGuard::kEmptyPagesAllowed; ++i) {
-      CHECK_NOTHROW(guard.check_moved_empty(i % 1000 == 999 ? end : more, false, "f"));
-    }
-    for (int i = 0; i < FeedGuard::kEmptyPagesAllowed; ++i)
-      guard.check_moved_empty(more, false, "f");
-    CHECK_THROWS_AS(guard.check_moved_empty(more, false, "f"), Error);
-  }
-}
-
-TEST_CASE("replication: a scoped source feed moving through empty pages forever ends the run") {
-  auto peers = make_peers(2, /*mixed=*/false);
-  fill(*peers[0], 3);
-  ReplicationOptions options = test_options();
-  options.scope =
-      std::make_shared<const Scope>(parse_scope("items: name = 'v1'", (*peers[0]).list_tables()));
-  std::atomic<int> n{0};
-  bool says_more = true;
-  StuckFeed source(*peers[0], [&](const ChangesRequest&) {
-    ChangesPage page = page_of({}, "c" + std::to_string(++n));
-    page.more = says_more;
-    return page;
-  });
-  SUBCASE("saying more follow") {
-    ReplicationReport report = replicate(source, *peers[1], options);
-    REQUIRE(report.fatal);
-    CHECK(report.fatal->code() == ErrorCode::internal);
-    CHECK(std::string(report.fatal->what()).find("without an entry") != std::string::npos);
-    CHECK(source.pages <= FeedGuard::kEmptyPagesAllowed + 2);
-    // The position reached is saved: the next run starts there.
-    CHECK(!report.last_seq.empty());
-  }
-  SUBCASE("at the feed's end: the run ends there") {
-    says_more = false;
-    ReplicationReport report = replicate(source, *peers[1], options);
-    require_ok(report);
-    CHECK(report.ok());
-    CHECK(source.pages <= 2);
   }
 }
 
